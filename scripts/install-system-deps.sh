@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the end-to-end tests use: real auditd, runc + busybox-static for sandbox pods,
+# Chromium for browser tests, asciinema to check recordings. Idempotent; needs root to install.
+set -euo pipefail
+pkgs=(auditd runc busybox-static chromium asciinema)
+need=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system deps: all present (${pkgs[*]})"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "system deps: missing ${need[*]} and not root; end-to-end tests that need them will skip" >&2
+  exit 0
+fi
+echo "system deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
