@@ -1,0 +1,145 @@
+// Wire types shared by the plugin, the server, the shim and the web UI. DESIGN.md "Wire contracts"
+// is the prose version of this file; change both together.
+
+export type SessionKind = 'exec' | 'node-debug';
+
+/** POST /api/v1/sessions */
+export interface SessionCreateRequest {
+  kind: SessionKind;
+  namespace?: string;
+  pod?: string;
+  container?: string;
+  command: string[];
+  tty: boolean;
+  stdin: boolean;
+  reason?: string;
+  ticket?: string;
+  /** node-debug only */
+  node?: string;
+  image?: string;
+  profile?: DebugProfile;
+}
+
+export type DebugProfile = 'legacy' | 'general' | 'baseline' | 'restricted' | 'netadmin' | 'sysadmin';
+
+/** 201 answer to POST /api/v1/sessions */
+export interface SessionCreateResponse {
+  id: string;
+  /** WebSocket path (v5.channel.k8s.io) the client opens next, e.g. /api/v1/sessions/<id>/stream */
+  streamPath: string;
+}
+
+/** pending: created, stream not yet attached; running; ended: command finished;
+ *  interrupted: the stream broke (client, apiserver or recorder died) before an exit status;
+ *  refused: never started (policy, RBAC, pod not found). */
+export type SessionState = 'pending' | 'running' | 'ended' | 'interrupted' | 'refused';
+
+/** How the shim will attribute this session's processes. */
+export type AttributionMode = 'marker' | 'inferred';
+
+export interface SessionRecord {
+  id: string;
+  kind: SessionKind;
+  state: SessionState;
+  user: string;
+  groups: string[];
+  uid?: string;
+  /** Who called the apiserver (the recorder's own identity) while impersonating `user`. */
+  impersonator?: string;
+  reason?: string;
+  ticket?: string;
+  namespace?: string;
+  pod?: string;
+  container?: string;
+  containerId?: string;
+  node?: string;
+  image?: string;
+  profile?: DebugProfile;
+  command: string[];
+  tty: boolean;
+  stdin: boolean;
+  attribution: AttributionMode;
+  /** apiserver auditID of the exec/attach (equal to id: we send Audit-ID). */
+  auditId: string;
+  /** ISO-8601 */
+  startedAt: string;
+  endedAt?: string;
+  exitCode?: number | null;
+  /** Human sentence when state is interrupted/refused. */
+  error?: string;
+  recordInput: boolean;
+  recordingBytes?: number;
+  /** hex SHA-256 of the asciicast file as finished */
+  recordingSha256?: string;
+  commandCount?: number;
+  alertCount?: number;
+  legalHold?: boolean;
+}
+
+/** GET /api/v1/sessions?user=&namespace=&pod=&node=&since=&until=&q=&limit=&continue= */
+export interface SessionList {
+  items: SessionRecord[];
+  /** opaque cursor for the next page, absent on the last page */
+  continue?: string;
+}
+
+export type Attribution = 'marker' | 'ancestry' | 'inferred';
+
+/** One process exec as the shim attributes it (DESIGN.md "Shim offline mode": exactly these names). */
+export interface AttributedExec {
+  session: string | null;
+  attribution: Attribution | null;
+  argv: string[];
+  pid: number;
+  ppid: number;
+  /** ISO-8601 from the audit timestamp */
+  time: string;
+  /** "<sec.ms>:<serial>" as in msg=audit(...) */
+  auditId: string;
+  tty: string | null;
+  cwd: string | null;
+  exe: string | null;
+  uid: number | null;
+}
+
+export type AlertKind = 'marker-conflict' | 'unrecorded-tty';
+
+export interface AttributionAlert {
+  alert: AlertKind;
+  /** the session the process stays in (marker-conflict) or null (unrecorded-tty) */
+  session: string | null;
+  /** the other session's marker the process declared (marker-conflict) */
+  declared?: string;
+  pid: number;
+  ppid: number;
+  argv: string[];
+  time: string;
+  auditId: string;
+  tty: string | null;
+  containerId?: string | null;
+}
+
+/** What the shim ships to the server: one attributed exec or alert, with its origin. */
+export interface ShimEvent {
+  seq: number;
+  node: string;
+  bootId: string;
+  auditSerial: number;
+  /** audit timestamp "sec.ms" */
+  auditTime: string;
+  containerId: string | null;
+  kind: 'exec' | 'alert';
+  exec?: AttributedExec;
+  alert?: AttributionAlert;
+  /** the raw audit lines of the event, for evidence */
+  raw: string[];
+}
+
+/** server → shim: tells the shim an exec without the env marker is about to start (image has no env). */
+export interface InferredExecHint {
+  type: 'expect-exec';
+  session: string;
+  containerId: string;
+  /** ISO-8601; the shim accepts a new child of the runtime in that container within a few seconds */
+  time: string;
+}
