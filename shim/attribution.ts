@@ -1,0 +1,191 @@
+// DESIGN.md "Attribution rules", applied to process events in log order. A process's session is
+// decided once, when the table first sees it: its own marker (`env AUDITED_EXEC_SESSION=<id> …`
+// exec'd in that pid), a debug pod's environment, an expected exec (inferred), or else its parent's
+// session. It is never revisited, so a nohup'd child keeps its session after the shell exits and
+// after it is re-parented.
+
+import type { AttributedExec, AttributionAlert } from '../common/wire.ts';
+import type { Exec, ProcessEvent } from './exec-event.ts';
+import { basename, type ProcEntry, type ProcessTable } from './process-table.ts';
+import type { ProcSource } from './procfs.ts';
+
+export const SESSION_VAR = 'AUDITED_EXEC_SESSION';
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const PREFIX = `${SESSION_VAR}=`;
+
+/** The session an `env` exec declares, or null. Only env's own NAME=VALUE operands count (up to the
+ *  command it runs), so a command that merely mentions the marker declares nothing. */
+export function markerOf(argv: readonly string[]): string | null {
+  if (basename(argv[0]) !== 'env') return null;
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith(PREFIX)) {
+      const id = arg.slice(PREFIX.length);
+      if (UUID_V4.test(id)) return id;
+      continue;
+    }
+    if (arg.startsWith('-') || arg.includes('=')) continue;
+    break;
+  }
+  return null;
+}
+
+export function markerInEnviron(environ: readonly string[]): string | null {
+  for (const kv of environ) {
+    if (kv.startsWith(PREFIX)) {
+      const id = kv.slice(PREFIX.length);
+      return UUID_V4.test(id) ? id : null;
+    }
+  }
+  return null;
+}
+
+export interface ExpectedExec {
+  session: string;
+  containerId: string;
+  /** audit-time milliseconds */
+  timeMs: number;
+}
+
+/** What attribution produces for each exec and alert, with the facts the shipper needs. */
+export interface AttributedOutput {
+  kind: 'exec' | 'alert';
+  exec?: AttributedExec;
+  alert?: AttributionAlert;
+  containerId: string | null;
+  event: Exec;
+}
+
+export interface AttributorOptions {
+  table: ProcessTable;
+  /** live /proc for debug-pod environments; null offline */
+  proc?: ProcSource | null;
+  emit: (output: AttributedOutput) => void;
+  /** how far (audit time) an exec may be from an expectExec hint */
+  inferWindowMs?: number;
+}
+
+export class Attributor {
+  readonly #table: ProcessTable;
+  readonly #proc: ProcSource | null;
+  readonly #emit: (output: AttributedOutput) => void;
+  readonly #windowMs: number;
+  readonly #seenContainers = new Set<string>();
+  #expected: ExpectedExec[] = [];
+
+  constructor(options: AttributorOptions) {
+    this.#table = options.table;
+    this.#proc = options.proc ?? null;
+    this.#emit = options.emit;
+    this.#windowMs = options.inferWindowMs ?? 5000;
+  }
+
+  /** The server's hint that an exec without the env marker is about to start in a container. */
+  expectExec(hint: ExpectedExec): void {
+    this.#expected.push(hint);
+  }
+
+  handle(event: ProcessEvent): void {
+    if (event.kind === 'fork') {
+      const { entry, created } = this.#table.fork(event);
+      if (created) this.#inherit(entry);
+      return;
+    }
+    if (!event.success) return;
+    const { entry, created } = this.#table.exec(event);
+    if (created) this.#inherit(entry);
+    this.#debugPod(entry);
+    const declared = markerOf(event.argv);
+    if (declared !== null) {
+      if (entry.session === null) {
+        entry.session = declared;
+        entry.attribution = 'marker';
+      } else if (entry.session !== declared) {
+        this.#alert(event, entry, 'marker-conflict', declared);
+      }
+    }
+    if (entry.session === null) this.#infer(event, entry);
+    this.#emit({ kind: 'exec', exec: this.#wire(event, entry), containerId: entry.containerId, event });
+    if (
+      entry.session === null &&
+      entry.containerId !== null &&
+      event.tty?.startsWith('pts') &&
+      !entry.ttyReported
+    ) {
+      entry.ttyReported = true;
+      this.#alert(event, entry, 'unrecorded-tty');
+    }
+  }
+
+  #inherit(entry: ProcEntry): void {
+    const parent = entry.parent;
+    if (parent?.session) {
+      entry.session = parent.session;
+      entry.attribution = 'ancestry';
+    }
+  }
+
+  /** Debug-node pods carry the marker in the container environment: read it once per container,
+   *  from the first of its processes the shim sees (normally its main process). */
+  #debugPod(entry: ProcEntry): void {
+    const id = entry.containerId;
+    if (id === null || this.#seenContainers.has(id)) return;
+    this.#seenContainers.add(id);
+    if (entry.session !== null || this.#proc === null) return;
+    const session = markerInEnviron(this.#proc.environ(entry.pid) ?? []);
+    if (session !== null) {
+      entry.session = session;
+      entry.attribution = 'marker';
+    }
+  }
+
+  #infer(event: Exec, entry: ProcEntry): void {
+    if (entry.containerId === null || this.#expected.length === 0) return;
+    // Drop hints no exec can match any more (the log is past their window).
+    this.#expected = this.#expected.filter((h) => event.timeMs - h.timeMs <= this.#windowMs);
+    if (!this.#table.parentIsRuntime(entry) || basename(event.argv[0])?.startsWith('runc')) return;
+    const i = this.#expected.findIndex(
+      (h) => h.containerId === entry.containerId && Math.abs(event.timeMs - h.timeMs) <= this.#windowMs,
+    );
+    if (i < 0) return;
+    entry.session = this.#expected[i]!.session;
+    entry.attribution = 'inferred';
+    this.#expected.splice(i, 1);
+  }
+
+  #alert(event: Exec, entry: ProcEntry, kind: AttributionAlert['alert'], declared?: string): void {
+    const alert: AttributionAlert = {
+      alert: kind,
+      session: entry.session,
+      ...(declared !== undefined ? { declared } : {}),
+      pid: event.pid,
+      ppid: event.ppid,
+      argv: event.argv,
+      time: isoTime(event.timeMs),
+      auditId: event.auditId,
+      tty: event.tty,
+      containerId: entry.containerId,
+    };
+    this.#emit({ kind: 'alert', alert, containerId: entry.containerId, event });
+  }
+
+  #wire(event: Exec, entry: ProcEntry): AttributedExec {
+    return {
+      session: entry.session,
+      attribution: entry.attribution,
+      argv: event.argv,
+      pid: event.pid,
+      ppid: event.ppid,
+      time: isoTime(event.timeMs),
+      auditId: event.auditId,
+      tty: event.tty,
+      cwd: event.cwd,
+      exe: event.exe,
+      uid: event.uid,
+    };
+  }
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

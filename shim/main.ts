@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// audited-exec-shim: wires the command line to offline.ts (attribute) and run.ts (the daemon).
+
+import { Command } from 'commander';
+import { errorMessage } from '../common/errors.ts';
+import { runConfigFrom } from './config.ts';
+import { attributeStream } from './offline.ts';
+import { runDaemon } from './run.ts';
+
+const program = new Command('audited-exec-shim').description(
+  'Attributes processes in the auditd log to audited-exec sessions.',
+);
+
+program
+  .command('attribute')
+  .description('Reads an audit log (plain, ENRICHED or gzip) and writes one JSON line per exec, plus alerts.')
+  .requiredOption('--input <file>', "audit log file, or '-' for stdin")
+  .action(async (opts: { input: string }) => {
+    await attributeStream({
+      input: opts.input,
+      out: process.stdout,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  });
+
+program
+  .command('run')
+  .description('Tails the node audit log and ships attributed execs to the recorder.')
+  .requiredOption('--server <url>', 'recorder base URL, e.g. https://recorder.audited-exec.svc')
+  .option('--token-file <file>', 'projected service-account token', '/var/run/secrets/tokens/audited-exec')
+  .option('--node <name>', 'this node (default: $NODE_NAME)')
+  .option('--audit-log <path>', 'auditd log', '/var/log/audit/audit.log')
+  .option('--state-dir <dir>', 'checkpoint and spool directory', '/var/lib/audited-exec-shim')
+  .option('--ca-file <file>', 'CA bundle for the recorder')
+  .action(async (opts: Record<string, string | undefined>) => {
+    await runDaemon(runConfigFrom(opts, process.env));
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`audited-exec-shim: ${errorMessage(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,224 @@
+// The node's processes as the audit log shows them, keyed by pid but trusted only while the lineage
+// is consistent: a later event for the same pid with another parent (that is not a reaper the
+// process could have been re-parented to) is a new process that reused the pid. Parents come from
+// fork/clone events where the rules provide them, from the execve ppid otherwise, and from /proc
+// (through ProcSource) for live parents the log never showed. Dead processes stay while they have
+// descendants in the table, then go; the table is bounded.
+
+import type { Attribution } from '../common/wire.ts';
+import { containerIdFromCgroup } from './cgroup.ts';
+import type { Exec, Fork } from './exec-event.ts';
+import type { ProcSource } from './procfs.ts';
+
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  /** the parent entry when it was known at creation; kept so a dead parent outlives its children */
+  parent: ProcEntry | null;
+  /** executable name (argv[0]/exe basename or comm) for reaper and runtime checks */
+  name: string | null;
+  containerId: string | null;
+  session: string | null;
+  attribution: Attribution | null;
+  /** an unrecorded-tty alert already covers this process tree */
+  ttyReported: boolean;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  children: number;
+  removed: boolean;
+}
+
+export interface Resolved {
+  entry: ProcEntry;
+  /** true when this event made the entry (a new process, or a pid reused) */
+  created: boolean;
+}
+
+export interface ProcessTableOptions {
+  /** live /proc for unknown parents and container ids; null offline */
+  proc?: ProcSource | null;
+  /** sweep() evicts down to this many entries when the log is the only clock (offline) */
+  maxEntries?: number;
+  /** offline: audit-time idleness after which a childless entry may be evicted */
+  idleMs?: number;
+  /** called for every entry the table creates, before any event uses it */
+  onCreate?: (entry: ProcEntry) => void;
+}
+
+const REAPERS = new Set(['init', 'systemd', 'tini', 'dumb-init', 'catatonit', 'conmon', 'runc', 'crun']);
+const RUNTIMES = new Set(['runc', 'crun', 'conmon', 'runc:[2:INIT]', 'runc:[1:CHILD]']);
+const MAX_PROC_DEPTH = 32;
+
+export function basename(path: string | null | undefined): string | null {
+  if (!path) return null;
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? path : path.slice(slash + 1);
+}
+
+export function isRuntimeName(name: string | null): boolean {
+  return name !== null && (RUNTIMES.has(name) || name.startsWith('containerd-shim'));
+}
+
+function isReaperName(name: string | null): boolean {
+  return name !== null && (REAPERS.has(name) || name.startsWith('containerd-shim'));
+}
+
+export class ProcessTable {
+  readonly #entries = new Map<number, ProcEntry>();
+  readonly #proc: ProcSource | null;
+  readonly #opts: { maxEntries: number; idleMs: number; onCreate?: (entry: ProcEntry) => void };
+
+  constructor(options: ProcessTableOptions = {}) {
+    this.#proc = options.proc ?? null;
+    this.#opts = { maxEntries: 200_000, idleMs: 3_600_000, ...options };
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(pid: number): ProcEntry | undefined {
+    return this.#entries.get(pid);
+  }
+
+  /** The child of a fork/clone. A fork always makes a new process, unless the child's own execve was
+   *  logged first (the parent's syscall exit can be audited after the child already ran). */
+  fork(event: Fork): Resolved {
+    const existing = this.#entries.get(event.childPid);
+    if (existing && existing.ppid === event.parentPid && existing.firstSeenMs >= event.timeMs - 5000) {
+      existing.lastSeenMs = Math.max(existing.lastSeenMs, event.timeMs);
+      return { entry: existing, created: false };
+    }
+    const parent = this.#parentOf(
+      event.parentPid,
+      event.ppid,
+      event.timeMs,
+      basename(event.exe) ?? event.comm,
+    );
+    return { entry: this.#create(event.childPid, parent, parent.name, event.timeMs), created: true };
+  }
+
+  exec(event: Exec): Resolved {
+    const name = basename(event.argv[0]) ?? basename(event.exe) ?? event.comm;
+    const existing = this.#entries.get(event.pid);
+    if (existing && this.#sameLineage(existing, event.ppid)) {
+      existing.ppid = event.ppid;
+      existing.name = name;
+      existing.lastSeenMs = Math.max(existing.lastSeenMs, event.timeMs);
+      if (existing.containerId === null) existing.containerId = this.#containerOf(event.pid);
+      return { entry: existing, created: false };
+    }
+    const parent = this.#lookup(event.ppid, event.timeMs, 0);
+    return { entry: this.#create(event.pid, parent, name, event.timeMs, event.ppid), created: true };
+  }
+
+  /** A process (not pid 1) whose parent is a container runtime: the first process of an exec. */
+  parentIsRuntime(entry: ProcEntry): boolean {
+    return entry.parent !== null && isRuntimeName(entry.parent.name);
+  }
+
+  /** Drops dead childless entries. Live: dead means gone from /proc or its pid reused with another
+   *  parent. Offline: idle for idleMs of audit time, and only while above maxEntries. */
+  sweep(nowMs: number): number {
+    const before = this.#entries.size;
+    const proc = this.#proc;
+    if (proc === null && before <= this.#opts.maxEntries) return 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.children > 0) continue;
+      const dead = proc !== null ? !this.#alive(proc, entry) : nowMs - entry.lastSeenMs > this.#opts.idleMs;
+      if (dead) this.#remove(entry);
+    }
+    if (proc === null && this.#entries.size > this.#opts.maxEntries) {
+      // Still too many: the oldest childless ones go first (Map order is creation order).
+      for (const entry of this.#entries.values()) {
+        if (this.#entries.size <= this.#opts.maxEntries) break;
+        if (entry.children === 0) this.#remove(entry);
+      }
+    }
+    return before - this.#entries.size;
+  }
+
+  #alive(proc: ProcSource, entry: ProcEntry): boolean {
+    const stat = proc.stat(entry.pid);
+    return stat !== null && (stat.ppid === entry.ppid || stat.ppid <= 1 || isReaperName(stat.comm));
+  }
+
+  #remove(entry: ProcEntry): void {
+    let e: ProcEntry | null = entry;
+    // Removing the last child of a dead parent may free the parent too.
+    while (e !== null && !e.removed && e.children === 0) {
+      if (this.#entries.get(e.pid) === e) this.#entries.delete(e.pid);
+      e.removed = true;
+      const parent: ProcEntry | null = e.parent;
+      if (parent === null) break;
+      parent.children--;
+      if (parent.children > 0 || this.#entries.get(parent.pid) === parent) break;
+      e = parent;
+    }
+  }
+
+  #sameLineage(entry: ProcEntry, ppid: number): boolean {
+    if (entry.ppid === ppid || ppid <= 1) return true;
+    const newParent = this.#entries.get(ppid);
+    // Orphans go to pid 1 or to a child subreaper (containerd-shim, systemd --user, tini…).
+    return newParent !== undefined && isReaperName(newParent.name);
+  }
+
+  #parentOf(pid: number, ppid: number, timeMs: number, name: string | null): ProcEntry {
+    const known = this.#entries.get(pid);
+    if (known && this.#sameLineage(known, ppid)) return known;
+    const grandparent = this.#lookup(ppid, timeMs, 0);
+    return this.#create(pid, grandparent, name, timeMs, ppid);
+  }
+
+  /** The entry for a pid the event names as a parent: from the table, else from /proc while alive. */
+  #lookup(pid: number, timeMs: number, depth: number): ProcEntry | null {
+    if (pid <= 0) return null;
+    const known = this.#entries.get(pid);
+    if (known) return known;
+    const stat = this.#proc?.stat(pid) ?? null;
+    if (stat === null) return null;
+    const parent =
+      depth < MAX_PROC_DEPTH && stat.ppid > 0 ? this.#lookup(stat.ppid, timeMs, depth + 1) : null;
+    return this.#create(pid, parent, stat.comm, timeMs, stat.ppid);
+  }
+
+  #create(
+    pid: number,
+    parent: ProcEntry | null,
+    name: string | null,
+    timeMs: number,
+    ppid?: number,
+  ): ProcEntry {
+    const old = this.#entries.get(pid);
+    if (old) {
+      // pid reused: the old process is gone; keep its object alive only for its own children.
+      this.#entries.delete(pid);
+      if (old.children === 0) this.#remove(old);
+    }
+    const entry: ProcEntry = {
+      pid,
+      ppid: ppid ?? parent?.pid ?? 0,
+      parent,
+      name,
+      containerId: parent?.containerId ?? null,
+      session: null,
+      attribution: null,
+      ttyReported: parent?.ttyReported ?? false,
+      firstSeenMs: timeMs,
+      lastSeenMs: timeMs,
+      children: 0,
+      removed: false,
+    };
+    if (entry.containerId === null) entry.containerId = this.#containerOf(pid);
+    if (parent) parent.children++;
+    this.#entries.set(pid, entry);
+    this.#opts.onCreate?.(entry);
+    return entry;
+  }
+
+  #containerOf(pid: number): string | null {
+    const cgroup = this.#proc?.cgroup(pid) ?? null;
+    return cgroup === null ? null : containerIdFromCgroup(cgroup);
+  }
+}

@@ -1,0 +1,65 @@
+// The live-process lookups the process table and attribution need, behind a small interface so the
+// core runs offline (no /proc) and in tests (a map). The real implementation reads /proc; every
+// call may race with the process exiting, which is an ordinary null, not an error.
+
+import { readFileSync } from 'node:fs';
+
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** clock ticks since boot (field 22): with the pid, identifies one process */
+  startTime: number;
+}
+
+export interface ProcSource {
+  stat(pid: number): ProcStat | null;
+  /** the raw text of /proc/PID/cgroup */
+  cgroup(pid: number): string | null;
+  /** the environment as NAME=VALUE strings */
+  environ(pid: number): string[] | null;
+}
+
+/** Parses /proc/PID/stat. comm may contain spaces and ')' so the fields after it are found from
+ *  the last ')'. */
+export function parseProcStat(pid: number, text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is state (field 3); ppid is field 4, starttime field 22.
+  const ppid = Number(rest[1]);
+  const startTime = Number(rest[19]);
+  if (!Number.isFinite(ppid)) return null;
+  return { pid, ppid, comm: text.slice(open + 1, close), startTime };
+}
+
+export class ProcFs implements ProcSource {
+  readonly #root: string;
+
+  constructor(options: { root?: string } = {}) {
+    this.#root = options.root ?? '/proc';
+  }
+
+  stat(pid: number): ProcStat | null {
+    const text = this.#read(pid, 'stat');
+    return text === null ? null : parseProcStat(pid, text);
+  }
+
+  cgroup(pid: number): string | null {
+    return this.#read(pid, 'cgroup');
+  }
+
+  environ(pid: number): string[] | null {
+    const text = this.#read(pid, 'environ');
+    return text === null ? null : text.split('\0').filter((s) => s.length > 0);
+  }
+
+  #read(pid: number, file: string): string | null {
+    try {
+      return readFileSync(`${this.#root}/${pid}/${file}`, 'utf8');
+    } catch {
+      return null;
+    }
+  }
+}

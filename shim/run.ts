@@ -1,0 +1,143 @@
+// The node daemon: audit.log tailer → pipeline (with live /proc) → shipper. Logs are JSON lines on
+// stderr. At start it reports whether the loaded audit rules are enough and the kernel's lost count.
+
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ShimEvent } from '../common/wire.ts';
+import type { AttributedOutput } from './attribution.ts';
+import type { RunConfig } from './config.ts';
+import { Pipeline } from './pipeline.ts';
+import { ProcFs } from './procfs.ts';
+import { Shipper } from './shipper.ts';
+import { FileTailer } from './source/file-tailer.ts';
+
+const run = promisify(execFile);
+
+export function log(fields: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+}
+
+/** What `auditctl -l` says about the rules the shim needs (pure, for tests). */
+export function checkRules(listing: string): {
+  execB64: boolean;
+  execB32: boolean;
+  fork: boolean;
+  enough: boolean;
+} {
+  const lines = listing
+    .split('\n')
+    .filter((l) => l.startsWith('-a always,exit') || l.startsWith('-a exit,always'));
+  const has = (arch: string, sys: RegExp) => lines.some((l) => l.includes(`arch=${arch}`) && sys.test(l));
+  const execB64 = has('b64', /-S [^ ]*\bexecve\b/);
+  const execB32 = has('b32', /-S [^ ]*\bexecve\b/);
+  const fork = has('b64', /-S [^ ]*\b(clone|fork)\b/);
+  return { execB64, execB32, fork, enough: execB64 && execB32 };
+}
+
+export function lostCount(status: string): number | null {
+  const m = /^lost (\d+)/m.exec(status);
+  return m ? Number(m[1]) : null;
+}
+
+async function reportAuditState(): Promise<void> {
+  try {
+    const rules = checkRules((await run('auditctl', ['-l'])).stdout);
+    log({
+      level: rules.enough ? 'info' : 'warn',
+      msg: 'audit rules',
+      ...rules,
+      ...(rules.enough ? {} : { hint: 'load deploy/auditd/audited-exec.rules' }),
+    });
+    log({ level: 'info', msg: 'audit status', lost: lostCount((await run('auditctl', ['-s'])).stdout) });
+  } catch (err) {
+    log({ level: 'warn', msg: 'cannot run auditctl; rules not checked', err: String(err) });
+  }
+}
+
+export function toShimEvent(out: AttributedOutput, node: string, bootId: string): Omit<ShimEvent, 'seq'> {
+  return {
+    node,
+    bootId,
+    auditSerial: out.event.serial,
+    auditTime: out.event.time,
+    containerId: out.containerId,
+    kind: out.kind,
+    ...(out.exec ? { exec: out.exec } : {}),
+    ...(out.alert ? { alert: out.alert } : {}),
+    raw: out.event.raw,
+  };
+}
+
+export async function runDaemon(config: RunConfig): Promise<void> {
+  mkdirSync(config.stateDir, { recursive: true });
+  await reportAuditState();
+  const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  let pipeline: Pipeline | null = null;
+  const shipper = new Shipper({
+    url: config.serverUrl,
+    tokenFile: config.tokenFile,
+    spoolDir: join(config.stateDir, 'spool'),
+    ca: config.caFile ? readFileSync(config.caFile) : null,
+    log,
+    onHint: (h) =>
+      pipeline?.expectExec({ session: h.session, containerId: h.containerId, timeMs: Date.parse(h.time) }),
+  });
+  let batch: Omit<ShimEvent, 'seq'>[] = [];
+  let idleSince: number | null = null;
+  pipeline = new Pipeline({
+    proc: new ProcFs(),
+    emit: (out) => batch.push(toShimEvent(out, config.node, bootId)),
+    onBadLine: (lineNo, err) => log({ level: 'warn', msg: 'bad audit line', lineNo, code: err.code }),
+  });
+  const tailer = new FileTailer({
+    path: config.auditLog,
+    checkpointFile: join(config.stateDir, 'checkpoint.json'),
+    fromStart: false,
+    log,
+    // Caught up. auditd writes an event's records in several writes, so only a log quiet for a
+    // whole second means the open events are complete (flushing at once would split them).
+    onIdle: () => {
+      const now = Date.now();
+      idleSince ??= now;
+      if (now - idleSince >= 1000) {
+        pipeline.flush();
+        idleSince = null;
+      }
+      ship();
+    },
+  });
+  const ship = () => {
+    if (batch.length > 0) shipper.enqueue(batch);
+    batch = [];
+  };
+  shipper.start();
+  const checkpoint = setInterval(() => void tailer.saveCheckpoint(), 1000);
+  const stats = setInterval(
+    () => log({ level: 'info', msg: 'stats', ...pipeline.stats, pending: shipper.pending }),
+    60_000,
+  );
+  const stop = () => tailer.close();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  log({
+    level: 'info',
+    msg: 'shim started',
+    node: config.node,
+    auditLog: config.auditLog,
+    server: config.serverUrl,
+  });
+  for await (const line of tailer.lines()) {
+    idleSince = null;
+    pipeline.line(line);
+    if (batch.length >= 200) ship();
+  }
+  pipeline.flush();
+  ship();
+  clearInterval(checkpoint);
+  clearInterval(stats);
+  await tailer.saveCheckpoint();
+  shipper.stop();
+  log({ level: 'info', msg: 'shim stopped', ...pipeline.stats });
+}

@@ -1,0 +1,234 @@
+// Follows /var/log/audit/audit.log across auditd's rotations (audit.log → audit.log.1 → …, noticed
+// by inode) and truncation. A checkpoint (inode, offset, last serial) lets a restart resume where it
+// stopped: if the checkpointed inode was rotated meanwhile, the rest of that file and every newer
+// rotated file are read before audit.log, so nothing is lost and nothing is read twice.
+// fs.watch wakes the reader; a poll covers filesystems where watch events do not arrive.
+
+import { type FSWatcher, watch } from 'node:fs';
+import { type FileHandle, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { LogSource } from './log-source.ts';
+
+export interface Checkpoint {
+  inode: number;
+  /** bytes of that file already consumed (complete lines only) */
+  offset: number;
+  lastSerial: number | null;
+}
+
+export interface FileTailerOptions {
+  path: string;
+  /** where the checkpoint is kept; null: none (start per `fromStart`) */
+  checkpointFile?: string | null;
+  /** without a checkpoint: read the current file from its start (default) or only new lines */
+  fromStart?: boolean;
+  pollMs?: number;
+  /** called when the reader has caught up and waits for more (the daemon flushes open events) */
+  onIdle?: () => void;
+  log?: (fields: Record<string, unknown>) => void;
+}
+
+const CHUNK = 256 * 1024;
+
+export class FileTailer implements LogSource {
+  readonly #opts: Required<Omit<FileTailerOptions, 'onIdle' | 'log' | 'checkpointFile'>> &
+    Pick<FileTailerOptions, 'onIdle' | 'log'> & { checkpointFile: string | null };
+  #closed = false;
+  #wake: (() => void) | null = null;
+  #watcher: FSWatcher | null = null;
+  #inode = 0;
+  #offset = 0;
+  #lastSerial: number | null = null;
+
+  constructor(options: FileTailerOptions) {
+    this.#opts = { fromStart: true, pollMs: 500, checkpointFile: null, ...options };
+  }
+
+  /** Where the last yielded line ended. */
+  get position(): Checkpoint {
+    return { inode: this.#inode, offset: this.#offset, lastSerial: this.#lastSerial };
+  }
+
+  /** The consumer tells the serial of the last line it processed, for the checkpoint. */
+  noteSerial(serial: number): void {
+    this.#lastSerial = serial;
+  }
+
+  async saveCheckpoint(): Promise<void> {
+    const file = this.#opts.checkpointFile;
+    if (file === null || this.#inode === 0) return;
+    await writeFile(`${file}.tmp`, JSON.stringify(this.position));
+    await rename(`${file}.tmp`, file);
+  }
+
+  async *lines(): AsyncGenerator<string> {
+    const { path } = this.#opts;
+    try {
+      this.#watcher = watch(dirname(path), () => this.#wake?.());
+    } catch {
+      this.#watcher = null; // polling alone still works
+    }
+    const cp = await this.#loadCheckpoint();
+    // Rotated files newer than the checkpointed one, oldest first, then the live file.
+    if (cp !== null) {
+      const current = await statOrNull(path);
+      if (current && current.ino !== cp.inode) {
+        const rotated = await this.#rotatedSince(cp.inode);
+        if (rotated.length === 0)
+          this.#opts.log?.({
+            level: 'warn',
+            msg: 'checkpointed audit log not found; some events may be lost',
+            inode: cp.inode,
+          });
+        for (const [i, file] of rotated.entries()) {
+          yield* this.#readWhole(file, i === 0 ? cp.offset : 0);
+        }
+        this.#offset = 0;
+      } else if (current) {
+        this.#offset = cp.offset > current.size ? 0 : cp.offset;
+      }
+    }
+    yield* this.#follow(cp === null && !this.#opts.fromStart);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#watcher?.close();
+    this.#wake?.();
+  }
+
+  async *#follow(fromEnd: boolean): AsyncGenerator<string> {
+    const { path } = this.#opts;
+    let first = true;
+    while (!this.#closed) {
+      let fh: FileHandle;
+      try {
+        fh = await open(path, 'r');
+      } catch {
+        await this.#sleep();
+        continue;
+      }
+      try {
+        const st = await fh.stat();
+        if (st.ino !== this.#inode) {
+          this.#inode = st.ino;
+          if (!first || this.#offset > st.size) this.#offset = 0;
+        }
+        if (first && fromEnd) this.#offset = st.size;
+        first = false;
+        for (;;) {
+          // A line still being written stays unread (offset does not move past it) until its \n.
+          const lines = splitLines(await readChunk(fh, this.#offset));
+          if (lines.length > 0) {
+            for (const [line, bytes] of lines) {
+              this.#offset += bytes;
+              yield line;
+            }
+            continue;
+          }
+          if (this.#closed) return;
+          // Caught up: rotated away, truncated, or just quiet?
+          const now = await statOrNull(path);
+          if (now === null || now.ino !== st.ino) break; // rotated: reopen path (rest of old file was read)
+          if (now.size < this.#offset) {
+            this.#offset = 0; // truncated in place
+            continue;
+          }
+          this.#opts.onIdle?.();
+          await this.#sleep();
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+
+  async *#readWhole(file: string, from: number): AsyncGenerator<string> {
+    const fh = await open(file, 'r');
+    try {
+      this.#inode = (await fh.stat()).ino;
+      this.#offset = from;
+      for (;;) {
+        const lines = splitLines(await readChunk(fh, this.#offset));
+        if (lines.length === 0) break;
+        for (const [line, bytes] of lines) {
+          this.#offset += bytes;
+          yield line;
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** audit.log.N files from the one with `inode` down to audit.log.1 (newest last). */
+  async #rotatedSince(inode: number): Promise<string[]> {
+    const dir = dirname(this.#opts.path);
+    const base = basename(this.#opts.path);
+    const found: { n: number; file: string; ino: number }[] = [];
+    for (const name of await readdir(dir)) {
+      const m = name.startsWith(`${base}.`) ? /^\d+$/.exec(name.slice(base.length + 1)) : null;
+      if (!m) continue;
+      const st = await statOrNull(join(dir, name));
+      if (st) found.push({ n: Number(m[0]), file: join(dir, name), ino: st.ino });
+    }
+    found.sort((a, b) => b.n - a.n);
+    const start = found.findIndex((f) => f.ino === inode);
+    return start < 0 ? [] : found.slice(start).map((f) => f.file);
+  }
+
+  async #loadCheckpoint(): Promise<Checkpoint | null> {
+    const file = this.#opts.checkpointFile;
+    if (file === null) return null;
+    try {
+      const cp = JSON.parse(await readFile(file, 'utf8')) as Checkpoint;
+      this.#inode = cp.inode;
+      this.#offset = cp.offset;
+      this.#lastSerial = cp.lastSerial;
+      return cp;
+    } catch {
+      return null;
+    }
+  }
+
+  #sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#opts.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        done();
+      };
+    });
+  }
+}
+
+async function statOrNull(path: string) {
+  try {
+    return await stat(path);
+  } catch {
+    return null;
+  }
+}
+
+async function readChunk(fh: FileHandle, position: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const { bytesRead } = await fh.read(buf, 0, CHUNK, position);
+  return buf.subarray(0, bytesRead);
+}
+
+/** The complete lines in a chunk with the bytes each consumed (line + '\n'). An overlong chunk with
+ *  no newline at all is returned whole so the reader cannot stall on it. */
+function splitLines(chunk: Buffer): [string, number][] {
+  const out: [string, number][] = [];
+  let start = 0;
+  for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+    out.push([chunk.subarray(start, nl).toString('utf8'), nl + 1 - start]);
+    start = nl + 1;
+  }
+  if (out.length === 0 && chunk.length === CHUNK) out.push([chunk.toString('utf8'), chunk.length]);
+  return out;
+}

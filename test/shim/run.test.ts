@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { runConfigFrom } from '../../shim/config.ts';
+import { checkRules, lostCount } from '../../shim/run.ts';
+
+describe('daemon start checks', () => {
+  it('knows when the loaded rules cover 64- and 32-bit execve', () => {
+    const ours = [
+      '-a always,exit -F arch=b64 -S execve,execveat -F key=audited-exec',
+      '-a always,exit -F arch=b32 -S execve,execveat -F key=audited-exec',
+      '-a always,exit -F arch=b64 -S clone,fork,vfork -F success=1 -F key=audited-exec-fork',
+    ].join('\n');
+    expect(checkRules(ours)).toEqual({ execB64: true, execB32: true, fork: true, enough: true });
+    expect(checkRules('-a always,exit -F arch=b64 -S execve -F key=ae_exec')).toMatchObject({
+      execB32: false,
+      enough: false,
+    });
+    expect(checkRules('No rules')).toMatchObject({ enough: false });
+  });
+
+  it('reads the lost counter from auditctl -s', () => {
+    expect(lostCount('enabled 1\nfailure 1\npid 4820\nlost 17\nbacklog 0\n')).toBe(17);
+  });
+
+  it('turns flags and env into settings', () => {
+    const c = runConfigFrom({ server: 'https://rec:8443' }, { NODE_NAME: 'node-a' });
+    expect(c).toMatchObject({ serverUrl: 'wss://rec:8443/api/v1/shim', node: 'node-a', caFile: null });
+    expect(() => runConfigFrom({}, {})).toThrow(/--server/);
+  });
+});
