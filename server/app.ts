@@ -1,0 +1,165 @@
+// Builds a running recorder from settings: store, Kubernetes client, authentication, routes,
+// HTTPS server. main.ts and the test helper both start the recorder through here.
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../common/errors.ts';
+import { createAccessReviewer } from './auth/access.ts';
+import { createAuthenticator } from './auth/authenticator.ts';
+import { TokenReviewer } from './auth/tokenreview.ts';
+import type { Settings } from './config.ts';
+import { sendJson } from './http/respond.ts';
+import { Router } from './http/router.ts';
+import { KubeClient } from './kube/client.ts';
+import { loadPolicy, type Policy } from './policy.ts';
+import { registerSessionRoutes } from './sessions/routes.ts';
+import { LiveSessions, type SessionServices } from './sessions/services.ts';
+import { SqliteStore } from './store/sqlite.ts';
+import { loadTlsIdentity, type TlsIdentity } from './tls.ts';
+
+export interface Recorder {
+  /** https://host:port as reachable locally (publicUrl when configured) */
+  url: string;
+  port: number;
+  tls: TlsIdentity;
+  router: Router;
+  store: SqliteStore;
+  services: SessionServices;
+  server: Server;
+  /** Stops accepting, ends live sessions as interrupted with `message`, flushes, closes the store. */
+  close(message?: string): Promise<void>;
+}
+
+export interface RecorderOverrides {
+  kube?: KubeClient;
+  policy?: Policy;
+  log?: (line: string) => void;
+}
+
+export async function createRecorder(
+  settings: Settings,
+  overrides: RecorderOverrides = {},
+): Promise<Recorder> {
+  const log = overrides.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const kube = overrides.kube ?? KubeClient.load({ ...pick(settings, 'kubeconfig', 'context') });
+  const policy = overrides.policy ?? (await loadPolicy(settings.policyFile));
+  const clientCa = settings.clientCaFile
+    ? await readFile(settings.clientCaFile, 'utf8')
+    : await kube.clusterCaPem();
+  const publicHost = settings.publicUrl ? new URL(settings.publicUrl).hostname : undefined;
+  const tls = await loadTlsIdentity({
+    dataDir: settings.dataDir,
+    ...pick(settings, 'tlsCertFile', 'tlsKeyFile'),
+    ...(publicHost ? { hostnames: [publicHost] } : {}),
+  });
+  const store = new SqliteStore({ dataDir: settings.dataDir });
+  const clock = () => new Date();
+  const interrupted = await store.interruptStale({
+    pendingBefore: new Date(Date.now() - settings.streamTimeoutMs).toISOString(),
+    running: true,
+    error: 'the recorder stopped while this session was open',
+    endedAt: clock().toISOString(),
+  });
+  if (interrupted) log(`marked ${interrupted} session(s) left open by a previous run as interrupted`);
+
+  const services: SessionServices = {
+    kube,
+    store,
+    policy,
+    access: createAccessReviewer(kube),
+    dataDir: settings.dataDir,
+    streamTimeoutMs: settings.streamTimeoutMs,
+    clock,
+    impersonator: selfName(kube),
+    live: new LiveSessions(),
+    hooks: {},
+  };
+  const tokens = new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs });
+  const router = new Router({
+    authenticator: createAuthenticator({ tokens }),
+    onError: (err, req) =>
+      log(
+        `error: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      ),
+  });
+  let closing = false;
+  router.get('/healthz', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }), { auth: false });
+  router.get(
+    '/readyz',
+    (ctx) => {
+      const ok = !closing && store.db.isOpen && store.db.prepare('SELECT 1 AS one').get()?.one === 1;
+      sendJson(ctx.res, ok ? 200 : 503, { status: ok ? 'ok' : 'not ready' });
+    },
+    { auth: false },
+  );
+  registerSessionRoutes(router, services);
+
+  const server = createServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      // Ask for a client certificate but let token users through; userFromCertificate trusts it only if authorized.
+      requestCert: Boolean(clientCa),
+      rejectUnauthorized: false,
+      ...(clientCa ? { ca: clientCa } : {}),
+    },
+    (req, res) => void router.handle(req, res),
+  );
+  server.on('upgrade', (req, socket, head) => void router.handleUpgrade(req, socket, head));
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const localHost = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
+  const url =
+    settings.publicUrl ?? `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`;
+
+  return {
+    url,
+    port,
+    tls,
+    router,
+    store,
+    services,
+    server,
+    async close(message = 'the recorder is shutting down') {
+      if (closing) return;
+      closing = true;
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      await services.live.stopAll(message);
+      server.closeIdleConnections();
+      // Sockets still open after the sessions ended (keep-alive mid-request) must not hold shutdown.
+      const t = setTimeout(() => server.closeAllConnections(), 2000);
+      await stopped;
+      clearTimeout(t);
+      await store.close();
+    },
+  };
+}
+
+/** The recorder's own username (SelfSubjectReview), asked once it is first needed. */
+function selfName(kube: KubeClient): () => Promise<string | undefined> {
+  let known: string | undefined;
+  return async () => {
+    if (known) return known;
+    try {
+      const res = await kube.request<{ status?: { userInfo?: { username?: string } } }>({
+        method: 'POST',
+        path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      });
+      known = res.body?.status?.userInfo?.username;
+    } catch (err) {
+      void errorMessage(err);
+    }
+    return known;
+  };
+}
+
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): { [P in K]?: NonNullable<T[P]> } {
+  const out: Partial<T> = {};
+  for (const k of keys) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
+  return out as never;
+}

@@ -1,0 +1,101 @@
+// Flags and AUDITED_EXEC_* environment → the recorder's settings, once. Nothing else in server/
+// reads process.env or argv: the core takes these settings.
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { AuditedExecError } from '../common/errors.ts';
+
+export interface Settings {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** PEM files; when both are absent a self-signed pair is generated into dataDir. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  dataDir: string;
+  /** PEM bundle used to verify client certificates; default: the kubeconfig cluster's CA. */
+  clientCaFile?: string;
+  kubeconfig?: string;
+  context?: string;
+  policyFile?: string;
+  /** How users reach this server (printed, used in links); default https://<listen>. */
+  publicUrl?: string;
+  /** A stream must be opened this long after its session was created. */
+  streamTimeoutMs: number;
+  /** How long a TokenReview answer is trusted. */
+  tokenCacheMs: number;
+}
+
+export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } = {
+  host: '0.0.0.0',
+  port: 8443,
+  dataDir: './data',
+  streamTimeoutMs: 60_000,
+  tokenCacheMs: 10_000,
+};
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) {
+    throw new AuditedExecError('CONFIG_INVALID', `--listen "${value}" is not HOST:PORT (e.g. 0.0.0.0:8443)`);
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/**
+ * argv is process.argv (node, script, ...flags); env is process.env. Flags win over env.
+ * Relative paths are resolved against cwd so later chdir cannot move the data dir.
+ */
+export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Settings {
+  const program = new Command('audited-exec-server')
+    .description(
+      'Records kubectl audited-exec sessions: impersonated exec, asciicast recording, session store.',
+    )
+    .exitOverride()
+    .addOption(opt('--listen <host:port>', 'address to listen on', env.AUDITED_EXEC_LISTEN))
+    .addOption(opt('--tls-cert <file>', 'server certificate (PEM)', env.AUDITED_EXEC_TLS_CERT))
+    .addOption(opt('--tls-key <file>', 'server private key (PEM)', env.AUDITED_EXEC_TLS_KEY))
+    .addOption(opt('--data-dir <dir>', 'database and recordings', env.AUDITED_EXEC_DATA_DIR))
+    .addOption(opt('--client-ca <file>', 'CA that signs client certificates', env.AUDITED_EXEC_CLIENT_CA))
+    .addOption(
+      opt('--kubeconfig <file>', 'kubeconfig (else in-cluster, else default)', env.AUDITED_EXEC_KUBECONFIG),
+    )
+    .addOption(opt('--context <name>', 'kubeconfig context', env.AUDITED_EXEC_CONTEXT))
+    .addOption(opt('--policy <file>', 'policy file (YAML or JSON)', env.AUDITED_EXEC_POLICY))
+    .addOption(opt('--public-url <url>', 'URL users reach this server at', env.AUDITED_EXEC_PUBLIC_URL));
+  program.parse(argv);
+  const o = program.opts<Record<string, string | undefined>>();
+  const listen = o.listen
+    ? parseListen(o.listen)
+    : { host: DEFAULT_SETTINGS.host, port: DEFAULT_SETTINGS.port };
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
+    throw new AuditedExecError('CONFIG_INVALID', '--tls-cert and --tls-key must be given together');
+  }
+  const path = (p: string | undefined) => (p ? resolve(cwd, p) : undefined);
+  return {
+    ...DEFAULT_SETTINGS,
+    ...listen,
+    dataDir: resolve(cwd, o.dataDir ?? DEFAULT_SETTINGS.dataDir),
+    ...defined({
+      tlsCertFile: path(o.tlsCert),
+      tlsKeyFile: path(o.tlsKey),
+      clientCaFile: path(o.clientCa),
+      kubeconfig: path(o.kubeconfig),
+      context: o.context,
+      policyFile: path(o.policy),
+      publicUrl: o.publicUrl,
+    }),
+  };
+}
+
+function opt(flags: string, description: string, envValue: string | undefined): Option {
+  const option = new Option(flags, description);
+  return envValue ? option.default(envValue) : option;
+}
+
+/** Drops undefined values so optional settings stay absent (exactOptionalPropertyTypes-friendly). */
+export function defined<T extends Record<string, unknown>>(
+  o: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}

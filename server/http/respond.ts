@@ -1,0 +1,86 @@
+// Response helpers: every JSON error is a metav1.Status with one human sentence.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AuditedExecError } from '../../common/errors.ts';
+import { failureStatus, type Status } from '../../common/status.ts';
+
+/** An error that knows its HTTP answer. `code` stays stable for callers; `status` is the HTTP code. */
+export class HttpError extends AuditedExecError {
+  readonly status: number;
+  readonly reason: string | undefined;
+  constructor(status: number, code: string, message: string, options?: { cause?: unknown; reason?: string }) {
+    super(code, message, options);
+    this.status = status;
+    this.reason = options?.reason;
+  }
+
+  toStatus(): Status {
+    return failureStatus(this.status, this.message, this.reason ? { reason: this.reason } : {});
+  }
+}
+
+/** Maps any thrown value to the Status a client sees; unknown errors do not leak internals. */
+export function statusFor(err: unknown): Status {
+  if (err instanceof HttpError) return err.toStatus();
+  if (err instanceof AuditedExecError && err.code.startsWith('KUBE_')) return failureStatus(503, err.message);
+  if (err instanceof AuditedExecError && err.code.startsWith('AUTH_')) return failureStatus(503, err.message);
+  return failureStatus(500, 'internal error in the recorder; see its log');
+}
+
+export function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, status: Status): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status.code ?? 500, status);
+}
+
+/** Refuses a WebSocket upgrade with a plain HTTP answer, as the apiserver does. */
+export function refuseUpgrade(socket: Duplex, status: Status): void {
+  const body = JSON.stringify(status);
+  const code = status.code ?? 500;
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  } else socket.destroy();
+}
+
+/** Reads a JSON body up to `limit` bytes. */
+export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    throw new HttpError(415, 'HTTP_CONTENT_TYPE', 'send the request body as application/json');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit)
+      throw new HttpError(413, 'HTTP_TOO_LARGE', `request body is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'HTTP_BAD_JSON', 'the request body is not valid JSON');
+  }
+}

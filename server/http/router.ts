@@ -1,0 +1,171 @@
+// A small router other modules register routes on (sessions, UI, evidence, shim, metrics).
+// Authentication is one shared step before the handler: routes are authenticated unless they
+// say `auth: false`, and handlers receive the resolved user.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { failureStatus } from '../../common/status.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { UserInfo } from '../auth/user.ts';
+import { refuseUpgrade, sendStatus, statusFor } from './respond.ts';
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+  /** Always set on authenticated routes; null only where `auth: false`. */
+  user: UserInfo | null;
+}
+
+export interface UpgradeContext {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  url: URL;
+  params: Record<string, string>;
+  user: UserInfo | null;
+}
+
+export type Handler = (ctx: RequestContext) => unknown;
+export type UpgradeHandler = (ctx: UpgradeContext) => unknown;
+
+export interface RouteOptions {
+  /** Default true: unauthenticated requests get 401 before the handler runs. */
+  auth?: boolean;
+}
+
+interface Route<H> {
+  method: string;
+  segments: string[];
+  handler: H;
+  auth: boolean;
+}
+
+export interface RouterOptions {
+  authenticator: Authenticator;
+  /** Called with errors that became a 500, so they reach the log. */
+  onError?: (err: unknown, req: IncomingMessage) => void;
+}
+
+/**
+ * Patterns are paths whose segments may be `:name` (one segment) or a final `*` (the rest,
+ * as params['*']). The first matching route wins, in registration order.
+ */
+export class Router {
+  readonly #routes: Route<Handler>[] = [];
+  readonly #upgrades: Route<UpgradeHandler>[] = [];
+  readonly #o: RouterOptions;
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+  }
+
+  route(method: string, pattern: string, handler: Handler, options: RouteOptions = {}): this {
+    this.#routes.push({
+      method: method.toUpperCase(),
+      segments: split(pattern),
+      handler,
+      auth: options.auth ?? true,
+    });
+    return this;
+  }
+
+  get(pattern: string, handler: Handler, options?: RouteOptions): this {
+    return this.route('GET', pattern, handler, options);
+  }
+
+  post(pattern: string, handler: Handler, options?: RouteOptions): this {
+    return this.route('POST', pattern, handler, options);
+  }
+
+  /** A WebSocket (or other Upgrade) GET. */
+  upgrade(pattern: string, handler: UpgradeHandler, options: RouteOptions = {}): this {
+    this.#upgrades.push({ method: 'GET', segments: split(pattern), handler, auth: options.auth ?? true });
+    return this;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://recorder.invalid');
+    try {
+      const found = find(this.#routes, req.method ?? 'GET', url.pathname);
+      if (found === 'method')
+        return sendStatus(res, failureStatus(405, `${req.method} is not allowed on ${url.pathname}`));
+      if (!found) return sendStatus(res, failureStatus(404, `no such endpoint: ${url.pathname}`));
+      const user = found.route.auth ? await this.#authenticate(req) : null;
+      if (found.route.auth && !user) return sendStatus(res, unauthorized());
+      await found.route.handler({ req, res, url, params: found.params, user });
+    } catch (err) {
+      const status = statusFor(err);
+      if (status.code === 500) this.#o.onError?.(err, req);
+      sendStatus(res, status);
+    }
+  }
+
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://recorder.invalid');
+    try {
+      const found = find(this.#upgrades, req.method ?? 'GET', url.pathname);
+      if (!found || found === 'method')
+        return refuseUpgrade(socket, failureStatus(404, `no such stream: ${url.pathname}`));
+      const user = found.route.auth ? await this.#authenticate(req) : null;
+      if (found.route.auth && !user) return refuseUpgrade(socket, unauthorized());
+      await found.route.handler({ req, socket, head, url, params: found.params, user });
+    } catch (err) {
+      const status = statusFor(err);
+      if (status.code === 500) this.#o.onError?.(err, req);
+      refuseUpgrade(socket, status);
+    }
+  }
+
+  #authenticate(req: IncomingMessage): Promise<UserInfo | null> {
+    return this.#o.authenticator.authenticate(req);
+  }
+}
+
+function unauthorized() {
+  return failureStatus(
+    401,
+    'authentication required: send a bearer token the cluster accepts, or a client certificate it signed',
+  );
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter(Boolean);
+}
+
+function find<H>(
+  routes: Route<H>[],
+  method: string,
+  pathname: string,
+): { route: Route<H>; params: Record<string, string> } | 'method' | null {
+  const parts = split(pathname);
+  let methodMismatch = false;
+  for (const route of routes) {
+    const params = match(route.segments, parts);
+    if (!params) continue;
+    if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { route, params };
+    methodMismatch = true;
+  }
+  return methodMismatch ? 'method' : null;
+}
+
+function match(segments: string[], parts: string[]): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    if (seg === '*' && i === segments.length - 1) {
+      params['*'] = parts.slice(i).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return null;
+    if (seg.startsWith(':')) {
+      try {
+        params[seg.slice(1)] = decodeURIComponent(part);
+      } catch {
+        return null;
+      }
+    } else if (seg !== part) return null;
+  }
+  return parts.length === segments.length ? params : null;
+}

@@ -1,0 +1,162 @@
+// The recorder's own Kubernetes client. Credentials come from client-node's KubeConfig (in-cluster
+// service account, kubeconfig file, exec plugins); requests go through node:https directly because
+// fetch merges repeated Impersonate-Group headers into one comma-joined value, which the apiserver
+// would read as a single group named "a,b". node:http sends an array-valued header as repeated lines.
+import { existsSync } from 'node:fs';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { AuditedExecError } from '../../common/errors.ts';
+
+export const SESSION_EXTRA = 'audited-exec.io/session';
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** Who the apiserver should treat the request as coming from. */
+export interface Impersonation {
+  user: string;
+  groups: string[];
+  uid?: string;
+  /** Stamped as Impersonate-Extra-audited-exec.io%2Fsession so admission can tell recorded sessions. */
+  session?: string;
+}
+
+export interface KubeRequest {
+  method?: string;
+  /** Path and query, e.g. /api/v1/namespaces/default/pods/web */
+  path: string;
+  body?: unknown;
+  impersonate?: Impersonation;
+  /** Sent as Audit-ID: the apiserver uses it as the audit event's auditID. */
+  auditId?: string;
+  timeoutMs?: number;
+}
+
+export interface KubeResponse<T = unknown> {
+  status: number;
+  /** Parsed JSON, or undefined when the body was not JSON. */
+  body: T | undefined;
+  text: string;
+}
+
+export type HeaderValues = Record<string, string | string[]>;
+
+/** TLS material and headers to reach the apiserver; also what the exec WebSocket needs. */
+export interface ConnectionOptions extends RequestOptions {
+  headers: HeaderValues;
+}
+
+export function impersonationHeaders(imp: Impersonation | undefined, auditId?: string): HeaderValues {
+  const h: HeaderValues = {};
+  if (imp) {
+    h['Impersonate-User'] = imp.user;
+    if (imp.groups.length) h['Impersonate-Group'] = [...imp.groups];
+    if (imp.uid) h['Impersonate-Uid'] = imp.uid;
+    if (imp.session) h[`Impersonate-Extra-${encodeURIComponent(SESSION_EXTRA)}`] = imp.session;
+  }
+  if (auditId) h['Audit-ID'] = auditId;
+  return h;
+}
+
+export interface KubeClientOptions {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export class KubeClient {
+  readonly config: KubeConfig;
+  readonly server: string;
+
+  constructor(config: KubeConfig) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new AuditedExecError('KUBE_NO_CLUSTER', 'the kubeconfig has no current cluster');
+    this.config = config;
+    this.server = cluster.server.replace(/\/+$/, '');
+  }
+
+  /** --kubeconfig, else the in-cluster service account, else the default kubeconfig's current context. */
+  static load(options: KubeClientOptions = {}): KubeClient {
+    const kc = new KubeConfig();
+    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+    else if (existsSync(IN_CLUSTER_TOKEN)) kc.loadFromCluster();
+    else {
+      kc.loadFromDefault();
+      // With nothing to load, client-node invents http://localhost:8080; say what is missing instead.
+      if (
+        kc.getCurrentContext() === 'loaded-context' &&
+        kc.getCurrentCluster()?.server === 'http://localhost:8080'
+      ) {
+        throw new AuditedExecError(
+          'KUBE_NO_CONFIG',
+          'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster; pass --kubeconfig FILE',
+        );
+      }
+    }
+    if (options.context) kc.setCurrentContext(options.context);
+    return new KubeClient(kc);
+  }
+
+  /** The cluster CA as PEM, when the kubeconfig names one (used to verify client certificates). */
+  async clusterCaPem(): Promise<string | undefined> {
+    const o = await this.connectionOptions();
+    return o.ca ? o.ca.toString() : undefined;
+  }
+
+  /** Fresh each call: exec-plugin and projected tokens rotate; client-node caches them. */
+  async connectionOptions(extra: HeaderValues = {}): Promise<ConnectionOptions> {
+    const opts: RequestOptions = { headers: {} };
+    await this.config.applyToHTTPSOptions(opts);
+    return { ...opts, headers: { ...(opts.headers as HeaderValues), ...extra } };
+  }
+
+  async request<T = unknown>(req: KubeRequest): Promise<KubeResponse<T>> {
+    const url = new URL(this.server + req.path);
+    const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const opts = await this.connectionOptions({
+      Accept: 'application/json',
+      ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
+      ...impersonationHeaders(req.impersonate, req.auditId),
+    });
+    return new Promise((resolve, reject) => {
+      const r = httpsRequest(
+        url,
+        { ...opts, method: req.method ?? 'GET', timeout: req.timeoutMs ?? 15_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: T | undefined;
+            try {
+              body = JSON.parse(text) as T;
+            } catch {
+              body = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, body, text });
+          });
+        },
+      );
+      r.on('timeout', () =>
+        r.destroy(
+          new AuditedExecError('KUBE_TIMEOUT', `the Kubernetes API at ${this.server} did not answer in time`),
+        ),
+      );
+      r.on('error', (err) =>
+        reject(
+          err instanceof AuditedExecError
+            ? err
+            : new AuditedExecError(
+                'KUBE_UNREACHABLE',
+                `cannot reach the Kubernetes API at ${this.server}: ${err.message}`,
+                { cause: err },
+              ),
+        ),
+      );
+      r.end(payload);
+    });
+  }
+
+  /** wss:// URL for a streaming subresource path. */
+  wsUrl(path: string): string {
+    return this.server.replace(/^http/, 'ws') + path;
+  }
+}

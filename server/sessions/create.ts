@@ -1,0 +1,124 @@
+// POST /api/v1/sessions: validate, apply policy, look at the pod as the user, reserve the
+// recording, store the session as pending. Every refusal after the id exists is stored too, so
+// the trail shows attempts as well as sessions.
+import { randomUUID } from 'node:crypto';
+import type { SessionCreateRequest, SessionCreateResponse, SessionRecord } from '../../common/wire.ts';
+import type { UserInfo } from '../auth/user.ts';
+import { HttpError, readJson, sendJson } from '../http/respond.ts';
+import type { RequestContext } from '../http/router.ts';
+import { evaluatePolicy } from '../policy.ts';
+import { reserveRecording } from '../recording/writer.ts';
+import type { SessionServices } from './services.ts';
+import { type ExecTarget, fetchTarget } from './target.ts';
+import { validateCreateRequest } from './validate.ts';
+
+export function streamPath(id: string): string {
+  return `/api/v1/sessions/${id}/stream`;
+}
+
+/** The groups to impersonate: the apiserver adds system:authenticated itself. */
+export function impersonation(user: UserInfo, session: string) {
+  return {
+    user: user.username,
+    groups: user.groups.filter((g) => g !== 'system:authenticated'),
+    ...(user.uid ? { uid: user.uid } : {}),
+    session,
+  };
+}
+
+export function createSessionHandler(services: SessionServices) {
+  return async (ctx: RequestContext): Promise<void> => {
+    const user = ctx.user!;
+    const request = validateCreateRequest(await readJson(ctx.req));
+    const id = randomUUID();
+    const decision = evaluatePolicy(services.policy, request, user);
+    const base = baseRecord(id, request, user, services.clock(), await services.impersonator());
+    if (!decision.allowed) {
+      await refuse(services, base, decision.message);
+      throw new HttpError(decision.status, decision.code, decision.message);
+    }
+    base.recordInput = decision.recordInput;
+    let target: ExecTarget;
+    try {
+      if (request.kind !== 'exec') {
+        throw new HttpError(
+          501,
+          'SESSION_KIND_UNSUPPORTED',
+          'node-debug sessions are not available on this recorder yet',
+        );
+      }
+      target = await fetchTarget({
+        kube: services.kube,
+        namespace: request.namespace!,
+        pod: request.pod!,
+        ...(request.container ? { container: request.container } : {}),
+        impersonate: impersonation(user, id),
+        auditId: id,
+      });
+    } catch (err) {
+      if (err instanceof HttpError) await refuse(services, base, err.message);
+      throw err;
+    }
+    try {
+      await reserveRecording(services.dataDir, id);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const full = code === 'ENOSPC' || code === 'EDQUOT';
+      const message = full
+        ? 'the recorder has no space left for recordings; no session was started'
+        : `the recorder cannot write recordings (${code ?? 'error'}); no session was started`;
+      await refuse(services, base, message).catch(() => {});
+      throw new HttpError(full ? 507 : 503, 'SESSION_RECORDING_UNAVAILABLE', message, { cause: err });
+    }
+    await services.store.insertSession({ ...base, ...target, state: 'pending' });
+    const body: SessionCreateResponse = { id, streamPath: streamPath(id) };
+    sendJson(ctx.res, 201, body, { Location: `/api/v1/sessions/${id}` });
+  };
+}
+
+function baseRecord(
+  id: string,
+  request: SessionCreateRequest,
+  user: UserInfo,
+  now: Date,
+  impersonator: string | undefined,
+): SessionRecord {
+  const r: SessionRecord = {
+    id,
+    kind: request.kind,
+    state: 'pending',
+    user: user.username,
+    groups: user.groups,
+    command: request.command,
+    tty: request.tty,
+    stdin: request.stdin,
+    attribution: 'marker',
+    auditId: id,
+    startedAt: now.toISOString(),
+    recordInput: false,
+  };
+  const optional = {
+    uid: user.uid,
+    impersonator,
+    reason: request.reason,
+    ticket: request.ticket,
+    namespace: request.namespace,
+    pod: request.pod,
+    container: request.container,
+    node: request.node,
+    image: request.image,
+    profile: request.profile,
+  };
+  for (const [k, v] of Object.entries(optional))
+    if (v !== undefined) (r as unknown as Record<string, unknown>)[k] = v;
+  return r;
+}
+
+async function refuse(services: SessionServices, record: SessionRecord, error: string): Promise<void> {
+  await services.store.insertSession({
+    ...record,
+    state: 'refused',
+    error,
+    endedAt: services.clock().toISOString(),
+  });
+}

@@ -1,0 +1,125 @@
+// GET /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/sessions/{id}/recording.
+// A user may always read their own sessions; anyone else needs get/list on `sessions` in
+// audited-exec.io (namespaced by the session's namespace; node sessions cluster-scoped).
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { SessionRecord, SessionState } from '../../common/wire.ts';
+import type { UserInfo } from '../auth/user.ts';
+import { HttpError, sendJson } from '../http/respond.ts';
+import type { RequestContext } from '../http/router.ts';
+import { recordingPath } from '../recording/writer.ts';
+import { MAX_PAGE, type SessionFilter } from '../store/store.ts';
+import type { SessionServices } from './services.ts';
+import { requireSessionId } from './validate.ts';
+
+const STATES: SessionState[] = ['pending', 'running', 'ended', 'interrupted', 'refused'];
+
+/** Query string → filter; rejects what it cannot read instead of ignoring it. */
+export function parseListQuery(q: URLSearchParams): SessionFilter {
+  const f: SessionFilter = {};
+  for (const key of ['user', 'namespace', 'pod', 'node', 'continue'] as const) {
+    const v = q.get(key);
+    if (v) f[key] = v;
+  }
+  const state = q.get('state');
+  if (state) {
+    if (!STATES.includes(state as SessionState)) throw bad(`state must be one of ${STATES.join(', ')}`);
+    f.state = state as SessionState;
+  }
+  for (const key of ['since', 'until'] as const) {
+    const v = q.get(key);
+    if (!v) continue;
+    const t = Date.parse(v);
+    if (Number.isNaN(t)) throw bad(`${key} must be an ISO-8601 time, e.g. 2026-11-23T10:00:00Z`);
+    f[key] = new Date(t).toISOString();
+  }
+  const limit = q.get('limit');
+  if (limit) {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE)
+      throw bad(`limit must be an integer from 1 to ${MAX_PAGE}`);
+    f.limit = n;
+  }
+  return f;
+}
+
+function bad(message: string): HttpError {
+  return new HttpError(400, 'SESSION_BAD_QUERY', message);
+}
+
+export function readRoutes(services: SessionServices) {
+  const mayRead = async (user: UserInfo, s: SessionRecord, verb: 'get' | 'list') =>
+    s.user === user.username ||
+    services.access.allowed(user, {
+      verb,
+      resource: 'sessions',
+      ...(s.kind === 'exec' && s.namespace ? { namespace: s.namespace } : {}),
+      ...(verb === 'get' ? { name: s.id } : {}),
+    });
+
+  const load = async (ctx: RequestContext): Promise<SessionRecord> => {
+    const id = requireSessionId(ctx.params.id);
+    const s = await services.store.getSession(id);
+    if (!s) throw new HttpError(404, 'SESSION_NOT_FOUND', `session ${id} not found`);
+    if (!(await mayRead(ctx.user!, s, 'get'))) {
+      throw new HttpError(
+        403,
+        'SESSION_FORBIDDEN',
+        `${ctx.user!.username} may not read session ${id}: it needs get on sessions.audited-exec.io`,
+      );
+    }
+    return s;
+  };
+
+  return {
+    async list(ctx: RequestContext): Promise<void> {
+      const user = ctx.user!;
+      const filter = parseListQuery(ctx.url.searchParams);
+      if (filter.user !== user.username) {
+        const allowed = await services.access.allowed(user, {
+          verb: 'list',
+          resource: 'sessions',
+          ...(filter.namespace ? { namespace: filter.namespace } : {}),
+        });
+        if (!allowed) {
+          // Without list rights the answer is "your own sessions", unless someone else's were asked for.
+          if (filter.user) {
+            throw new HttpError(
+              403,
+              'SESSION_FORBIDDEN',
+              `${user.username} may not list other users' sessions: it needs list on sessions.audited-exec.io`,
+            );
+          }
+          filter.user = user.username;
+        }
+      }
+      sendJson(ctx.res, 200, await services.store.listSessions(filter));
+    },
+
+    async get(ctx: RequestContext): Promise<void> {
+      sendJson(ctx.res, 200, await load(ctx));
+    },
+
+    async recording(ctx: RequestContext): Promise<void> {
+      const s = await load(ctx);
+      const path = recordingPath(services.dataDir, s.id);
+      const info = await stat(path).catch(() => null);
+      if (!info?.isFile() || info.size === 0) {
+        throw new HttpError(
+          404,
+          'RECORDING_NOT_FOUND',
+          `session ${s.id} has no recording (state ${s.state})`,
+        );
+      }
+      ctx.res.writeHead(200, {
+        'Content-Type': 'application/x-asciicast',
+        'Content-Length': info.size,
+        'Content-Disposition': `attachment; filename="${s.id}.cast"`,
+        'Cache-Control': 'no-store',
+      });
+      if (ctx.req.method === 'HEAD') return void ctx.res.end();
+      // A running session's file keeps growing: serve the bytes that existed at stat time.
+      createReadStream(path, { start: 0, end: info.size - 1 }).pipe(ctx.res);
+    },
+  };
+}

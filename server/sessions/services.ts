@@ -1,0 +1,56 @@
+// What the session routes need, passed in once by main/app wiring.
+import type { AccessReviewer } from '../auth/access.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Policy } from '../policy.ts';
+import type { Store } from '../store/store.ts';
+import type { Relay } from './relay.ts';
+
+/** Told when a session runs without the env marker, so the shim can expect an unmarked exec. */
+export interface InferredExec {
+  session: string;
+  containerId: string | undefined;
+  node: string | undefined;
+  /** ISO-8601, just before the unmarked exec is opened */
+  time: string;
+}
+
+export interface SessionServices {
+  kube: KubeClient;
+  store: Store;
+  policy: Policy;
+  access: AccessReviewer;
+  dataDir: string;
+  streamTimeoutMs: number;
+  clock: () => Date;
+  /** The recorder's own username as the apiserver sees it (impersonator), when known. */
+  impersonator: () => Promise<string | undefined>;
+  live: LiveSessions;
+  /** Hooks other modules connect (shim ingestion listens for inferred execs). */
+  hooks: { onInferredExec?: (e: InferredExec) => void };
+}
+
+/** Sessions with an open stream in this process, so shutdown can end them with a message. */
+export class LiveSessions {
+  readonly #relays = new Map<string, Relay>();
+  readonly #finishing = new Set<Promise<unknown>>();
+
+  get size(): number {
+    return this.#relays.size;
+  }
+
+  /** `finished` resolves once the session is stored as ended/interrupted. */
+  add(id: string, relay: Relay, finished: Promise<unknown>): void {
+    this.#relays.set(id, relay);
+    const tracked = finished.finally(() => {
+      this.#relays.delete(id);
+      this.#finishing.delete(tracked);
+    });
+    this.#finishing.add(tracked);
+  }
+
+  /** Ends every live session with `message` and waits until each one is stored. */
+  async stopAll(message: string): Promise<void> {
+    for (const relay of this.#relays.values()) relay.stop(message);
+    await Promise.allSettled([...this.#finishing]);
+  }
+}

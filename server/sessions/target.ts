@@ -1,0 +1,89 @@
+// Which container a session runs in: the pod as the user sees it (fetched impersonating them, so a
+// pod they may not read is a 403/404 before any exec), reduced to container, containerId, node, image.
+import type { Status } from '../../common/status.ts';
+import { HttpError } from '../http/respond.ts';
+import type { Impersonation, KubeClient } from '../kube/client.ts';
+
+interface PodLike {
+  metadata?: { annotations?: Record<string, string> };
+  spec?: { nodeName?: string; containers?: { name: string; image?: string }[] };
+  status?: {
+    phase?: string;
+    containerStatuses?: { name: string; containerID?: string; imageID?: string; image?: string }[];
+  };
+}
+
+export interface ExecTarget {
+  container: string;
+  /** Without the runtime scheme (containerd://): the id the shim sees in cgroup paths. */
+  containerId?: string;
+  node?: string;
+  image?: string;
+}
+
+const DEFAULT_CONTAINER = 'kubectl.kubernetes.io/default-container';
+
+/** Pure: the container to exec in, as kubectl chooses it. */
+export function resolveTarget(pod: PodLike, name: string, requested?: string): ExecTarget {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    throw new HttpError(
+      400,
+      'SESSION_POD_COMPLETED',
+      `cannot exec into a container in a completed pod; current phase is ${phase}`,
+    );
+  }
+  const containers = pod.spec?.containers ?? [];
+  const wanted = requested ?? pod.metadata?.annotations?.[DEFAULT_CONTAINER] ?? containers[0]?.name;
+  const spec = containers.find((c) => c.name === wanted);
+  if (!wanted || !spec) {
+    const names = containers.map((c) => c.name).join(', ') || 'none';
+    throw new HttpError(
+      400,
+      'SESSION_NO_CONTAINER',
+      `container ${wanted ?? ''} is not valid for pod ${name}; its containers are: ${names}`,
+    );
+  }
+  const status = pod.status?.containerStatuses?.find((c) => c.name === spec.name);
+  const containerId = status?.containerID?.replace(/^[a-z0-9-]+:\/\//, '');
+  const image = spec.image ?? status?.image;
+  return {
+    container: spec.name,
+    ...(containerId ? { containerId } : {}),
+    ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
+    ...(image ? { image } : {}),
+  };
+}
+
+/** GETs the pod as the user; the apiserver's refusal is passed on with its own words. */
+export async function fetchTarget(options: {
+  kube: KubeClient;
+  namespace: string;
+  pod: string;
+  container?: string;
+  impersonate: Impersonation;
+  auditId: string;
+}): Promise<ExecTarget> {
+  const { kube, namespace, pod } = options;
+  const res = await kube.request<PodLike & Partial<Status>>({
+    path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`,
+    impersonate: options.impersonate,
+    auditId: options.auditId,
+  });
+  if (res.status !== 200 || !res.body) {
+    throw apiserverRefusal(res.status, res.body as Partial<Status> | undefined, `pod ${namespace}/${pod}`);
+  }
+  return resolveTarget(res.body, pod, options.container);
+}
+
+/** An apiserver error answer → the same code and message for our caller. */
+export function apiserverRefusal(status: number, body: Partial<Status> | undefined, what: string): HttpError {
+  const message = body?.message ?? `the Kubernetes API answered HTTP ${status} for ${what}`;
+  const code = status >= 400 && status < 600 ? status : 502;
+  return new HttpError(
+    code,
+    'SESSION_APISERVER_REFUSED',
+    message,
+    body?.reason ? { reason: body.reason } : {},
+  );
+}

@@ -1,0 +1,92 @@
+// Opens the exec stream on the apiserver with the recorder's credentials plus impersonation and
+// Audit-ID: the channel protocol spoken with `ws` directly, because client-node's Exec cannot add
+// headers. Offers v5 first, v4 as fallback, like kubectl.
+import WebSocket from 'ws';
+import { SUBPROTOCOLS } from '../../common/channel.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { failureStatus, type Status } from '../../common/status.ts';
+import { type Impersonation, impersonationHeaders, type KubeClient } from '../kube/client.ts';
+
+export interface ExecParams {
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+  tty: boolean;
+  stdin: boolean;
+  impersonate: Impersonation;
+  auditId: string;
+}
+
+export type UpstreamResult = { ok: true; ws: WebSocket; protocol: string } | { ok: false; status: Status };
+
+/** The marker the shim looks for: `env` execs the command in the same pid. */
+export function markedCommand(session: string, command: string[]): string[] {
+  return ['env', `AUDITED_EXEC_SESSION=${session}`, ...command];
+}
+
+export function execPath(p: Omit<ExecParams, 'impersonate' | 'auditId'>): string {
+  const q = new URLSearchParams();
+  for (const c of p.command) q.append('command', c);
+  q.set('container', p.container);
+  q.set('stdin', String(p.stdin));
+  q.set('stdout', 'true');
+  // With a tty the kubelet merges stderr into the terminal; asking for both is an error.
+  q.set('stderr', String(!p.tty));
+  q.set('tty', String(p.tty));
+  return `/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.pod)}/exec?${q}`;
+}
+
+/** Resolves once the apiserver answered the upgrade: a socket, or its refusal as a Status. */
+export async function openExec(kube: KubeClient, params: ExecParams): Promise<UpstreamResult> {
+  const opts = await kube.connectionOptions(impersonationHeaders(params.impersonate, params.auditId));
+  const url = kube.wsUrl(execPath(params));
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, [...SUBPROTOCOLS], {
+      ...(opts as WebSocket.ClientOptions),
+      perMessageDeflate: false,
+      handshakeTimeout: 15_000,
+      maxPayload: 16 * 1024 * 1024,
+    });
+    let settled = false;
+    const settle = (r: UpstreamResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(r);
+    };
+    ws.once('open', () => settle({ ok: true, ws, protocol: ws.protocol }));
+    ws.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const code = res.statusCode ?? 502;
+        let status: Status;
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<Status>;
+          status = failureStatus(code, body.message ?? `the Kubernetes API refused the exec (HTTP ${code})`, {
+            ...(body.reason ? { reason: body.reason } : {}),
+          });
+        } catch {
+          status = failureStatus(code, `the Kubernetes API refused the exec (HTTP ${code})`);
+        }
+        settle({ ok: false, status });
+        ws.terminate();
+      });
+    });
+    ws.once('error', (err) => {
+      settle({
+        ok: false,
+        status: failureStatus(502, `cannot open the exec stream on the Kubernetes API: ${errorMessage(err)}`),
+      });
+    });
+  });
+}
+
+/** A channel-3 status saying the command's binary is missing, naming `env`: the image has no env. */
+export function isEnvMissing(statusPayload: Buffer): boolean {
+  const text = statusPayload.toString('utf8');
+  return (
+    /executable file not found/.test(text) &&
+    /exec: \\?"env\\?"|"env": executable|\benv\b.*not found/.test(text)
+  );
+}

@@ -1,0 +1,70 @@
+// The session store contract. SQLite (embedded, one data dir) implements it today; a PostgreSQL
+// store for several replicas implements the same interface, hence the Promises.
+import type { SessionList, SessionRecord, SessionState } from '../../common/wire.ts';
+
+export interface SessionFilter {
+  user?: string;
+  namespace?: string;
+  pod?: string;
+  node?: string;
+  state?: SessionState;
+  /** ISO-8601, inclusive */
+  since?: string;
+  /** ISO-8601, exclusive */
+  until?: string;
+  /** 1..500, default 50 */
+  limit?: number;
+  /** opaque cursor from a previous page */
+  continue?: string;
+}
+
+export interface Store {
+  insertSession(record: SessionRecord): Promise<void>;
+  /** Merges fields into the stored record; `id` cannot change. */
+  updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void>;
+  /**
+   * Moves a session from `from` to the patch's state only if it is still in `from`: true when this
+   * caller won. Makes "a stream may be opened once" hold across replicas.
+   */
+  transitionSession(
+    id: string,
+    from: SessionRecord['state'],
+    patch: Partial<Omit<SessionRecord, 'id'>>,
+  ): Promise<boolean>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  /** Newest first (startedAt, then id, descending), keyset-paged. */
+  listSessions(filter: SessionFilter): Promise<SessionList>;
+  /** Sessions left pending/running by a recorder that died: marked interrupted with `error`. */
+  interruptStale(options: {
+    pendingBefore: string;
+    running: boolean;
+    error: string;
+    endedAt: string;
+  }): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const MAX_PAGE = 500;
+export const DEFAULT_PAGE = 50;
+
+export interface Cursor {
+  startedAt: string;
+  id: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.startedAt, c.id])).toString('base64url');
+}
+
+/** null when the cursor was not made by encodeCursor (the caller answers 400). */
+export function decodeCursor(s: string): Cursor | null {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') {
+      return { startedAt: v[0], id: v[1] };
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { parseListen, parseSettings } from '../../server/config.ts';
+
+describe('config', () => {
+  it('uses defaults, then env, then flags', () => {
+    expect(parseSettings(['node', 'main'], {}, '/srv')).toMatchObject({
+      host: '0.0.0.0',
+      port: 8443,
+      dataDir: '/srv/data',
+    });
+    const env = {
+      AUDITED_EXEC_LISTEN: '127.0.0.1:9000',
+      AUDITED_EXEC_DATA_DIR: '/var/lib/ae',
+      AUDITED_EXEC_POLICY: 'p.yaml',
+    };
+    expect(parseSettings(['node', 'main'], env, '/srv')).toMatchObject({
+      port: 9000,
+      dataDir: '/var/lib/ae',
+      policyFile: '/srv/p.yaml',
+    });
+    expect(
+      parseSettings(['node', 'main', '--listen', '[::1]:0', '--context', 'kind'], env, '/srv'),
+    ).toMatchObject({ host: '::1', port: 0, context: 'kind' });
+  });
+  it('rejects what it cannot use', () => {
+    expect(() => parseListen('8443')).toThrow(/HOST:PORT/);
+    expect(() => parseSettings(['node', 'main', '--tls-cert', 'a.pem'], {})).toThrow(/together/);
+  });
+});
