@@ -1,0 +1,141 @@
+// The bundle container: a gzip-compressed ustar archive of flat, short-named files.
+//
+// Why tar.gz and not zip: the bundle is one signed unit that is always read whole, so zip's
+// central directory (random access to one member) buys nothing, while its per-member headers
+// and the directory are two copies of every name that can disagree, a classic spot for
+// parser-confusion tricks. tar.gz is one stream with one header per file, `tar xzf` opens it
+// on every auditor's machine, and ustar is small enough to write and read here with node:zlib
+// alone (no native dependency in a kubectl plugin). Names stay under 100 bytes, so no
+// prefix/pax long-name handling is needed; the reader refuses anything it does not understand.
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { AuditedExecError } from '../errors.ts';
+
+export type FileMap = Map<string, Uint8Array>;
+
+const BLOCK = 512;
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+
+export interface TarOptions {
+  /** Unix seconds for every member: fixed so the same files always give the same archive. */
+  mtime?: number;
+}
+
+export function writeTar(files: FileMap, options: TarOptions = {}): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  for (const [name, data] of files) chunks.push(...tarMember(name, data, options));
+  chunks.push(tarEnd());
+  return concat(chunks);
+}
+
+/** One member's blocks, for writers that stream an archive instead of holding it whole. */
+export function tarMember(name: string, data: Uint8Array, options: TarOptions = {}): Uint8Array[] {
+  const out = [header(name, data.length, Math.floor(options.mtime ?? 0)), data];
+  const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
+  if (pad) out.push(new Uint8Array(pad));
+  return out;
+}
+
+export function tarEnd(): Uint8Array {
+  return new Uint8Array(BLOCK * 2);
+}
+
+export function writeTarGz(files: FileMap, options: TarOptions = {}): Uint8Array {
+  return new Uint8Array(gzipSync(writeTar(files, options), { level: 9 }));
+}
+
+function header(name: string, size: number, mtime: number): Uint8Array {
+  checkName(name);
+  const h = new Uint8Array(BLOCK);
+  put(h, 0, 100, name);
+  put(h, 100, 8, '0000644\0');
+  put(h, 108, 8, '0000000\0');
+  put(h, 116, 8, '0000000\0');
+  put(h, 124, 12, `${size.toString(8).padStart(11, '0')}\0`);
+  put(h, 136, 12, `${mtime.toString(8).padStart(11, '0')}\0`);
+  put(h, 148, 8, '        ');
+  h[156] = 0x30; // '0': regular file
+  put(h, 257, 6, 'ustar\0');
+  put(h, 263, 2, '00');
+  put(h, 265, 32, 'root');
+  put(h, 297, 32, 'root');
+  put(h, 148, 8, `${checksum(h).toString(8).padStart(6, '0')}\0 `);
+  return h;
+}
+
+export function readTarGz(gz: Uint8Array, options: { maxBytes?: number } = {}): FileMap {
+  let tar: Uint8Array;
+  try {
+    // The bound keeps a gzip bomb from exhausting memory before any check runs.
+    tar = new Uint8Array(gunzipSync(gz, { maxOutputLength: options.maxBytes ?? 2 ** 31 - 1 }));
+  } catch (err) {
+    throw new AuditedExecError(
+      'EVIDENCE_BUNDLE_UNREADABLE',
+      `bundle: not a readable .tar.gz (${String(err)})`,
+    );
+  }
+  return readTar(tar);
+}
+
+export function readTar(tar: Uint8Array): FileMap {
+  const files: FileMap = new Map();
+  let off = 0;
+  while (off + BLOCK <= tar.length) {
+    const h = tar.subarray(off, off + BLOCK);
+    if (h.every((b) => b === 0)) return files;
+    const name = text(h, 0, 100);
+    const stored = Number.parseInt(text(h, 148, 8).trim() || 'x', 8);
+    if (stored !== checksum(h)) bad(`bundle: corrupt tar header at offset ${off}`);
+    const type = String.fromCharCode(h[156] ?? 0);
+    if (type !== '0' && type !== '\0') bad(`bundle: ${name}: unsupported tar entry type '${type}'`);
+    if (text(h, 345, 155) !== '') bad(`bundle: ${name}: long names are not used in evidence bundles`);
+    checkName(name);
+    if (files.has(name)) bad(`bundle: ${name} appears twice`);
+    const size = Number.parseInt(text(h, 124, 12).trim() || 'x', 8);
+    if (!Number.isSafeInteger(size) || off + BLOCK + size > tar.length) bad(`bundle: ${name}: truncated`);
+    files.set(name, tar.slice(off + BLOCK, off + BLOCK + size));
+    off += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+  }
+  return bad('bundle: tar archive ends without its end-of-archive blocks');
+}
+
+function checkName(name: string): void {
+  // Flat names only: nothing a careless `tar x` could write outside the current directory.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,98}$/.test(name) || name.includes('..')) {
+    bad(`bundle: file name ${JSON.stringify(name)} is not allowed`);
+  }
+}
+
+function checksum(h: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (h[i] ?? 0);
+  return sum;
+}
+
+function put(h: Uint8Array, at: number, len: number, s: string): void {
+  h.set(enc.encode(s).subarray(0, len), at);
+}
+
+function text(h: Uint8Array, at: number, len: number): string {
+  const field = h.subarray(at, at + len);
+  const end = field.indexOf(0);
+  try {
+    return dec.decode(end === -1 ? field : field.subarray(0, end));
+  } catch {
+    return bad('bundle: tar header is not UTF-8');
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function bad(message: string): never {
+  throw new AuditedExecError('EVIDENCE_BUNDLE_UNREADABLE', message);
+}

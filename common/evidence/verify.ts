@@ -1,0 +1,232 @@
+// Offline verification of an evidence bundle held in memory. Every problem is one sentence that
+// starts with the file (or "bundle") it is about, so an auditor knows exactly what failed.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { decodeAsciicast } from '../asciicast.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { parseEvents } from './events.ts';
+import {
+  FILES,
+  fileDigest,
+  keyFingerprint,
+  MANIFEST_FILES,
+  MANIFEST_FORMAT,
+  type Manifest,
+  type SignatureDocument,
+  type SignedSession,
+  sameFingerprint,
+  sha256Hex,
+} from './format.ts';
+import { parseChain, verifyChain } from './signature.ts';
+import type { FileMap } from './tar.ts';
+
+export interface VerifyOptions {
+  /** PEM of the key the bundle must be signed with (--key) */
+  publicKeyPem?: string;
+  /** fingerprint the signer must have (--fingerprint) */
+  fingerprint?: string;
+}
+
+/** key/fingerprint: checked against what the caller trusts; self: only against the bundle's own key. */
+export type Trust = 'key' | 'fingerprint' | 'self';
+
+export interface VerifyReport {
+  ok: boolean;
+  problems: string[];
+  trust: Trust;
+  signer: string | null;
+  chainLength: number;
+  session: SignedSession | null;
+  commands: number;
+  alerts: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+export function verifyBundle(files: FileMap, options: VerifyOptions = {}): VerifyReport {
+  const problems: string[] = [];
+  const trust: Trust = options.publicKeyPem ? 'key' : options.fingerprint ? 'fingerprint' : 'self';
+  const text = (name: string) => utf8.decode(files.get(name) ?? new Uint8Array());
+
+  for (const name of [FILES.manifest, FILES.signature]) {
+    if (!files.has(name)) problems.push(`bundle: missing ${name}`);
+  }
+  const manifest = readManifest(files, problems);
+  if (manifest) {
+    for (const name of MANIFEST_FILES) {
+      const entry = manifest.files[name];
+      const data = files.get(name);
+      if (!entry) problems.push(`manifest.json: does not list ${name}`);
+      else if (!data) problems.push(`manifest.json: missing file ${name}`);
+      else {
+        const actual = fileDigest(data);
+        if (actual.sha256 !== entry.sha256) {
+          problems.push(`${name}: sha256 mismatch (manifest says ${entry.sha256}, file is ${actual.sha256})`);
+        } else if (actual.size !== entry.size) {
+          problems.push(`${name}: size mismatch (manifest says ${entry.size}, file is ${actual.size})`);
+        }
+      }
+    }
+    for (const name of Object.keys(manifest.files)) {
+      if (!MANIFEST_FILES.includes(name)) problems.push(`manifest.json: lists unexpected file ${name}`);
+    }
+  }
+  for (const name of files.keys()) {
+    if (name !== FILES.manifest && name !== FILES.signature && !MANIFEST_FILES.includes(name)) {
+      problems.push(`bundle: unexpected file ${name} (not covered by the manifest)`);
+    }
+  }
+
+  const key = chooseKey(files, options, problems);
+  const parsed = files.has(FILES.signature) ? parseChain(text(FILES.signature)) : { chain: [], problems: [] };
+  problems.push(...parsed.problems);
+  const chain = parsed.chain;
+  if (key && chain.length) problems.push(...verifyChain(chain, key));
+  const latest = chain[chain.length - 1];
+  if (latest) checkAgainstSigned(latest, files, manifest, problems);
+
+  const events = files.has(FILES.events) ? parseEvents(text(FILES.events)) : { events: [], problems: [] };
+  problems.push(...events.problems);
+  if (files.has(FILES.recording)) {
+    try {
+      decodeAsciicast(text(FILES.recording));
+    } catch (err) {
+      problems.push(`recording.cast: ${(err as Error).message}`);
+    }
+  }
+  return {
+    ok: problems.length === 0,
+    problems,
+    trust,
+    signer: key ? keyFingerprint(key) : null,
+    chainLength: chain.length,
+    session: latest?.payload.session ?? null,
+    commands: events.events.filter((e) => e.kind === 'exec').length,
+    alerts: events.events.filter((e) => e.kind === 'alert').length,
+  };
+}
+
+function readManifest(files: FileMap, problems: string[]): Manifest | null {
+  const data = files.get(FILES.manifest);
+  if (!data) return null;
+  try {
+    const m = JSON.parse(utf8.decode(data)) as Manifest;
+    if (m?.format === MANIFEST_FORMAT && typeof m.files === 'object' && m.files !== null) return m;
+  } catch {
+    // reported below
+  }
+  problems.push(`manifest.json: not an ${MANIFEST_FORMAT} manifest`);
+  return null;
+}
+
+/** The key signatures are checked with: the caller's, else the bundle's own. */
+function chooseKey(files: FileMap, options: VerifyOptions, problems: string[]): KeyObject | null {
+  const bundled = parseKey(files.get(FILES.publicKey), 'public-key.pem', problems);
+  if (options.publicKeyPem) {
+    const expected = parseKey(new TextEncoder().encode(options.publicKeyPem), '--key', problems);
+    if (expected && bundled && keyFingerprint(bundled) !== keyFingerprint(expected)) {
+      problems.push(
+        `signature: not signed by the expected key (fingerprint ${keyFingerprint(expected)}; bundle is signed by ${keyFingerprint(bundled)})`,
+      );
+    }
+    return expected;
+  }
+  if (options.fingerprint && bundled && !sameFingerprint(keyFingerprint(bundled), options.fingerprint)) {
+    problems.push(
+      `signature: not signed by the expected key (fingerprint ${options.fingerprint}; bundle is signed by ${keyFingerprint(bundled)})`,
+    );
+  }
+  return bundled;
+}
+
+function parseKey(data: Uint8Array | undefined, label: string, problems: string[]): KeyObject | null {
+  if (!data) {
+    problems.push(`${label === '--key' ? label : 'bundle'}: missing ${label}`);
+    return null;
+  }
+  try {
+    const key = createPublicKey(utf8.decode(data));
+    if (key.asymmetricKeyType === 'ed25519') return key;
+  } catch {
+    // reported below
+  }
+  problems.push(`${label}: not an Ed25519 public key in PEM form`);
+  return null;
+}
+
+/** The latest signature must describe exactly the files in the bundle. */
+function checkAgainstSigned(
+  doc: SignatureDocument,
+  files: FileMap,
+  manifest: Manifest | null,
+  problems: string[],
+): void {
+  const p = doc.payload;
+  const manifestData = files.get(FILES.manifest);
+  if (manifestData && sha256Hex(manifestData) !== p.manifest?.sha256) {
+    problems.push('manifest.json: digest differs from the signed manifest digest');
+  }
+  if (manifest && manifest.sessionId !== p.sessionId) {
+    problems.push('manifest.json: sessionId does not match the signed session id');
+  }
+  const recording = files.get(FILES.recording);
+  if (recording) {
+    const d = fileDigest(recording);
+    if (d.sha256 !== p.recording?.sha256 || d.size !== p.recording?.bytes) {
+      problems.push(
+        `recording.cast: digest differs from the signed recording digest (signed ${p.recording?.sha256}, file is ${d.sha256})`,
+      );
+    }
+  }
+  const events = files.get(FILES.events);
+  if (events && sha256Hex(events) !== p.events?.sha256) {
+    problems.push(
+      `events.jsonl: digest differs from the signed events digest (signed ${p.events?.sha256}, file is ${sha256Hex(events)})`,
+    );
+  }
+  const sessionData = files.get(FILES.session);
+  if (sessionData) {
+    let session: Record<string, unknown> | null = null;
+    try {
+      session = JSON.parse(utf8.decode(sessionData));
+    } catch {
+      problems.push('session.json: not JSON');
+    }
+    if (session) {
+      const signed = (p.session ?? {}) as Record<string, unknown>;
+      if (session.id !== p.sessionId || signed.id !== p.sessionId) {
+        problems.push('session.json: id does not match the signed session id');
+      }
+      const keys = [...new Set([...Object.keys(session), ...Object.keys(signed)])].sort();
+      for (const k of keys) {
+        if (k !== 'id' && canonicalJson(session[k] ?? null) !== canonicalJson(signed[k] ?? null)) {
+          problems.push(`session.json: ${k} does not match the signed session metadata`);
+        }
+      }
+    }
+  }
+}
+
+/** The short human summary `verify` prints on success. */
+export function summarize(report: VerifyReport): string[] {
+  const s = report.session;
+  const target = s
+    ? s.kind === 'node-debug'
+      ? `node/${s.node ?? '?'}`
+      : `${s.namespace ?? '?'}/${s.pod ?? '?'}${s.container ? ` (${s.container})` : ''}`
+    : '?';
+  const trust =
+    report.trust === 'self'
+      ? 'self-consistent; pass --fingerprint to check who signed it'
+      : `signed by the expected key (${report.trust === 'key' ? '--key' : '--fingerprint'})`;
+  return [
+    `session:   ${s?.id ?? '?'} (${s?.kind ?? '?'}, ${s?.state ?? '?'})`,
+    `user:      ${s?.user ?? '?'}${s?.impersonator ? ` (impersonated by ${s.impersonator})` : ''}`,
+    `target:    ${target}`,
+    `command:   ${(s?.command ?? []).join(' ')}`,
+    `start/end: ${s?.startedAt ?? '?'} → ${s?.endedAt ?? '?'}`,
+    `commands:  ${report.commands} attributed, ${report.alerts} alerts`,
+    `signer:    ${report.signer ?? '?'}`,
+    `chain:     ${report.chainLength} signature${report.chainLength === 1 ? '' : 's'}`,
+    `result:    OK, ${trust}`,
+  ];
+}

@@ -1,0 +1,134 @@
+// report.html: one self-contained page an auditor opens from file:// with no network: session
+// metadata, the command timeline, and the recording in an inlined asciinema-player. Clicking a
+// command seeks the player to it. Pure: the caller passes the player's JS and CSS in.
+import type { EvidenceEvent } from '../../common/evidence/events.ts';
+import type { SignedSession } from '../../common/evidence/format.ts';
+import type { PlayerAssets } from './player-assets.ts';
+
+export interface ReportInput {
+  session: SignedSession;
+  events: readonly EvidenceEvent[];
+  cast: string;
+  player: PlayerAssets;
+  signer: string;
+  version: number;
+}
+
+export function renderReport(input: ReportInput): string {
+  const { session: s, player } = input;
+  const origin = recordingOrigin(input.cast, s.startedAt);
+  const rows = input.events.map((e) => row(e, origin)).join('\n');
+  const target = s.kind === 'node-debug' ? `node/${s.node ?? ''}` : `${s.namespace ?? ''}/${s.pod ?? ''}`;
+  const meta: Array<[string, unknown]> = [
+    ['Session', s.id],
+    ['Kind / state', `${s.kind} / ${s.state}`],
+    ['User', s.user],
+    ['Groups', s.groups.join(', ')],
+    ['UID', s.uid],
+    ['Impersonated by', s.impersonator],
+    ['Target', target],
+    ['Container', s.container],
+    ['Container ID', s.containerId],
+    ['Node', s.node],
+    ['Image', s.image],
+    ['Command', s.command.join(' ')],
+    ['Reason', s.reason],
+    ['Ticket', s.ticket],
+    ['Started', s.startedAt],
+    ['Ended', s.endedAt],
+    ['Exit code', s.exitCode],
+    ['Error', s.error],
+    ['apiserver auditID', s.auditId],
+    ['Attribution', s.attribution],
+    ['Input recorded', s.recordInput ? 'yes' : 'no'],
+    ['Recording SHA-256', s.recordingSha256],
+    ['Signature', `version ${input.version}, signer ${input.signer}`],
+  ];
+  const metaRows = meta
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:">
+<title>Session ${esc(s.id)} — audited-exec evidence</title>
+<style>${player.css.replace(/<\/style/gi, '<\\/style')}</style>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}
+table{border-collapse:collapse}th,td{text-align:left;vertical-align:top;padding:.2rem .6rem;border-bottom:1px solid #ddd}
+.meta th{white-space:nowrap;color:#555}#player{max-width:960px;margin:1rem 0}
+.cmd button{font:inherit;font-family:ui-monospace,monospace;background:none;border:0;color:#0645ad;cursor:pointer;text-align:left;padding:0}
+.alert td{background:#fff0f0}.raw{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;word-break:break-all}
+footer{margin-top:2rem;color:#666;font-size:12px}
+</style></head><body>
+<h1>audited-exec session evidence</h1>
+<table class="meta">${metaRows}</table>
+<div id="player"></div>
+<h2>Commands and alerts (${input.events.length})</h2>
+<table id="commands"><thead><tr><th>at</th><th>command</th><th>pid / ppid</th><th>attribution</th><th>time (audit)</th></tr></thead>
+<tbody>${rows}</tbody></table>
+<footer>Rendered with asciinema-player ${esc(player.version)}. This page is one file of a signed bundle;
+check the bundle with <code>kubectl audited-exec verify</code>: the page alone proves nothing.</footer>
+<script type="application/json" id="recording">${jsonForScript(input.cast)}</script>
+<script>${player.js.replace(/<\/script/gi, '<\\/script')}</script>
+<script>
+(function () {
+  var cast = JSON.parse(document.getElementById('recording').textContent);
+  var player = AsciinemaPlayer.create({ data: cast }, document.getElementById('player'), {
+    preload: true, fit: 'width', poster: 'npt:0:0', controls: true
+  });
+  window.auditedExecPlayer = player;
+  document.getElementById('commands').addEventListener('click', function (ev) {
+    var b = ev.target.closest('button[data-at]');
+    if (!b) return;
+    player.seek(Number(b.getAttribute('data-at')));
+    document.getElementById('player').scrollIntoView({ behavior: 'smooth' });
+  });
+})();
+</script>
+</body></html>
+`;
+}
+
+function row(e: EvidenceEvent, origin: number): string {
+  const x = e.exec ?? e.alert;
+  const at = x ? Math.max(0, (Date.parse(x.time) - origin) / 1000) : 0;
+  const atText = Number.isFinite(at) ? at.toFixed(1) : '0.0';
+  const argv = x?.argv.join(' ') ?? '';
+  const label = e.alert
+    ? `⚠ ${e.alert.alert}${e.alert.declared ? ` (declares ${e.alert.declared})` : ''}: ${argv}`
+    : argv;
+  return `<tr class="${e.kind === 'alert' ? 'alert' : 'cmd'}"><td>${atText}s</td>
+<td class="cmd"><button type="button" data-at="${Number.isFinite(at) ? at : 0}">${esc(label)}</button>
+<details><summary>${e.raw.length} audit lines</summary><div class="raw">${esc(e.raw.join('\n'))}</div></details></td>
+<td>${x ? `${x.pid} / ${x.ppid}` : ''}</td><td>${esc(e.exec?.attribution ?? e.alert?.alert ?? '')}</td><td>${esc(x?.time ?? '')}</td></tr>`;
+}
+
+/**
+ * Epoch ms of recording time 0. The cast header's timestamp is whole seconds; the session's
+ * start has milliseconds, so it wins when it falls inside that second. (No idle-time limit in
+ * the player: compressed pauses would make these offsets wrong.)
+ */
+function recordingOrigin(cast: string, startedAt: string): number {
+  const started = Date.parse(startedAt);
+  try {
+    const header = JSON.parse(cast.slice(0, cast.indexOf('\n'))) as { timestamp?: number };
+    const t = header.timestamp;
+    if (typeof t === 'number' && !(started >= t * 1000 && started < t * 1000 + 1000)) return t * 1000;
+  } catch {
+    // no readable header: the session start is the best origin there is
+  }
+  return started;
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON inside <script>: `<` escaped so no `</script>` or `<!--` in the data can end the element. */
+function jsonForScript(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
