@@ -1,0 +1,92 @@
+// Who may see which session: the cluster's RBAC on the virtual resource sessions.audited-exec.io
+// (namespaced by the session's namespace; node sessions are cluster-scoped), asked through
+// SubjectAccessReview. Everyone may always see their own sessions. List answers are cached per
+// viewer for a few seconds so a page of 50 rows costs one SAR per namespace, not per row.
+import type { SessionRecord } from '../../common/wire.ts';
+import { type AccessReviewer, API_GROUP } from '../auth/access.ts';
+import type { UserInfo } from '../auth/user.ts';
+
+export interface SessionAccessOptions {
+  reviewer: AccessReviewer;
+  /** how long a list answer is reused for the same viewer */
+  ttlMs: number;
+  maxEntries: number;
+  now: () => number;
+}
+
+type Scoped = Pick<SessionRecord, 'id' | 'kind' | 'namespace' | 'user' | 'uid'>;
+
+/** The viewer started this session (uids must agree when both sides know one). */
+export function ownSession(viewer: UserInfo, s: Pick<SessionRecord, 'user' | 'uid'>): boolean {
+  if (viewer.username !== s.user) return false;
+  return !(viewer.uid && s.uid && viewer.uid !== s.uid);
+}
+
+/** A node session or a session without a namespace is checked cluster-wide. */
+function namespaceOf(s: Scoped): string | undefined {
+  return s.kind === 'exec' && s.namespace ? s.namespace : undefined;
+}
+
+function viewerKey(v: UserInfo): string {
+  return JSON.stringify([v.username, v.uid ?? '', [...v.groups].sort(), v.extra ?? {}]);
+}
+
+export class SessionAccess {
+  readonly #o: SessionAccessOptions;
+  readonly #cache = new Map<string, { at: number; allowed: boolean }>();
+
+  constructor(options: Pick<SessionAccessOptions, 'reviewer'> & Partial<SessionAccessOptions>) {
+    this.#o = { ttlMs: 15_000, maxEntries: 50_000, now: Date.now, ...options };
+  }
+
+  /** `get` on this one session: page, recording, live stream, events, evidence. */
+  async canView(viewer: UserInfo, s: Scoped): Promise<boolean> {
+    if (ownSession(viewer, s)) return true;
+    const namespace = namespaceOf(s);
+    return this.#o.reviewer.allowed(viewer, {
+      verb: 'get',
+      resource: 'sessions',
+      group: API_GROUP,
+      ...(namespace ? { namespace } : {}),
+      name: s.id,
+    });
+  }
+
+  /** `list` scope for a batch of rows: which the viewer may see in a list. */
+  async keep(viewer: UserInfo, rows: readonly Scoped[]): Promise<boolean[]> {
+    if (rows.every((r) => ownSession(viewer, r))) return rows.map(() => true);
+    if (await this.mayList(viewer, undefined)) return rows.map(() => true);
+    const namespaces = [...new Set(rows.map(namespaceOf).filter((n): n is string => n !== undefined))];
+    const allowed = new Set<string>();
+    await Promise.all(
+      namespaces.map(async (ns) => {
+        if (await this.mayList(viewer, ns)) allowed.add(ns);
+      }),
+    );
+    return rows.map((r) => {
+      if (ownSession(viewer, r)) return true;
+      const ns = namespaceOf(r);
+      return ns !== undefined && allowed.has(ns);
+    });
+  }
+
+  /** `list sessions` in a namespace, or (undefined) in every namespace and for node sessions. */
+  async mayList(viewer: UserInfo, namespace: string | undefined): Promise<boolean> {
+    const key = `${viewerKey(viewer)}\n${namespace ?? '*'}`;
+    const now = this.#o.now();
+    const hit = this.#cache.get(key);
+    if (hit && now - hit.at < this.#o.ttlMs) return hit.allowed;
+    const allowed = await this.#o.reviewer.allowed(viewer, {
+      verb: 'list',
+      resource: 'sessions',
+      group: API_GROUP,
+      ...(namespace ? { namespace } : {}),
+    });
+    if (this.#cache.size >= this.#o.maxEntries) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(key, { at: now, allowed });
+    return allowed;
+  }
+}

@@ -1,0 +1,59 @@
+// What the web UI needs from the rest of the recorder. Everything except `events` and `evidence`
+// exists in the server today; those two are optional so the UI works before they are wired.
+import type { AccessReviewer } from '../auth/access.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { WebSessionOptions } from '../auth/web-session.ts';
+import type { Store } from '../store/store.ts';
+import type { UnrecordedAlert } from './pages/unrecorded.ts';
+import type { TrustedProxyConfig } from './viewer.ts';
+
+export interface UiEventSource {
+  /** The session's AttributedExec and AttributionAlert items (the /events answer), time order. */
+  sessionEvents(sessionId: string): Promise<unknown[]>;
+  /** Of these sessions, the ids whose attributed commands contain every term (text search). */
+  matchCommands?(sessionIds: string[], terms: string[]): Promise<Set<string>>;
+  /** unrecorded-tty alerts, newest first, keyset-paged. */
+  unrecordedAlerts?(filter: {
+    pod?: string;
+    node?: string;
+    since?: string;
+    until?: string;
+    limit: number;
+    continue?: string;
+  }): Promise<{ items: UnrecordedAlert[]; continue?: string }>;
+}
+
+/** The evidence service (server/evidence/evidence.ts createEvidence): the same bundle the REST API sends. */
+export interface EvidenceSource {
+  bundle(sessionId: string): Promise<Uint8Array>;
+}
+
+export interface UiConfig {
+  /** origins the UI is reached at (scheme://host[:port]); the request's own Host is always accepted */
+  publicOrigins: string[];
+  webSessions: Partial<WebSessionOptions>;
+  trustedProxy?: TrustedProxyConfig;
+  pageSize: number;
+  /** most store rows one list request examines (visibility/search filtering) */
+  maxScanned: number;
+}
+
+export const UI_DEFAULTS: UiConfig = {
+  publicOrigins: [],
+  webSessions: {},
+  pageSize: 50,
+  maxScanned: 5000,
+};
+
+export interface UiDeps {
+  store: Store;
+  authenticator: Authenticator;
+  /** SubjectAccessReview helper (server/auth/access.ts) */
+  reviewer: AccessReviewer;
+  /** where the recorder keeps `.cast` files: recordingPath(dataDir, id) */
+  recordingPathFor: (sessionId: string) => string;
+  /** default: the store itself when it has listEvents(id) (shim events) */
+  events?: UiEventSource;
+  evidence?: EvidenceSource;
+  config?: Partial<UiConfig>;
+}

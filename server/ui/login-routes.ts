@@ -1,0 +1,116 @@
+// Sign-in and sign-out. Both are POSTs protected three ways: SameSite=Strict cookies, an Origin
+// check, and a CSRF token (sign-in: double-submit cookie, since there is no session yet;
+// sign-out: the session's own token).
+import type { IncomingMessage } from 'node:http';
+import { errorMessage } from '../../common/errors.ts';
+import { randomToken } from '../auth/web-session.ts';
+import type { RequestContext, Router } from '../http/router.ts';
+import { parseCookies, serializeCookie } from './cookies.ts';
+import { layout } from './pages/layout.ts';
+import { loginPage } from './pages/login.ts';
+import { readForm, redirect, safeNext, sendHtml, sendProblem } from './respond.ts';
+import type { UiContext } from './routes.ts';
+import { requestOrigin, sameOrigin, sameToken } from './security.ts';
+import { LOGIN_COOKIE, reviewToken, SESSION_COOKIE } from './viewer.ts';
+
+const LOGIN_COOKIE_SECONDS = 3600;
+
+/** The origins a form may be posted from: configured public URLs and the Host we were asked as. */
+export function allowedOrigins(req: IncomingMessage, configured: readonly string[]): string[] {
+  const own = requestOrigin(req.headers.host, true);
+  return [...configured.map((o) => o.toLowerCase().replace(/\/+$/, '')), ...(own ? [own] : [])];
+}
+
+export function originOk(req: IncomingMessage, configured: readonly string[]): boolean {
+  const h = req.headers;
+  return sameOrigin({
+    origin: h.origin,
+    referer: h.referer,
+    secFetchSite: h['sec-fetch-site'] as string | undefined,
+    allowed: allowedOrigins(req, configured),
+  });
+}
+
+export function loginRoutes(router: Router, ui: UiContext): void {
+  const showLogin = (ctx: RequestContext, code: number, next: string, error?: string) => {
+    const csrf = randomToken();
+    const cookie = serializeCookie(LOGIN_COOKIE, csrf, { maxAge: LOGIN_COOKIE_SECONDS });
+    sendHtml(
+      ctx.res,
+      code,
+      layout({ title: 'Sign in' }, loginPage({ csrf, next, ...(error ? { error } : {}) })),
+      {
+        'Set-Cookie': cookie,
+      },
+    );
+  };
+
+  router.get('/ui/login', (ctx) => showLogin(ctx, 200, safeNext(ctx.url.searchParams.get('next'))), {
+    auth: false,
+  });
+
+  router.post(
+    '/ui/login',
+    async (ctx) => {
+      const { req, res } = ctx;
+      if (!originOk(req, ui.config.publicOrigins)) {
+        return sendProblem(
+          req,
+          res,
+          403,
+          'This sign-in form was not sent from this site (Origin check failed).',
+        );
+      }
+      const form = await readForm(req);
+      if (!form)
+        return sendProblem(req, res, 400, 'Send the sign-in form as application/x-www-form-urlencoded.');
+      const next = safeNext(form.get('next'));
+      if (!sameToken(form.get('_csrf'), parseCookies(req.headers.cookie).get(LOGIN_COOKIE))) {
+        return showLogin(
+          ctx,
+          403,
+          next,
+          'The sign-in form expired or was not sent from this site; try again.',
+        );
+      }
+      const token = (form.get('token') ?? '').trim().replace(/^Bearer\s+/i, '');
+      if (!token || /\s/.test(token) || token.length > 16_384) {
+        return showLogin(ctx, 400, next, 'Paste one bearer token (no spaces).');
+      }
+      let user: Awaited<ReturnType<typeof reviewToken>>;
+      try {
+        user = await reviewToken(ui.deps.authenticator, req, token);
+      } catch (err) {
+        return showLogin(ctx, 503, next, `The token could not be checked: ${errorMessage(err)}`);
+      }
+      if (!user) return showLogin(ctx, 401, next, 'The cluster did not accept this token.');
+      const { id } = ui.sessions.create({ ...user });
+      redirect(res, next, {
+        'Set-Cookie': [
+          serializeCookie(SESSION_COOKIE, id, { maxAge: ui.sessions.cookieMaxAge() }),
+          serializeCookie(LOGIN_COOKIE, '', { maxAge: 0 }),
+        ],
+      });
+    },
+    { auth: false },
+  );
+
+  router.post(
+    '/ui/logout',
+    async (ctx) => {
+      const { req, res } = ctx;
+      const cookieId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+      const session = ui.sessions.get(cookieId);
+      const form = await readForm(req);
+      if (
+        !originOk(req, ui.config.publicOrigins) ||
+        (session && !sameToken(form?.get('_csrf'), session.csrf))
+      ) {
+        return sendProblem(req, res, 403, 'Sign-out was not sent from this site (CSRF check failed).');
+      }
+      ui.sessions.destroy(cookieId);
+      redirect(res, '/ui/login', { 'Set-Cookie': serializeCookie(SESSION_COOKIE, '', { maxAge: 0 }) });
+    },
+    { auth: false },
+  );
+}

@@ -1,0 +1,32 @@
+// Sign-in: paste a Kubernetes bearer token; it is checked once with TokenReview and not kept.
+import { html, type SafeHtml } from '../html.ts';
+
+export interface LoginPageData {
+  csrf: string;
+  /** where to go after signing in (a same-site path) */
+  next: string;
+  error?: string;
+  /** proxy sign-in is configured: say so */
+  proxyHint?: boolean;
+}
+
+export function loginPage(d: LoginPageData): SafeHtml {
+  return html`<section class="login" aria-labelledby="login-h">
+<h1 id="login-h">Sign in</h1>
+<p>Paste a Kubernetes bearer token the cluster accepts (for example the output of
+<code>kubectl create token NAME</code> or the token from your kubeconfig). It is verified with the
+cluster's TokenReview and is not stored; you get a browser session instead.</p>
+${d.error ? html`<p class="error" role="alert" id="login-error">${d.error}</p>` : ''}
+<form method="post" action="/ui/login">
+  <input type="hidden" name="_csrf" value="${d.csrf}">
+  <input type="hidden" name="next" value="${d.next}">
+  <label for="token">Bearer token</label>
+  <textarea id="token" name="token" rows="4" required autocomplete="off" spellcheck="false"${d.error ? html` aria-describedby="login-error"` : ''}></textarea>
+  <button type="submit">Sign in</button>
+</form>
+</section>`;
+}
+
+export function errorPage(title: string, message: string): SafeHtml {
+  return html`<section class="problem"><h1>${title}</h1><p>${message}</p><p><a href="/ui/sessions">Back to sessions</a></p></section>`;
+}

@@ -1,0 +1,135 @@
+// One session: the player with the command timeline beside it, metadata, alerts, downloads.
+// The player is created by /ui/static/session.js from the JSON data island (no inline script).
+import type { AttributionAlert, SessionRecord } from '../../../common/wire.ts';
+import {
+  formatArgv,
+  formatDuration,
+  formatOffset,
+  formatTime,
+  isLive,
+  sessionSeconds,
+  sessionTarget,
+} from '../format.ts';
+import { html, jsonIsland, type SafeHtml } from '../html.ts';
+import type { TimelineEntry } from '../timeline.ts';
+
+export interface SessionPageData {
+  session: SessionRecord;
+  timeline: TimelineEntry[];
+  alerts: AttributionAlert[];
+  /** false when the shim's events endpoint/store is not available */
+  eventsAvailable: boolean;
+  markers: [number, string][];
+  now: number;
+}
+
+export function sessionUrls(id: string) {
+  const base = `/ui/sessions/${encodeURIComponent(id)}`;
+  return {
+    page: base,
+    recording: `${base}/recording.cast`,
+    live: `${base}/live`,
+    events: `${base}/events`,
+    evidence: `${base}/evidence`,
+  };
+}
+
+function dl(rows: [string, SafeHtml | string | number | undefined | null][]): SafeHtml {
+  return html`<dl class="meta">${rows
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
+}
+
+function timelineList(d: SessionPageData): SafeHtml {
+  if (!d.eventsAvailable) {
+    return html`<p class="muted">No command events from the node agent for this session (yet).</p>`;
+  }
+  if (d.timeline.length === 0) return html`<p class="muted">No commands attributed to this session.</p>`;
+  return html`<ol class="timeline" id="timeline">${d.timeline.map(
+    (
+      e,
+      i,
+    ) => html`<li><button type="button" data-t="${e.t}" data-i="${i}" title="pid ${e.pid} · ppid ${e.ppid} · ${e.attribution ?? 'unattributed'}${e.cwd ? ` · ${e.cwd}` : ''}">
+  <span class="t">${formatOffset(e.t)}</span><code>${e.label}</code></button></li>`,
+  )}</ol>`;
+}
+
+function alertList(alerts: AttributionAlert[]): SafeHtml {
+  if (!alerts.length) return html``;
+  return html`<section class="alerts" aria-labelledby="alerts-h">
+  <h2 id="alerts-h">Alerts</h2>
+  <ul>${alerts.map(
+    (
+      a,
+    ) => html`<li><span class="badge alert">${a.alert}</span> <time datetime="${a.time}">${formatTime(a.time)}</time>
+    <code>${formatArgv(a.argv)}</code> <span class="muted">pid ${a.pid}${a.tty ? ` · ${a.tty}` : ''}${a.declared ? ` · declared ${a.declared}` : ''}</span></li>`,
+  )}</ul>
+</section>`;
+}
+
+export function sessionPage(d: SessionPageData): SafeHtml {
+  const s = d.session;
+  const live = isLive(s);
+  const urls = sessionUrls(s.id);
+  const exit =
+    s.exitCode === undefined ? undefined : s.exitCode === null ? 'none (no exit status)' : String(s.exitCode);
+  const data = {
+    id: s.id,
+    live,
+    // Non-tty output has bare LF: the display variant adds CR so the terminal does not staircase.
+    recordingUrl: s.tty ? urls.recording : `${urls.recording}?display=1`,
+    liveUrl: urls.live,
+    markers: d.markers,
+  };
+  return html`<div class="session-head">
+  <h1>Session <code class="sid">${s.id}</code></h1>
+  ${live ? html`<span class="badge live big" id="live-badge">LIVE</span>` : html`<span class="badge ${s.state}">${s.state}</span>`}
+  <p class="summary">${s.user} · ${sessionTarget(s)} · <code>${formatArgv(s.command, 120)}</code></p>
+</div>
+<div class="session-grid">
+  <section class="player-col" aria-label="Recording">
+    <div class="player-box" id="player" data-state="loading"><p class="player-loading">Loading recording…</p></div>
+    <p class="downloads">
+      <a href="${urls.recording}" download="${s.id}.cast">Download recording (.cast)</a>
+      <a href="${urls.evidence}">Evidence bundle</a>
+      <a href="${urls.events}">Events (JSON)</a>
+    </p>
+  </section>
+  <section class="timeline-col" aria-labelledby="timeline-h">
+    <h2 id="timeline-h">Commands <span class="muted">(${d.timeline.length})</span></h2>
+    ${timelineList(d)}
+  </section>
+</div>
+${alertList(d.alerts)}
+<section aria-labelledby="meta-h">
+<h2 id="meta-h">Details</h2>
+${dl([
+  ['User', s.user],
+  ['Groups', s.groups.join(', ')],
+  ['UID', s.uid],
+  ['Impersonated by', s.impersonator],
+  ['Reason', s.reason],
+  ['Ticket', s.ticket],
+  ['Kind', s.kind],
+  ['Namespace', s.namespace],
+  ['Pod', s.pod],
+  ['Container', s.container],
+  ['Container ID', s.containerId],
+  ['Node', s.node],
+  ['Image', s.image],
+  ['Command', html`<code>${formatArgv(s.command, 2000)}</code>`],
+  ['TTY / stdin', `${s.tty ? 'tty' : 'no tty'} / ${s.stdin ? 'stdin' : 'no stdin'}`],
+  ['State', s.state],
+  ['Started', formatTime(s.startedAt)],
+  ['Ended', formatTime(s.endedAt)],
+  ['Duration', formatDuration(sessionSeconds(s, d.now))],
+  ['Exit code', exit],
+  ['Error', s.error],
+  ['apiserver auditID', html`<code>${s.auditId}</code>`],
+  ['Attribution', s.attribution],
+  ['Input recorded', s.recordInput ? 'yes' : 'no'],
+  ['Recording SHA-256', s.recordingSha256 ? html`<code class="hash">${s.recordingSha256}</code>` : undefined],
+])}
+</section>
+<script type="application/json" id="session-data">${jsonIsland(data)}</script>`;
+}

@@ -1,0 +1,57 @@
+// Unrecorded activity: unrecorded-tty alerts (a terminal in a container that no recorded session
+// owns: someone got a shell around the recorder), by pod/node/time.
+import type { AttributionAlert } from '../../../common/wire.ts';
+import { formatArgv, formatTime } from '../format.ts';
+import { href, html, type SafeHtml } from '../html.ts';
+
+export interface UnrecordedAlert extends AttributionAlert {
+  node?: string;
+  namespace?: string;
+  pod?: string;
+}
+
+export interface UnrecordedQuery {
+  pod?: string;
+  node?: string;
+  since?: string;
+  until?: string;
+  continue?: string;
+}
+
+export interface UnrecordedPageData {
+  query: UnrecordedQuery;
+  /** null: the recorder does not store node-agent alerts (yet) */
+  items: UnrecordedAlert[] | null;
+  continue?: string;
+}
+
+export function unrecordedPage(d: UnrecordedPageData): SafeHtml {
+  const q = d.query;
+  const { continue: _c, ...rest } = q;
+  const field = (name: keyof UnrecordedQuery, label: string, type = 'text') =>
+    html`<div class="field"><label for="u-${name}">${label}</label><input id="u-${name}" name="${name}" type="${type}" value="${q[name] ?? ''}"></div>`;
+  return html`<h1>Unrecorded activity</h1>
+<p class="muted">Terminals (tty) in containers whose processes belong to no recorded session.</p>
+<form class="filters" method="get" action="/ui/unrecorded" role="search">
+  ${field('pod', 'Pod')}${field('node', 'Node')}${field('since', 'From (UTC)', 'datetime-local')}${field('until', 'To (UTC)', 'datetime-local')}
+  <div class="field actions"><button type="submit">Apply</button><a class="button secondary" href="/ui/unrecorded">Clear</a></div>
+</form>
+${
+  d.items === null
+    ? html`<p class="notice" role="status">This recorder does not store the node agent's alerts yet.</p>`
+    : html`<div class="table-wrap"><table class="sessions">
+  <thead><tr><th scope="col">Time</th><th scope="col">Node</th><th scope="col">Pod / container</th><th scope="col">TTY</th><th scope="col">pid</th><th scope="col">Command</th></tr></thead>
+  <tbody>${
+    d.items.length
+      ? d.items.map(
+          (
+            a,
+          ) => html`<tr><td><time datetime="${a.time}">${formatTime(a.time)}</time></td><td>${a.node ?? ''}</td>
+  <td>${a.namespace && a.pod ? `${a.namespace}/${a.pod}` : (a.containerId ?? '').slice(0, 12)}</td><td>${a.tty ?? ''}</td>
+  <td class="num">${a.pid}</td><td><code>${formatArgv(a.argv, 160)}</code></td></tr>`,
+        )
+      : html`<tr><td colspan="6" class="empty">No unrecorded terminal activity.</td></tr>`
+  }</tbody></table></div>
+<nav class="pager" aria-label="Pages">${d.continue ? html`<a rel="next" href="${href('/ui/unrecorded', { ...rest, continue: d.continue })}">Older »</a>` : ''}</nav>`
+}`;
+}

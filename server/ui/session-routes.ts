@@ -1,0 +1,210 @@
+// The pages and files behind sign-in. Every per-session route loads the session and asks
+// SessionAccess.canView before touching its recording, events or evidence: no byte of a recording
+// leaves without that check.
+import type { SessionRecord } from '../../common/wire.ts';
+import type { Handler, RequestContext, Router } from '../http/router.ts';
+import { decodeCursor } from '../store/store.ts';
+import { readCastHeader } from './cast-tail.ts';
+import { parseTimeInput } from './format.ts';
+import { layout, STATIC } from './pages/layout.ts';
+import { sessionPage } from './pages/session.ts';
+import { type SessionsQuery, sessionsPage } from './pages/sessions.ts';
+import { type UnrecordedQuery, unrecordedPage } from './pages/unrecorded.ts';
+import { visiblePage } from './paging.ts';
+import { sendHtml, sendProblem } from './respond.ts';
+import type { UiContext, ViewerHandler } from './routes.ts';
+import { matchesAll, searchTerms, sessionText } from './search.ts';
+import { sessionFileRoutes } from './session-files.ts';
+import { buildTimeline, playerMarkers, splitEvents } from './timeline.ts';
+import type { ResolvedViewer } from './viewer.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function pick<K extends string>(url: URL, keys: readonly K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const k of keys) {
+    const v = url.searchParams.get(k)?.trim();
+    if (v) out[k] = v.slice(0, 300);
+  }
+  return out;
+}
+
+function chrome(v: ResolvedViewer, title: string, nav?: 'sessions' | 'unrecorded') {
+  return {
+    title,
+    user: v.user.username,
+    ...(v.session ? { csrf: v.session.csrf } : {}),
+    ...(nav ? { nav } : {}),
+  };
+}
+
+/** Loads a session the viewer may see, or answers 404/403 and returns null. */
+export async function viewable(
+  ctx: RequestContext,
+  v: ResolvedViewer,
+  ui: UiContext,
+): Promise<SessionRecord | null> {
+  const id = (ctx.params.id ?? '').toLowerCase();
+  const session = UUID.test(id) ? await ui.deps.store.getSession(id) : undefined;
+  if (!session) {
+    sendProblem(ctx.req, ctx.res, 404, 'There is no session with this id.', chrome(v, ''));
+    return null;
+  }
+  if (!(await ui.access.canView(v.user, session))) {
+    sendProblem(
+      ctx.req,
+      ctx.res,
+      403,
+      `${v.user.username} may not view this session (needs get on sessions.audited-exec.io).`,
+      chrome(v, ''),
+    );
+    return null;
+  }
+  return session;
+}
+
+export function sessionRoutes(router: Router, ui: UiContext, signedIn: (h: ViewerHandler) => Handler): void {
+  const get = (pattern: string, h: ViewerHandler) => router.get(pattern, signedIn(h), { auth: false });
+
+  get('/ui/sessions', async (ctx, v) => {
+    const query: SessionsQuery = pick(ctx.url, [
+      'user',
+      'namespace',
+      'pod',
+      'node',
+      'since',
+      'until',
+      'q',
+      'continue',
+    ]);
+    let notice: string | undefined;
+    if (query.continue && !decodeCursor(query.continue)) {
+      notice = 'That page link was not valid; showing the newest sessions.';
+      delete query.continue;
+    }
+    const since = parseTimeInput(query.since);
+    const until = parseTimeInput(query.until);
+    const terms = searchTerms(query.q);
+    const events = ui.events;
+    const page = await visiblePage({
+      filter: {
+        ...(query.user ? { user: query.user } : {}),
+        ...(query.namespace ? { namespace: query.namespace } : {}),
+        ...(query.pod ? { pod: query.pod } : {}),
+        ...(query.node ? { node: query.node } : {}),
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+      },
+      limit: ui.config.pageSize,
+      ...(query.continue ? { continue: query.continue } : {}),
+      fetch: (f) => ui.deps.store.listSessions(f),
+      keep: async (rows) => {
+        const visible = await ui.access.keep(v.user, rows);
+        if (!terms.length) return visible;
+        const byEvents = events?.matchCommands
+          ? await events.matchCommands(
+              rows.filter((_, i) => visible[i]).map((r) => r.id),
+              terms,
+            )
+          : new Set<string>();
+        return rows.map((r, i) => !!visible[i] && (byEvents.has(r.id) || matchesAll(sessionText(r), terms)));
+      },
+      batch: terms.length ? 200 : ui.config.pageSize + 1,
+      maxScanned: ui.config.maxScanned,
+    });
+    if (!notice && page.continue && page.items.length < ui.config.pageSize) {
+      notice = `Searched ${page.scanned} sessions; older ones you may see can follow: use “Older”.`;
+    }
+    const searchScope = events?.matchCommands
+      ? 'Searches attributed commands, command, reason and ticket.'
+      : 'Searches command, reason, ticket, user and pod (attributed commands not indexed yet).';
+    sendHtml(
+      ctx.res,
+      200,
+      layout(
+        chrome(v, 'Sessions', 'sessions'),
+        sessionsPage({
+          query,
+          items: page.items,
+          ...(page.continue ? { continue: page.continue } : {}),
+          searchScope,
+          now: Date.now(),
+          ...(notice ? { notice } : {}),
+        }),
+      ),
+    );
+  });
+
+  get('/ui/sessions/:id', async (ctx, v, ui) => {
+    const s = await viewable(ctx, v, ui);
+    if (!s) return;
+    const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
+    const { execs, alerts } = splitEvents(items ?? []);
+    // The recording's t=0 is when the stream opened, after startedAt (session creation). The
+    // header's timestamp has whole seconds only: take whichever is later (error under 1 s).
+    const header = await readCastHeader(ui.deps.recordingPathFor(s.id));
+    const startMs = Math.max(Date.parse(s.startedAt), (header?.timestamp ?? 0) * 1000);
+    const timeline = buildTimeline(execs, { startMs });
+    const page = sessionPage({
+      session: s,
+      timeline,
+      alerts,
+      eventsAvailable: items !== null,
+      markers: playerMarkers(timeline),
+      now: Date.now(),
+    });
+    sendHtml(
+      ctx.res,
+      200,
+      layout(
+        {
+          ...chrome(v, `Session ${s.id.slice(0, 8)}`, 'sessions'),
+          styles: [`${STATIC}/player.css`],
+          classicScripts: [`${STATIC}/player.js`],
+          scripts: [`${STATIC}/session.js`],
+        },
+        page,
+      ),
+    );
+  });
+
+  sessionFileRoutes(get, viewable);
+
+  get('/ui/unrecorded', async (ctx, v, ui) => {
+    if (!(await ui.access.mayList(v.user, undefined))) {
+      return sendProblem(
+        ctx.req,
+        ctx.res,
+        403,
+        'Unrecorded activity is shown to those who may list sessions in every namespace.',
+        chrome(v, ''),
+      );
+    }
+    const query: UnrecordedQuery = pick(ctx.url, ['pod', 'node', 'since', 'until', 'continue']);
+    const source = ui.events?.unrecordedAlerts;
+    const since = parseTimeInput(query.since);
+    const until = parseTimeInput(query.until);
+    const page = source
+      ? await source.call(ui.events, {
+          ...(query.pod ? { pod: query.pod } : {}),
+          ...(query.node ? { node: query.node } : {}),
+          ...(since ? { since } : {}),
+          ...(until ? { until } : {}),
+          limit: ui.config.pageSize,
+          ...(query.continue ? { continue: query.continue } : {}),
+        })
+      : null;
+    sendHtml(
+      ctx.res,
+      200,
+      layout(
+        chrome(v, 'Unrecorded activity', 'unrecorded'),
+        unrecordedPage({
+          query,
+          items: page?.items ?? null,
+          ...(page?.continue ? { continue: page.continue } : {}),
+        }),
+      ),
+    );
+  });
+}

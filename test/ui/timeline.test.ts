@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { AttributedExec } from '../../common/wire.ts';
+import { formatArgv, formatDuration, parseTimeInput, sessionTarget } from '../../server/ui/format.ts';
+import { matchesAll, searchTerms } from '../../server/ui/search.ts';
+import { buildTimeline, playerMarkers, splitEvents } from '../../server/ui/timeline.ts';
+
+const exec = (argv: string[], time: string, pid = 10): AttributedExec => ({
+  session: 's',
+  attribution: 'ancestry',
+  argv,
+  pid,
+  ppid: 1,
+  time,
+  auditId: '1.0:1',
+  tty: null,
+  cwd: '/',
+  exe: null,
+  uid: 0,
+});
+
+describe('timeline', () => {
+  it('places commands at seconds from the recording start, sorted, clamped', () => {
+    const start = Date.parse('2026-11-23T10:00:00.000Z');
+    const t = buildTimeline(
+      [
+        exec(['sleep', '0.3'], '2026-11-23T10:00:01.500Z', 12),
+        exec(['bash', '-c', 'echo one; echo two'], '2026-11-23T10:00:00.200Z', 11),
+        exec(['early'], '2026-11-23T09:59:59.000Z', 9),
+        exec(['late'], '2026-11-23T10:00:30.000Z', 13),
+      ],
+      { startMs: start, duration: 10 },
+    );
+    expect(t.map((e) => [e.t, e.label])).toEqual([
+      [0, 'early'],
+      [0.2, "bash -c 'echo one; echo two'"],
+      [1.5, 'sleep 0.3'],
+      [10, 'late'],
+    ]);
+    expect(playerMarkers(t)[1]).toEqual([0.2, "bash -c 'echo one; echo two'"]);
+  });
+
+  it('splits the events answer and ignores shapes it does not know', () => {
+    const alert = {
+      alert: 'unrecorded-tty',
+      session: null,
+      pid: 1,
+      ppid: 0,
+      argv: ['sh'],
+      time: 'x',
+      auditId: 'a',
+      tty: 'pts0',
+    };
+    const { execs, alerts } = splitEvents([
+      exec(['ls'], '2026-01-01T00:00:00Z'),
+      alert,
+      null,
+      42,
+      { foo: 1 },
+    ]);
+    expect(execs).toHaveLength(1);
+    expect(alerts).toEqual([alert]);
+  });
+});
+
+describe('format', () => {
+  it('durations', () => {
+    expect(formatDuration(7.9)).toBe('0:07');
+    expect(formatDuration(723)).toBe('12:03');
+    expect(formatDuration(3723)).toBe('1:02:03');
+    expect(formatDuration(Number.NaN)).toBe('');
+  });
+  it('argv quoting', () => {
+    expect(formatArgv(['echo', "it's", ''])).toBe(`echo 'it'\\''s' ''`);
+    expect(formatArgv(['x'.repeat(50)], 10)).toHaveLength(10);
+  });
+  it('targets and time inputs', () => {
+    expect(sessionTarget({ kind: 'node-debug', node: 'n1' })).toBe('node/n1');
+    expect(sessionTarget({ kind: 'exec', namespace: 'default', pod: 'web', container: 'c' })).toBe(
+      'default/web (c)',
+    );
+    expect(parseTimeInput('2026-11-23T10:00')).toBe('2026-11-23T10:00:00.000Z');
+    expect(parseTimeInput('garbage')).toBeUndefined();
+  });
+  it('search terms are ANDed, case-insensitive', () => {
+    expect(matchesAll('bash -c echo one\nreason: inc-42', searchTerms('ECHO inc-42'))).toBe(true);
+    expect(matchesAll('bash', searchTerms('bash zsh'))).toBe(false);
+  });
+});
