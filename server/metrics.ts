@@ -1,0 +1,107 @@
+// Prometheus metrics of the recorder. One registry per server (not prom-client's global one), so
+// tests and several servers in one process do not share counters. The server and the shim ingest
+// call the small verbs below; nothing else touches prom-client.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { SessionKind } from '../common/wire.ts';
+
+/** How a session ended, as a label: the session states that are final, plus `failed-recording`. */
+export type SessionOutcome = 'ended' | 'interrupted' | 'refused';
+
+export interface Metrics {
+  readonly registry: Registry;
+  sessionStarted(kind: SessionKind): void;
+  /** Every started session must end exactly once; refused ones never started. */
+  sessionEnded(kind: SessionKind, outcome: Exclude<SessionOutcome, 'refused'>): void;
+  sessionRefused(kind: SessionKind): void;
+  recordedBytes(n: number): void;
+  recordingFailed(): void;
+  /** Seconds between an audit event's time and its arrival at the recorder, per node. */
+  shimLag(node: string, seconds: number): void;
+  /** Events the shim reports it could not deliver or read (spool overflow, audit backlog loss). */
+  shimLostEvents(node: string, n: number): void;
+  /** A shim disconnected for good (node gone): drop its per-node series. */
+  shimGone(node: string): void;
+  /** GET /metrics in the text exposition format. */
+  handler(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+export interface MetricsOptions {
+  /** Also export process and Node.js runtime metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const o = { defaultMetrics: true, ...options };
+  const registry = new Registry();
+  if (o.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'audited_exec_' });
+  const active = new Gauge({
+    name: 'audited_exec_sessions_active',
+    help: 'Sessions whose stream is open now.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const total = new Counter({
+    name: 'audited_exec_sessions_total',
+    help: 'Sessions by kind and outcome (ended, interrupted, refused).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  const bytes = new Counter({
+    name: 'audited_exec_recorded_bytes_total',
+    help: 'Bytes appended to asciicast recordings.',
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'audited_exec_recording_failures_total',
+    help: 'Recording writes that failed (a session is cut when its recording fails).',
+    registers: [registry],
+  });
+  const lag = new Gauge({
+    name: 'audited_exec_shim_lag_seconds',
+    help: 'Latest delay between an audit event on a node and its arrival at the recorder.',
+    labelNames: ['node'] as const,
+    registers: [registry],
+  });
+  const lost = new Counter({
+    name: 'audited_exec_shim_lost_events_total',
+    help: 'Audit events a node shim reported lost.',
+    labelNames: ['node'] as const,
+    registers: [registry],
+  });
+  // Both session kinds are always exported, so an alert on `== 0` or a rate() works from the start.
+  for (const kind of ['exec', 'node-debug'] satisfies SessionKind[]) {
+    active.inc({ kind }, 0);
+    for (const outcome of ['ended', 'interrupted', 'refused'] satisfies SessionOutcome[]) {
+      total.inc({ kind, outcome }, 0);
+    }
+  }
+  bytes.inc(0);
+  failures.inc(0);
+
+  return {
+    registry,
+    sessionStarted: (kind) => active.inc({ kind }),
+    sessionEnded: (kind, outcome) => {
+      active.dec({ kind });
+      total.inc({ kind, outcome });
+    },
+    sessionRefused: (kind) => total.inc({ kind, outcome: 'refused' }),
+    recordedBytes: (n) => {
+      if (n > 0) bytes.inc(n);
+    },
+    recordingFailed: () => failures.inc(),
+    shimLag: (node, seconds) => lag.set({ node }, Math.max(0, seconds)),
+    shimLostEvents: (node, n) => {
+      if (n > 0) lost.inc({ node }, n);
+    },
+    shimGone: (node) => {
+      lag.remove({ node });
+      lost.remove({ node });
+    },
+    handler: () => async (_req, res) => {
+      const body = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+    },
+  };
+}
