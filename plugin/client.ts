@@ -1,0 +1,230 @@
+// The recorder's HTTP API as the plugin uses it, and the mapping of every failure to one sentence a
+// kubectl user understands (what went wrong and what to do).
+import WebSocket from 'ws';
+import { SUBPROTOCOLS } from '../common/channel.ts';
+import { AuditedExecError, errorMessage } from '../common/errors.ts';
+import type { Status } from '../common/status.ts';
+import type {
+  SessionCreateRequest,
+  SessionCreateResponse,
+  SessionList,
+  SessionRecord,
+} from '../common/wire.ts';
+import { type HttpResponse, httpRequest, type TlsOptions } from './http.ts';
+import { bufferedSocket, type ChannelSocket } from './stream.ts';
+
+export interface RecorderClientOptions {
+  /** base URL, no trailing slash */
+  url: string;
+  /** Authorization and the like, from the kubeconfig */
+  headers: Record<string, string>;
+  tls: TlsOptions;
+  timeoutMs?: number;
+}
+
+export interface SessionQuery {
+  user?: string;
+  namespace?: string;
+  pod?: string;
+  node?: string;
+  since?: string;
+  until?: string;
+  state?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export class RecorderClient {
+  readonly url: string;
+  readonly #opts: RecorderClientOptions;
+
+  constructor(opts: RecorderClientOptions) {
+    this.#opts = { timeoutMs: 30_000, ...opts };
+    this.url = opts.url;
+  }
+
+  createSession(req: SessionCreateRequest): Promise<SessionCreateResponse> {
+    return this.#json('POST', '/api/v1/sessions', req);
+  }
+
+  listSessions(query: SessionQuery): Promise<SessionList> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+    const qs = params.toString();
+    return this.#json('GET', `/api/v1/sessions${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Every page, following `continue`. */
+  async *allSessions(query: SessionQuery): AsyncGenerator<SessionRecord> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listSessions({ ...query, ...(cursor ? { continue: cursor } : {}) });
+      yield* page.items;
+      cursor = page.continue;
+    } while (cursor);
+  }
+
+  getSession(id: string): Promise<SessionRecord> {
+    return this.#json('GET', `/api/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  async getRecording(id: string): Promise<string> {
+    const res = await this.#send('GET', `/api/v1/sessions/${encodeURIComponent(id)}/recording`);
+    return res.body;
+  }
+
+  /** Opens the session's channel stream; resolves once the WebSocket is open. */
+  openStream(streamPath: string): Promise<ChannelSocket> {
+    const url = this.url.replace(/^http/, 'ws') + streamPath;
+    const ws = new WebSocket(url, [...SUBPROTOCOLS], {
+      headers: this.#opts.headers,
+      ...this.#opts.tls,
+      handshakeTimeout: this.#opts.timeoutMs,
+    });
+    const socket = bufferedSocket(ws);
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(errorFromNetwork(err, this.url));
+      ws.once('open', () => {
+        ws.off('error', onError);
+        resolve(socket);
+      });
+      ws.once('unexpected-response', (req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          req.destroy();
+          reject(errorFromResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), this.url));
+        });
+      });
+      ws.once('error', onError);
+    });
+  }
+
+  async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await this.#send(method, path, body);
+    try {
+      return JSON.parse(res.body) as T;
+    } catch {
+      throw new AuditedExecError(
+        'BAD_RESPONSE',
+        `the audited-exec recorder at ${this.url} sent an answer that is not JSON (HTTP ${res.status}); is --server the recorder?`,
+      );
+    }
+  }
+
+  async #send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HttpResponse> {
+    let res: HttpResponse;
+    try {
+      res = await httpRequest({
+        url: this.url + path,
+        method,
+        headers: this.#opts.headers,
+        tls: this.#opts.tls,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(this.#opts.timeoutMs ? { timeoutMs: this.#opts.timeoutMs } : {}),
+      });
+    } catch (err) {
+      throw errorFromNetwork(err, this.url);
+    }
+    if (res.status >= 200 && res.status < 300) return res;
+    throw errorFromResponse(res.status, res.body, this.url);
+  }
+}
+
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name could not be resolved',
+  ETIMEDOUT: 'no answer in time',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'no route to host',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'the connection was closed',
+};
+
+/** A failed connection (refused, unknown host, timeout, TLS) as one sentence. */
+export function errorFromNetwork(err: unknown, server: string): AuditedExecError {
+  if (err instanceof AuditedExecError) return err;
+  const code = (err as { code?: string } | null)?.code ?? '';
+  if (code in UNREACHABLE || /timed? ?out/i.test(errorMessage(err))) {
+    return new AuditedExecError(
+      'UNREACHABLE',
+      `cannot reach the audited-exec recorder at ${server}: ${UNREACHABLE[code] ?? errorMessage(err)}; ` +
+        'check --server or the audited-exec-plugin ConfigMap',
+      { cause: err },
+    );
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/.test(code) || /certificate/i.test(errorMessage(err))) {
+    return new AuditedExecError(
+      'TLS',
+      `cannot verify the certificate of the audited-exec recorder at ${server} (${errorMessage(err)}); ` +
+        'pass --server-ca FILE or set AUDITED_EXEC_SERVER_CA',
+      { cause: err },
+    );
+  }
+  return new AuditedExecError(
+    'UNREACHABLE',
+    `cannot talk to the audited-exec recorder at ${server}: ${errorMessage(err)}; check --server or the audited-exec-plugin ConfigMap`,
+    { cause: err },
+  );
+}
+
+/** A non-2xx answer (a Status object, ideally) as one sentence, kubectl-style. */
+export function errorFromResponse(httpCode: number, body: string, server: string): AuditedExecError {
+  const status = parseStatus(body);
+  const message = status?.message?.trim() || body.trim().slice(0, 300) || `HTTP ${httpCode}`;
+  const reason = status?.reason ?? '';
+  if (httpCode === 401) {
+    return new AuditedExecError(
+      'UNAUTHENTICATED',
+      `You must be logged in to the server (Unauthorized): the audited-exec recorder at ${server} ` +
+        `did not accept your kubeconfig credentials (${message})`,
+    );
+  }
+  const needs = policyNeeds(status, message);
+  if (needs) {
+    const flags = needs === 'ticket' ? '--ticket ID' : '--reason "why you need this session"';
+    const also = needs === 'reason' && /ticket/i.test(message) ? ' and --ticket ID' : '';
+    return new AuditedExecError(
+      needs === 'ticket' ? 'TICKET_REQUIRED' : 'REASON_REQUIRED',
+      `this namespace requires ${flags}${also}: ${message}`,
+    );
+  }
+  const label =
+    reason || (httpCode === 403 ? 'Forbidden' : httpCode === 404 ? 'NotFound' : `HTTP ${httpCode}`);
+  const code =
+    httpCode === 403
+      ? 'FORBIDDEN'
+      : httpCode === 404
+        ? /\bpods?\b/i.test(`${status?.details?.kind ?? ''} ${message}`)
+          ? 'POD_NOT_FOUND'
+          : 'NOT_FOUND'
+        : httpCode >= 500
+          ? 'SERVER_ERROR'
+          : 'REQUEST_REFUSED';
+  return new AuditedExecError(code, `Error from server (${label}): ${message}`);
+}
+
+/** A policy refusal for a missing --reason or --ticket (by Status reason, cause field, or wording). */
+function policyNeeds(status: Partial<Status> | null, message: string): 'reason' | 'ticket' | null {
+  const fields = new Set(status?.details?.causes?.map((c) => c.field) ?? []);
+  const said = (word: string) =>
+    new RegExp(`${word}[ _]?required`, 'i').test(status?.reason ?? '') ||
+    fields.has(word) ||
+    new RegExp(
+      `(requires?|required|needs?)\\b.{0,30}\\b(--)?${word}\\b|\\b${word}\\b.{0,20}\\brequired\\b`,
+      'i',
+    ).test(message);
+  if (said('reason')) return 'reason';
+  if (said('ticket')) return 'ticket';
+  return null;
+}
+
+function parseStatus(body: string): Partial<Status> | null {
+  try {
+    const v = JSON.parse(body) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Partial<Status>) : null;
+  } catch {
+    return null;
+  }
+}

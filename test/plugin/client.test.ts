@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failureStatus } from '../../common/status.ts';
+import { errorFromNetwork, errorFromResponse, RecorderClient } from '../../plugin/client.ts';
+
+const SERVER = 'https://recorder.example:8443';
+
+describe('errorFromResponse', () => {
+  it('keeps the apiserver reason for forbidden, kubectl-style', () => {
+    const body = JSON.stringify(
+      failureStatus(
+        403,
+        'pods "web" is forbidden: User "bob" cannot get resource "pods/exec" in API group "" in the namespace "default"',
+      ),
+    );
+    const e = errorFromResponse(403, body, SERVER);
+    expect(e.code).toBe('FORBIDDEN');
+    expect(e.message).toBe(
+      'Error from server (Forbidden): pods "web" is forbidden: User "bob" cannot get resource "pods/exec" in API group "" in the namespace "default"',
+    );
+  });
+
+  it('names a missing pod', () => {
+    const e = errorFromResponse(404, JSON.stringify(failureStatus(404, 'pods "nope" not found')), SERVER);
+    expect(e).toMatchObject({
+      code: 'POD_NOT_FOUND',
+      message: 'Error from server (NotFound): pods "nope" not found',
+    });
+  });
+
+  it('says how to log in on 401', () => {
+    const e = errorFromResponse(401, JSON.stringify(failureStatus(401, 'invalid bearer token')), SERVER);
+    expect(e.code).toBe('UNAUTHENTICATED');
+    expect(e.message).toMatch(/^You must be logged in to the server \(Unauthorized\)/);
+    expect(e.message).toContain(SERVER);
+    expect(e.message).toContain('invalid bearer token');
+  });
+
+  it('tells the user to pass --reason (and --ticket when the server asks for it)', () => {
+    const byField = failureStatus(422, 'namespace "prod" requires a reason for every session', {
+      details: { causes: [{ field: 'reason', message: 'required' }] },
+    });
+    expect(errorFromResponse(422, JSON.stringify(byField), SERVER)).toMatchObject({
+      code: 'REASON_REQUIRED',
+      message: expect.stringMatching(/^this namespace requires --reason/),
+    });
+    const byText = failureStatus(403, 'sessions in namespace prod require a reason and a ticket');
+    const e = errorFromResponse(403, JSON.stringify(byText), SERVER);
+    expect(e.code).toBe('REASON_REQUIRED');
+    expect(e.message).toContain('--ticket ID');
+    // the recorder's own wording (server/policy.ts)
+    const ticket = failureStatus(422, 'policy: sessions in default/web require a ticket; pass --ticket ID');
+    expect(errorFromResponse(422, JSON.stringify(ticket), SERVER)).toMatchObject({
+      code: 'TICKET_REQUIRED',
+      message:
+        'this namespace requires --ticket ID: policy: sessions in default/web require a ticket; pass --ticket ID',
+    });
+  });
+
+  it('does not mistake an RBAC refusal for a policy one', () => {
+    const e = errorFromResponse(
+      403,
+      JSON.stringify(failureStatus(403, 'pods "web" is forbidden: no')),
+      SERVER,
+    );
+    expect(e.code).toBe('FORBIDDEN');
+  });
+
+  it('copes with a body that is not a Status', () => {
+    expect(errorFromResponse(502, '<html>Bad Gateway</html>', SERVER).message).toBe(
+      'Error from server (HTTP 502): <html>Bad Gateway</html>',
+    );
+    expect(errorFromResponse(500, '', SERVER)).toMatchObject({ code: 'SERVER_ERROR' });
+  });
+});
+
+describe('errorFromNetwork', () => {
+  it('maps refused, unknown host and timeout to "cannot reach" with what to check', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT']) {
+      const e = errorFromNetwork(Object.assign(new Error('x'), { code }), SERVER);
+      expect(e.code).toBe('UNREACHABLE');
+      expect(e.message).toMatch(
+        /^cannot reach the audited-exec recorder at https:\/\/recorder\.example:8443: .+; check --server or the audited-exec-plugin ConfigMap$/,
+      );
+    }
+  });
+
+  it('maps certificate failures to a hint about --server-ca', () => {
+    const e = errorFromNetwork(
+      Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      SERVER,
+    );
+    expect(e).toMatchObject({ code: 'TLS', message: expect.stringContaining('--server-ca FILE') });
+  });
+});
+
+describe('RecorderClient against a real HTTP server', () => {
+  let server: Server;
+  let url: string;
+  const seen: IncomingMessage[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      seen.push(req);
+      const u = new URL(req.url ?? '/', 'http://x');
+      res.setHeader('Content-Type', 'application/json');
+      if (req.headers.authorization !== 'Bearer good') {
+        res.statusCode = 401;
+        res.end(JSON.stringify(failureStatus(401, 'token rejected by TokenReview')));
+        return;
+      }
+      if (u.pathname === '/api/v1/sessions') {
+        const page = u.searchParams.get('continue');
+        const item = (id: string) => ({ id, user: 'alice', namespace: u.searchParams.get('namespace') });
+        res.end(
+          JSON.stringify(page ? { items: [item('c')] } : { items: [item('a'), item('b')], continue: 'p2' }),
+        );
+        return;
+      }
+      res.statusCode = 404;
+      res.end(JSON.stringify(failureStatus(404, 'session "x" not found')));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('follows continue to the last page and sends the query and credentials', async () => {
+    const client = new RecorderClient({ url, headers: { Authorization: 'Bearer good' }, tls: {} });
+    const ids: string[] = [];
+    for await (const s of client.allSessions({ namespace: 'shop', user: '' })) ids.push(s.id);
+    expect(ids).toEqual(['a', 'b', 'c']);
+    expect(seen.at(-1)?.url).toBe('/api/v1/sessions?namespace=shop&continue=p2');
+  });
+
+  it('turns a 401 into the login sentence', async () => {
+    const client = new RecorderClient({ url, headers: { Authorization: 'Bearer bad' }, tls: {} });
+    await expect(client.listSessions({})).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringContaining('token rejected by TokenReview'),
+    });
+  });
+
+  it('turns a 401 on the WebSocket upgrade into the same sentence', async () => {
+    const client = new RecorderClient({ url, headers: { Authorization: 'Bearer bad' }, tls: {} });
+    await expect(client.openStream('/api/v1/sessions/x/stream')).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
+  });
+
+  it('reports a closed port as unreachable', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const client = new RecorderClient({ url: `http://127.0.0.1:${port}`, headers: {}, tls: {} });
+    await expect(
+      client.createSession({ kind: 'exec', command: ['x'], tty: false, stdin: false }),
+    ).rejects.toThrow(
+      `cannot reach the audited-exec recorder at http://127.0.0.1:${port}: connection refused; check --server or the audited-exec-plugin ConfigMap`,
+    );
+    await expect(client.openStream('/s')).rejects.toMatchObject({ code: 'UNREACHABLE' });
+  });
+});
