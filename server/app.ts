@@ -11,6 +11,7 @@ import type { Settings } from './config.ts';
 import { sendJson } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { KubeClient } from './kube/client.ts';
+import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
 import { loadPolicy, type Policy } from './policy.ts';
 import { registerSessionRoutes } from './sessions/routes.ts';
 import { LiveSessions, type SessionServices } from './sessions/services.ts';
@@ -25,6 +26,7 @@ export interface Recorder {
   router: Router;
   store: SqliteStore;
   services: SessionServices;
+  modules: Modules;
   server: Server;
   /** Stops accepting, ends live sessions as interrupted with `message`, flushes, closes the store. */
   close(message?: string): Promise<void>;
@@ -34,6 +36,8 @@ export interface RecorderOverrides {
   kube?: KubeClient;
   policy?: Policy;
   log?: (line: string) => void;
+  /** Where shim events come from; default: the shim-ingestion store. */
+  events?: ModuleDeps['events'];
 }
 
 export async function createRecorder(
@@ -75,8 +79,9 @@ export async function createRecorder(
     hooks: {},
   };
   const tokens = new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs });
+  const authenticator = createAuthenticator({ tokens });
   const router = new Router({
-    authenticator: createAuthenticator({ tokens }),
+    authenticator,
     onError: (err, req) =>
       log(
         `error: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
@@ -93,6 +98,25 @@ export async function createRecorder(
     { auth: false },
   );
   registerSessionRoutes(router, services);
+  const modules = await registerModules({
+    settings,
+    router,
+    store,
+    services,
+    authenticator,
+    log,
+    ...(overrides.events ? { events: overrides.events } : {}),
+  });
+  const retentionTimer = settings.retentionDays
+    ? setInterval(
+        () =>
+          void modules
+            .sweepRetention()
+            .then((n) => n && log(`retention: deleted ${n} session(s) past ${settings.retentionDays} days`))
+            .catch((err) => log(`retention sweep failed: ${errorMessage(err)}`)),
+        3_600_000,
+      ).unref()
+    : undefined;
 
   const server = createServer(
     {
@@ -123,10 +147,12 @@ export async function createRecorder(
     router,
     store,
     services,
+    modules,
     server,
     async close(message = 'the recorder is shutting down') {
       if (closing) return;
       closing = true;
+      if (retentionTimer) clearInterval(retentionTimer);
       const stopped = new Promise<void>((r) => server.close(() => r()));
       await services.live.stopAll(message);
       server.closeIdleConnections();

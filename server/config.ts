@@ -23,6 +23,14 @@ export interface Settings {
   streamTimeoutMs: number;
   /** How long a TokenReview answer is trusted. */
   tokenCacheMs: number;
+  /** Ed25519 key (PKCS#8 PEM, mode 0600/0400) for evidence; default: generated into dataDir. */
+  signingKeyFile?: string;
+  /** Recordings older than this many days are deleted, except sessions on legal hold. */
+  retentionDays?: number;
+  /** Where debug-node pods are created; the admission webhook guards it too. */
+  debugNamespace: string;
+  /** Groups whose direct exec the admission webhook allows (and reports). */
+  breakGlassGroups: string[];
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } = {
@@ -31,6 +39,8 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } =
   dataDir: './data',
   streamTimeoutMs: 60_000,
   tokenCacheMs: 10_000,
+  debugNamespace: 'audited-exec-debug',
+  breakGlassGroups: ['audited-exec:break-glass'],
 };
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -62,7 +72,23 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
     )
     .addOption(opt('--context <name>', 'kubeconfig context', env.AUDITED_EXEC_CONTEXT))
     .addOption(opt('--policy <file>', 'policy file (YAML or JSON)', env.AUDITED_EXEC_POLICY))
-    .addOption(opt('--public-url <url>', 'URL users reach this server at', env.AUDITED_EXEC_PUBLIC_URL));
+    .addOption(opt('--public-url <url>', 'URL users reach this server at', env.AUDITED_EXEC_PUBLIC_URL))
+    .addOption(
+      opt('--signing-key <file>', 'Ed25519 evidence key (else generated)', env.AUDITED_EXEC_SIGNING_KEY),
+    )
+    .addOption(
+      opt('--retention-days <n>', 'delete recordings older than n days', env.AUDITED_EXEC_RETENTION_DAYS),
+    )
+    .addOption(
+      opt('--debug-namespace <ns>', 'namespace for debug-node pods', env.AUDITED_EXEC_DEBUG_NAMESPACE),
+    )
+    .addOption(
+      opt(
+        '--break-glass-groups <list>',
+        'comma-separated groups admission lets exec directly',
+        env.AUDITED_EXEC_BREAK_GLASS_GROUPS,
+      ),
+    );
   program.parse(argv);
   const o = program.opts<Record<string, string | undefined>>();
   const listen = o.listen
@@ -72,6 +98,10 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
     throw new AuditedExecError('CONFIG_INVALID', '--tls-cert and --tls-key must be given together');
   }
   const path = (p: string | undefined) => (p ? resolve(cwd, p) : undefined);
+  const retentionDays = o.retentionDays === undefined ? undefined : Number(o.retentionDays);
+  if (retentionDays !== undefined && !(Number.isFinite(retentionDays) && retentionDays > 0)) {
+    throw new AuditedExecError('CONFIG_INVALID', `--retention-days must be a positive number of days`);
+  }
   return {
     ...DEFAULT_SETTINGS,
     ...listen,
@@ -84,6 +114,13 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
       context: o.context,
       policyFile: path(o.policy),
       publicUrl: o.publicUrl,
+      signingKeyFile: path(o.signingKey),
+      retentionDays,
+      debugNamespace: o.debugNamespace,
+      breakGlassGroups: o.breakGlassGroups
+        ?.split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
     }),
   };
 }

@@ -1,4 +1,6 @@
 // What the session routes need, passed in once by main/app wiring.
+
+import type { SessionRecord, SessionState } from '../../common/wire.ts';
 import type { AccessReviewer } from '../auth/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Policy } from '../policy.ts';
@@ -26,7 +28,17 @@ export interface SessionServices {
   impersonator: () => Promise<string | undefined>;
   live: LiveSessions;
   /** Hooks other modules connect (shim ingestion listens for inferred execs). */
-  hooks: { onInferredExec?: (e: InferredExec) => void };
+  hooks: SessionHooks;
+}
+
+/** Optional listeners other modules connect (shim ingestion, evidence, metrics). Never awaited. */
+export interface SessionHooks {
+  /** A session runs without the env marker: the shim should expect an unmarked exec. */
+  onInferredExec?: (e: InferredExec) => void;
+  /** The stream was claimed and the exec is about to open. */
+  onSessionStarted?: (session: SessionRecord) => void;
+  /** The session's final state is stored (its recording digest included). */
+  onSessionEnded?: (id: string, state: SessionState) => void;
 }
 
 /** Sessions with an open stream in this process, so shutdown can end them with a message. */

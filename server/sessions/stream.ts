@@ -69,6 +69,7 @@ export function streamHandler(services: SessionServices) {
         `session ${id} stream was already opened; create a new session`,
       );
     }
+    services.hooks.onSessionStarted?.(session);
     await run(services, ctx, wss, session);
   };
 }
@@ -180,4 +181,5 @@ async function finish(
     ...(result.outcome === 'exited' ? { exitCode: result.exitCode ?? null } : {}),
     ...(result.message ? { error: result.message } : {}),
   });
+  services.hooks.onSessionEnded?.(id, state);
 }

@@ -181,6 +181,20 @@ export class SqliteStore implements Store {
       : { items };
   }
 
+  async listSessionsEndedBefore(before: string): Promise<SessionRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM sessions WHERE state NOT IN ('pending', 'running')
+         AND COALESCE(ended_at, started_at) < ? ORDER BY started_at LIMIT 10000`,
+      )
+      .all(before);
+    return rows.map(fromRow);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id);
+  }
+
   async interruptStale(o: {
     pendingBefore: string;
     running: boolean;

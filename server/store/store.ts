@@ -34,6 +34,10 @@ export interface Store {
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** Newest first (startedAt, then id, descending), keyset-paged. */
   listSessions(filter: SessionFilter): Promise<SessionList>;
+  /** Finished sessions whose end (else start) is before `before`, oldest first (retention). */
+  listSessionsEndedBefore(before: string): Promise<SessionRecord[]>;
+  /** Removes the session row (retention); recordings and evidence are removed by their owners. */
+  deleteSession(id: string): Promise<void>;
   /** Sessions left pending/running by a recorder that died: marked interrupted with `error`. */
   interruptStale(options: {
     pendingBefore: string;

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRecorder, type Recorder } from '../../server/app.ts';
+import { createRecorder, type Recorder, type RecorderOverrides } from '../../server/app.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../../server/config.ts';
 import { parsePolicy } from '../../server/policy.ts';
 
@@ -29,6 +29,8 @@ export interface RecorderTestOptions {
   settings?: Partial<Settings>;
   /** Default: discard (tests assert on behaviour, not logs). */
   log?: (line: string) => void;
+  /** Shim events per session, instead of the store's own (tests that script the timeline). */
+  events?: RecorderOverrides['events'];
 }
 
 export interface RecorderHandle {
@@ -56,6 +58,7 @@ export async function startRecorder(o: RecorderTestOptions): Promise<RecorderHan
   const recorder = await createRecorder(settings, {
     log: o.log ?? (() => {}),
     ...(o.policy !== undefined ? { policy: parsePolicy(o.policy, 'test policy') } : {}),
+    ...(o.events ? { events: o.events } : {}),
   });
   return {
     url: recorder.url,

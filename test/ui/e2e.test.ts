@@ -111,16 +111,10 @@ describe.skipIf(skipE2E('ui e2e', 'root', 'runc', 'chromium'))('web UI against a
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     sb = await startSandbox({ log: () => {} });
-    rec = await startRecorder({ sandbox: sb });
-    const r = rec.recorder;
-    await registerUi(r.router, {
-      store: r.store,
-      authenticator: createAuthenticator({
-        tokens: new TokenReviewer({ kube: r.services.kube, cacheMs: 10_000 }),
-      }),
-      reviewer: r.services.access,
-      recordingPathFor: (id) => recordingPath(rec.dataDir, id),
-      events: eventsFromStore({ listEvents: async (id) => shimEvents.get(id) ?? [] }),
+    // The timeline's commands are scripted here; shim ingestion has its own end-to-end tests.
+    rec = await startRecorder({
+      sandbox: sb,
+      events: { listEvents: async (id) => shimEvents.get(id) ?? [] },
     });
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -141,7 +135,7 @@ describe.skipIf(skipE2E('ui e2e', 'root', 'runc', 'chromium'))('web UI against a
     );
     const out = await runStream(rec, { token: sb.tokens.alice! }, streamPath);
     expect(out.stdout).toContain('three');
-    recorded = (await r.store.getSession(id))!;
+    recorded = (await rec.recorder.store.getSession(id))!;
     const t0 = Date.parse(recorded.startedAt);
     shimEvents.set(id, [
       shim(

@@ -1,0 +1,196 @@
+// The recorder's optional modules on top of sessions: evidence (signing + bundles), the web UI,
+// the admission webhook and Prometheus metrics. app.ts calls registerModules once; each module
+// keeps its own file, this one only connects them to the router, the store and the hooks.
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SessionKind, SessionRecord, ShimEvent } from '../common/wire.ts';
+import { createAdmissionHandler } from './admission/webhook.ts';
+import type { Authenticator } from './auth/authenticator.ts';
+import type { UserInfo } from './auth/user.ts';
+import type { Settings } from './config.ts';
+import { createEvidence, type Evidence } from './evidence/evidence.ts';
+import { createRetention } from './evidence/retention.ts';
+import {
+  type Authorize,
+  getBulkExport,
+  getEvidence,
+  getSigningKey,
+  putLegalHold,
+} from './evidence/routes.ts';
+import { loadSigningKey } from './evidence/signing-key.ts';
+import { createFileSignatureStore } from './evidence/store.ts';
+import type { RequestContext, Router } from './http/router.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { recordingPath } from './recording/writer.ts';
+import { parseListQuery } from './sessions/read.ts';
+import type { SessionServices } from './sessions/services.ts';
+import type { SqliteStore } from './store/sqlite.ts';
+import { SessionAccess } from './ui/access.ts';
+import { eventsFromStore } from './ui/events-source.ts';
+import { registerUi } from './ui/routes.ts';
+
+export interface ModuleDeps {
+  settings: Settings;
+  router: Router;
+  store: SqliteStore;
+  services: SessionServices;
+  authenticator: Authenticator;
+  /** Shim events per session, once shim ingestion is connected. */
+  events?: {
+    listEvents(sessionId: string): Promise<ShimEvent[]>;
+    deleteSession?(sessionId: string): Promise<void>;
+  };
+  log: (line: string) => void;
+}
+
+export interface Modules {
+  evidence: Evidence;
+  metrics: Metrics;
+  access: SessionAccess;
+  /** Deletes recordings past the retention age (legal hold excepted); no-op without an age. */
+  sweepRetention(now?: Date): Promise<number>;
+}
+
+export async function registerModules(deps: ModuleDeps): Promise<Modules> {
+  const { settings, router, store, services, log } = deps;
+  const access = new SessionAccess({ reviewer: services.access });
+  const metrics = createMetrics();
+
+  const key = await loadSigningKey({
+    dataDir: settings.dataDir,
+    ...(settings.signingKeyFile ? { keyFile: settings.signingKeyFile } : {}),
+  });
+  const signatures = createFileSignatureStore({ dir: join(settings.dataDir, 'evidence') });
+  const evidence = createEvidence({
+    key,
+    store: {
+      ...signatures,
+      getSession: async (id) => (await store.getSession(id)) ?? null,
+      readRecording: async (id) => {
+        try {
+          return await readFile(recordingPath(settings.dataDir, id));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw err;
+        }
+      },
+      listEvents: async (id) => (deps.events ? deps.events.listEvents(id) : []),
+    },
+  });
+
+  const kinds = new Map<string, SessionKind>();
+  const previous = { ...services.hooks };
+  services.hooks.onSessionStarted = (session) => {
+    kinds.set(session.id, session.kind);
+    metrics.sessionStarted(session.kind);
+    previous.onSessionStarted?.(session);
+  };
+  services.hooks.onSessionEnded = (id, state) => {
+    const kind = kinds.get(id) ?? 'exec';
+    kinds.delete(id);
+    metrics.sessionEnded(kind, state === 'ended' ? 'ended' : 'interrupted');
+    void store.getSession(id).then((s) => {
+      if (s?.recordingBytes) metrics.recordedBytes(s.recordingBytes);
+      if (s?.error && /disk|space|write|record/i.test(s.error)) metrics.recordingFailed();
+    });
+    // Signing must never hold up the stream's end; a failure is logged and retried on download.
+    evidence.seal(id).catch((err) => log(`evidence: could not sign session ${id}: ${String(err)}`));
+    previous.onSessionEnded?.(id, state);
+  };
+
+  const authorizeAs =
+    (user: UserInfo): Authorize =>
+    async (_req, request) => {
+      if (request.action === 'evidence:export') return { allowed: true, user: user.username };
+      const s = request.sessionId ? await store.getSession(request.sessionId) : null;
+      if (!s) return { allowed: true, user: user.username }; // the handler answers 404 itself
+      if (request.action === 'evidence:read') {
+        return { allowed: await access.canView(user, s), user: user.username };
+      }
+      // Legal hold changes what retention may delete: never the owner's own call.
+      const allowed = await services.access.allowed(user, {
+        verb: 'update',
+        resource: 'sessions',
+        ...(s.kind === 'exec' && s.namespace ? { namespace: s.namespace } : {}),
+        name: s.id,
+      });
+      return { allowed, user: user.username };
+    };
+  const evidenceCtx = (ctx: RequestContext) => ({
+    params: ctx.params,
+    evidence,
+    key,
+    authorize: authorizeAs(ctx.user!),
+    setLegalHold: async (id: string, hold: boolean) => {
+      await store.updateSession(id, { legalHold: hold });
+      return (await store.getSession(id)) ?? null;
+    },
+    // Bulk export: every matching session the caller may see, never more.
+    listSessions: async (query: URLSearchParams) => {
+      const out: SessionRecord[] = [];
+      const filter = parseListQuery(query);
+      for (;;) {
+        const page = await store.listSessions(filter);
+        const keep = await access.keep(ctx.user!, page.items);
+        out.push(...page.items.filter((_, i) => keep[i]));
+        if (!page.continue) return out;
+        filter.continue = page.continue;
+      }
+    },
+  });
+  router.get(
+    '/.well-known/audited-exec/signing-key',
+    (ctx) => getSigningKey(ctx.req, ctx.res, evidenceCtx(ctx)),
+    {
+      auth: false,
+    },
+  );
+  router.get('/api/v1/sessions/:id/evidence', (ctx) => getEvidence(ctx.req, ctx.res, evidenceCtx(ctx)));
+  router.route('PUT', '/api/v1/sessions/:id/legal-hold', (ctx) =>
+    putLegalHold(ctx.req, ctx.res, evidenceCtx(ctx)),
+  );
+  router.get('/api/v1/evidence', (ctx) => getBulkExport(ctx.req, ctx.res, evidenceCtx(ctx)));
+
+  // The apiserver authenticates itself to the webhook with TLS; it carries no user token.
+  const admission = createAdmissionHandler({
+    breakGlassGroups: settings.breakGlassGroups,
+    debugNamespace: settings.debugNamespace,
+  });
+  router.post('/admission/validate', (ctx) => admission(ctx.req, ctx.res), { auth: false });
+  // Prometheus scrapes with its service-account token like any other client.
+  const metricsHandler = metrics.handler();
+  router.get('/metrics', (ctx) => metricsHandler(ctx.req, ctx.res));
+
+  await registerUi(router, {
+    store,
+    authenticator: deps.authenticator,
+    reviewer: services.access,
+    recordingPathFor: (id) => recordingPath(settings.dataDir, id),
+    evidence,
+    ...(deps.events ? { events: eventsFromStore(deps.events) } : {}),
+    config: { publicOrigins: settings.publicUrl ? [new URL(settings.publicUrl).origin] : [] },
+  });
+
+  const retention = createRetention({
+    store: {
+      ...signatures,
+      getSession: async (id) => (await store.getSession(id)) ?? null,
+      listSessionsEndedBefore: (before) => store.listSessionsEndedBefore(before),
+      deleteSession: async (id) => {
+        await rm(recordingPath(settings.dataDir, id), { force: true });
+        await deps.events?.deleteSession?.(id);
+        await store.deleteSession(id);
+      },
+    },
+  });
+  return {
+    evidence,
+    metrics,
+    access,
+    async sweepRetention(now = new Date()) {
+      if (!settings.retentionDays) return 0;
+      const r = await retention.sweep({ now, maxAgeDays: settings.retentionDays });
+      return r.deleted.length;
+    },
+  };
+}
