@@ -1,0 +1,37 @@
+// `npm run sandbox`: start the sandbox cluster, print how to reach it, run until Ctrl-C.
+import { startSandbox } from './index.ts';
+
+const runtimeArg = process.argv.find((a) => a.startsWith('--runtime='))?.slice('--runtime='.length);
+const sb = await startSandbox({
+  runtime: runtimeArg === 'runc' || runtimeArg === 'pty' ? runtimeArg : 'auto',
+  ...(process.env.SANDBOX_PORT ? { port: Number(process.env.SANDBOX_PORT) } : {}),
+});
+
+const lines = [
+  `sandbox apiserver: ${sb.url}  (runtime: ${sb.runtime}, node: ${sb.nodeName})`,
+  `kubeconfig:        ${sb.kubeconfigPath}   (contexts: ${[...Object.keys(sb.tokens), 'carol'].join(', ')}; current: alice)`,
+  `audit log:         ${sb.auditLogPath}`,
+  'tokens:',
+  ...Object.entries(sb.tokens).map(([user, token]) => `  ${user.padEnd(9)} ${token}`),
+  'try:',
+  `  KUBECONFIG=${sb.kubeconfigPath} /usr/lib/google-cloud-sdk/bin/kubectl.1.32 exec -it web -- bash`,
+  'Ctrl-C stops the sandbox and removes its containers.',
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`\n${signal}: stopping the sandbox...\n`);
+  sb.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`sandbox: cleanup failed: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGHUP', () => shutdown('SIGHUP'));
