@@ -24,6 +24,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { recordingPath } from './recording/writer.ts';
 import { parseListQuery } from './sessions/read.ts';
 import type { SessionServices } from './sessions/services.ts';
+import { attachShim, type ShimAttachment } from './shim/attach.ts';
 import type { SqliteStore } from './store/sqlite.ts';
 import { SessionAccess } from './ui/access.ts';
 import { eventsFromStore } from './ui/events-source.ts';
@@ -45,8 +46,11 @@ export interface ModuleDeps {
 
 export interface Modules {
   evidence: Evidence;
+  shim: ShimAttachment;
   metrics: Metrics;
   access: SessionAccess;
+  /** Waits for background signing to finish (shutdown). */
+  drain(): Promise<void>;
   /** Deletes recordings past the retention age (legal hold excepted); no-op without an age. */
   sweepRetention(now?: Date): Promise<number>;
 }
@@ -55,6 +59,13 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   const { settings, router, store, services, log } = deps;
   const access = new SessionAccess({ reviewer: services.access });
   const metrics = createMetrics();
+  // Late events for a finished session (nohup'd children) extend its evidence: re-seal.
+  let reseal = (_ids: string[]) => {};
+  const shim = attachShim(
+    { router, store, services },
+    { onEventsStored: (ids) => reseal(ids), metrics, log },
+  );
+  const events = deps.events ?? shim.events;
 
   const key = await loadSigningKey({
     dataDir: settings.dataDir,
@@ -74,9 +85,22 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
           throw err;
         }
       },
-      listEvents: async (id) => (deps.events ? deps.events.listEvents(id) : []),
+      listEvents: (id) => events.listEvents(id),
     },
   });
+
+  // Seals run in the background; close() waits for them so shutdown never cuts a bundle in half.
+  const sealing = new Set<Promise<unknown>>();
+  const sealLater = (id: string, what: string) => {
+    const p = evidence
+      .seal(id)
+      .catch((err) => log(`evidence: could not ${what} session ${id}: ${String(err)}`))
+      .finally(() => sealing.delete(p));
+    sealing.add(p);
+  };
+  reseal = (ids) => {
+    for (const id of ids) sealLater(id, 're-sign');
+  };
 
   const kinds = new Map<string, SessionKind>();
   const previous = { ...services.hooks };
@@ -94,7 +118,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
       if (s?.error && /disk|space|write|record/i.test(s.error)) metrics.recordingFailed();
     });
     // Signing must never hold up the stream's end; a failure is logged and retried on download.
-    evidence.seal(id).catch((err) => log(`evidence: could not sign session ${id}: ${String(err)}`));
+    sealLater(id, 'sign');
     previous.onSessionEnded?.(id, state);
   };
 
@@ -167,7 +191,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     reviewer: services.access,
     recordingPathFor: (id) => recordingPath(settings.dataDir, id),
     evidence,
-    ...(deps.events ? { events: eventsFromStore(deps.events) } : {}),
+    events: deps.events ? eventsFromStore(deps.events) : shim.events.uiSource(),
     config: { publicOrigins: settings.publicUrl ? [new URL(settings.publicUrl).origin] : [] },
   });
 
@@ -178,15 +202,19 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
       listSessionsEndedBefore: (before) => store.listSessionsEndedBefore(before),
       deleteSession: async (id) => {
         await rm(recordingPath(settings.dataDir, id), { force: true });
-        await deps.events?.deleteSession?.(id);
+        await events.deleteSession?.(id);
         await store.deleteSession(id);
       },
     },
   });
   return {
     evidence,
+    shim,
     metrics,
     access,
+    async drain() {
+      while (sealing.size) await Promise.allSettled([...sealing]);
+    },
     async sweepRetention(now = new Date()) {
       if (!settings.retentionDays) return 0;
       const r = await retention.sweep({ now, maxAgeDays: settings.retentionDays });

@@ -119,6 +119,10 @@ export class EventAssembler {
     }
   }
 
+  openSerials(): number[] {
+    return [...this.#open.values()].map((o) => o.event.serial);
+  }
+
   get stats(): AssemblerStats {
     return { records: this.#records, events: this.#events, late: this.#late, open: this.#open.size };
   }

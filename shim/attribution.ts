@@ -6,7 +6,7 @@
 
 import type { AttributedExec, AttributionAlert } from '../common/wire.ts';
 import type { Exec, ProcessEvent } from './exec-event.ts';
-import { basename, type ProcEntry, type ProcessTable } from './process-table.ts';
+import { basename, isRuntimeName, type ProcEntry, type ProcessTable } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
 
 export const SESSION_VAR = 'AUDITED_EXEC_SESSION';
@@ -130,6 +130,9 @@ export class Attributor {
   #debugPod(entry: ProcEntry): void {
     const id = entry.containerId;
     if (id === null || this.#seenContainers.has(id)) return;
+    // `runc init` is already in the container's cgroup before it execs the container's process, with
+    // the runtime's environment: reading it would use up the one look for that container.
+    if (isRuntimeName(entry.name)) return;
     this.#seenContainers.add(id);
     if (entry.session !== null || this.#proc === null) return;
     const session = markerInEnviron(this.#proc.environ(entry.pid) ?? []);

@@ -11,6 +11,8 @@ export interface RunConfig {
   auditLog: string;
   stateDir: string;
   caFile: string | null;
+  /** longest wait between reconnects to the recorder (ms); the shipper's default when absent */
+  maxBackoffMs?: number;
 }
 
 export function runConfigFrom(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): RunConfig {
@@ -36,5 +38,16 @@ export function runConfigFrom(flags: Record<string, string | undefined>, env: No
     auditLog: flags['auditLog'] ?? '/var/log/audit/audit.log',
     stateDir: flags['stateDir'] ?? '/var/lib/audited-exec-shim',
     caFile: flags['caFile'] ?? env['AUDITED_EXEC_CA_FILE'] ?? null,
+    ...(flags['maxBackoff'] ? { maxBackoffMs: positiveMs(flags['maxBackoff'], '--max-backoff') } : {}),
   };
+}
+
+function positiveMs(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new AuditedExecError(
+      'SHIM_CONFIG',
+      `${flag} must be a positive number of milliseconds, not "${v}".`,
+    );
+  return n;
 }

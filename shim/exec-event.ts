@@ -86,11 +86,10 @@ const BY_NAME: Record<string, SyscallKind> = {
 const CLONE_THREAD = 0x10000;
 
 export function syscallKind(syscall: AuditRecord): SyscallKind {
-  const name = syscall.enriched?.['SYSCALL'];
+  const name = syscall.enrichedField('SYSCALL');
   if (name !== undefined) return BY_NAME[name] ?? null;
-  const f = syscall.fields;
-  const byArch = SYSCALLS[f['arch'] ?? ''];
-  return byArch?.[f['syscall'] ?? ''] ?? null;
+  const byArch = SYSCALLS[syscall.field('arch') ?? ''];
+  return byArch?.[syscall.field('syscall') ?? ''] ?? null;
 }
 
 /** Exec or Fork for process-creating syscalls, null for everything else (and for threads). */
@@ -99,12 +98,13 @@ export function interpretEvent(event: AuditEvent): ProcessEvent | null {
   if (syscall === undefined) return null;
   const kind = syscallKind(syscall);
   if (kind === null) return null;
-  const f = syscall.fields;
-  const pid = fieldNumber(f['pid']);
-  const ppid = fieldNumber(f['ppid']);
+  // Field by field: a SYSCALL record has some 30 fields and attribution needs a dozen.
+  const f = (name: string) => syscall.field(name);
+  const pid = fieldNumber(f('pid'));
+  const ppid = fieldNumber(f('ppid'));
   if (pid === null || ppid === null) return null;
-  const success = fieldText(f['success']) === 'yes';
-  const tty = f['tty'];
+  const success = fieldText(f('success')) === 'yes';
+  const tty = f('tty');
   const base: Base = {
     node: event.node,
     serial: event.serial,
@@ -113,19 +113,19 @@ export function interpretEvent(event: AuditEvent): ProcessEvent | null {
     auditId: `${event.time}:${event.serial}`,
     pid,
     ppid,
-    uid: fieldNumber(f['uid']),
-    auid: unset(fieldNumber(f['auid'])),
+    uid: fieldNumber(f('uid')),
+    auid: unset(fieldNumber(f('auid'))),
     tty: tty === undefined || tty === '(none)' ? null : tty,
-    comm: untrusted(f['comm']),
-    exe: untrusted(f['exe']),
-    key: keyOf(f['key']),
+    comm: untrusted(f('comm')),
+    exe: untrusted(f('exe')),
+    key: keyOf(f('key')),
     raw: event.records.map((r) => r.line),
   };
   if (kind === 'exec') return toExec(base, event.records, success);
   if (!success) return null;
-  const child = fieldNumber(f['exit']);
+  const child = fieldNumber(f('exit'));
   if (child === null || child <= 0) return null;
-  if (kind === 'thread-capable-clone' && (Number.parseInt(f['a0'] ?? '0', 16) & CLONE_THREAD) !== 0)
+  if (kind === 'thread-capable-clone' && (Number.parseInt(f('a0') ?? '0', 16) & CLONE_THREAD) !== 0)
     return null;
   return { ...base, kind: 'fork', parentPid: pid, childPid: child };
 }
@@ -141,8 +141,11 @@ function toExec(base: Base, records: AuditRecord[], success: boolean): Exec {
     success,
     argv,
     argvComplete: complete,
-    cwd: cwd ? untrusted(cwd.fields['cwd']) : null,
-    proctitle: proctitle ? decodeProctitle(proctitle.fields['proctitle']) : null,
+    cwd: cwd ? untrusted(cwd.field('cwd')) : null,
+    // A display hint only: decoded when someone looks.
+    get proctitle() {
+      return proctitle ? decodeProctitle(proctitle.field('proctitle')) : null;
+    },
   };
 }
 

@@ -32,6 +32,7 @@ program
   .option('--audit-log <path>', 'auditd log', '/var/log/audit/audit.log')
   .option('--state-dir <dir>', 'checkpoint and spool directory', '/var/lib/audited-exec-shim')
   .option('--ca-file <file>', 'CA bundle for the recorder')
+  .option('--max-backoff <ms>', 'longest wait between reconnects to the recorder', '10000')
   .action(async (opts: Record<string, string | undefined>) => {
     await runDaemon(runConfigFrom(opts, process.env));
   });

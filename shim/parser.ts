@@ -4,6 +4,7 @@
 // SOCKADDR…) are never looked at. No regex on the hot path.
 
 import { recordTypeName } from './record-types.ts';
+import { fieldText } from './values.ts';
 
 const SPACE = 0x20;
 const GS = 0x1d; // ENRICHED: interpreted fields follow this byte
@@ -57,6 +58,52 @@ export class AuditRecord {
   get fields(): AuditFields {
     if (this.#fields === undefined) this.#scan();
     return this.#fields!;
+  }
+
+  /** One kernel field's raw value without scanning the whole record: for kernel-written records
+   *  (SYSCALL…), whose values never contain a space (the kernel hex-encodes those), so " name="
+   *  cannot occur inside a value. Stops at the ENRICHED separator. */
+  field(name: string): string | undefined {
+    if (this.#fields !== undefined) return this.#fields[name];
+    const s = this.line;
+    let end = s.indexOf('\u001d', this.bodyStart);
+    if (end < 0) end = s.length;
+    let at: number;
+    if (s.startsWith(name, this.bodyStart) && s.charCodeAt(this.bodyStart + name.length) === EQ) {
+      at = this.bodyStart;
+    } else {
+      at = s.indexOf(` ${name}=`, this.bodyStart);
+      if (at < 0 || at >= end) return undefined;
+      at++;
+    }
+    const vs = at + name.length + 1;
+    const c = s.charCodeAt(vs);
+    if (c === DQUOTE) {
+      const close = s.indexOf('"', vs + 1);
+      return s.slice(vs, close < 0 || close >= end ? end : close + 1);
+    }
+    let ve = s.indexOf(' ', vs);
+    if (ve < 0 || ve > end) ve = end;
+    return s.slice(vs, ve);
+  }
+
+  /** One ENRICHED (after 0x1d) field's value, without scanning the record. */
+  enrichedField(name: string): string | undefined {
+    if (this.#enriched !== undefined) return this.#enriched?.[name];
+    const s = this.line;
+    const gs = s.indexOf('\u001d', this.bodyStart);
+    if (gs < 0) return undefined;
+    let at: number;
+    if (s.startsWith(name, gs + 1) && s.charCodeAt(gs + 1 + name.length) === EQ) at = gs + 1;
+    else {
+      at = s.indexOf(` ${name}=`, gs);
+      if (at < 0) return undefined;
+      at++;
+    }
+    const vs = at + name.length + 1;
+    let ve = s.indexOf(' ', vs);
+    if (ve < 0) ve = s.length;
+    return fieldText(s.slice(vs, ve));
   }
 
   /** the ENRICHED section (after 0x1d), or null when the line has none */
@@ -164,6 +211,7 @@ export function parseAuditLine(line: string): ParseResult {
 function scanFields(s: string, start: number, end: number, out: AuditFields, stopAtGs: boolean): number {
   let i = start;
   let lastKey: string | null = null;
+  let gs = -1; // the next 0x1d at or after i (or end), found on first need
   while (i < end) {
     let c = s.charCodeAt(i);
     while (c === SPACE && i < end) c = s.charCodeAt(++i);
@@ -194,8 +242,14 @@ function scanFields(s: string, start: number, end: number, out: AuditFields, sto
       i = close + 1;
       lastKey = null;
     } else {
+      // indexOf, not a char loop: EXECVE values run to thousands of hex digits.
       const vs = i;
-      while (i < end && c !== SPACE && c !== GS) c = s.charCodeAt(++i);
+      if (gs < i) {
+        gs = s.indexOf('\u001d', i);
+        if (gs < 0 || gs > end) gs = end;
+      }
+      const sp = s.indexOf(' ', i);
+      i = sp < 0 || sp > gs ? gs : sp;
       out[key] = s.slice(vs, i);
       lastKey = key;
     }
@@ -203,52 +257,4 @@ function scanFields(s: string, start: number, end: number, out: AuditFields, sto
   return end;
 }
 
-/** A plain field without its quotes (e.g. comm, key, success). */
-export function fieldText(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const c = value.charCodeAt(0);
-  if ((c === DQUOTE || c === SQUOTE) && value.length >= 2 && value.charCodeAt(value.length - 1) === c) {
-    return value.slice(1, -1);
-  }
-  return value;
-}
-
-/** Decodes an untrusted string field as the kernel wrote it: "quoted", hex bytes, or (null). */
-export function untrusted(value: string | undefined): string | null {
-  const bytes = untrustedBytes(value);
-  return bytes === null ? null : bytes.toString('utf8');
-}
-
-export function untrustedBytes(value: string | undefined): Buffer | null {
-  if (value === undefined || value === '(null)') return null;
-  if (value.charCodeAt(0) === DQUOTE) {
-    const inner = value.length >= 2 && value.endsWith('"') ? value.slice(1, -1) : value.slice(1);
-    return Buffer.from(inner, 'utf8');
-  }
-  if (isHex(value)) return Buffer.from(value, 'hex');
-  return Buffer.from(value, 'utf8');
-}
-
-function isHex(v: string): boolean {
-  if (v.length === 0 || v.length % 2 !== 0) return false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))) return false;
-  }
-  return true;
-}
-
-/** PROCTITLE: NUL-separated, hex when it contains a NUL, truncated by the kernel at 128 bytes.
- *  Only a display hint — never use it in place of EXECVE argv. */
-export function decodeProctitle(value: string | undefined): string[] | null {
-  const bytes = untrustedBytes(value);
-  if (bytes === null) return null;
-  return bytes.toString('utf8').split('\0');
-}
-
-/** The number in a numeric field, or null for absent/unset/non-numeric values. */
-export function fieldNumber(value: string | undefined): number | null {
-  if (value === undefined || value.length === 0) return null;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : null;
-}
+export { decodeProctitle, fieldNumber, fieldText, untrusted, untrustedBytes } from './values.ts';

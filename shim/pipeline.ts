@@ -6,7 +6,7 @@ import { EventAssembler } from './assembler.ts';
 import { type AttributedOutput, Attributor, type ExpectedExec } from './attribution.ts';
 import { interpretEvent } from './exec-event.ts';
 import { type AuditLineError, type AuditRecord, parseAuditLine } from './parser.ts';
-import { ProcessTable } from './process-table.ts';
+import { ProcessTable, type SavedProcess } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
 
 export interface PipelineStats {
@@ -81,16 +81,31 @@ export class Pipeline {
     });
   }
 
-  line(text: string): void {
+  /** Feeds one line; returns its audit serial, or -1 for a line that is not a record. */
+  line(text: string): number {
     this.#lines++;
     const r = parseAuditLine(text);
     if (r.kind === 'error') {
-      if (r.code === 'empty') return;
+      if (r.code === 'empty') return -1;
       this.#bad++;
       this.#opts.onBadLine?.(this.#lines, r, text);
-      return;
+      return -1;
     }
     this.#assembler.push(r);
+    return r.serial;
+  }
+
+  /** Serials of events still being assembled: their lines must be read again after a restart. */
+  openSerials(): number[] {
+    return this.#assembler.openSerials();
+  }
+
+  snapshot(): SavedProcess[] {
+    return this.#table.snapshot();
+  }
+
+  restore(saved: readonly SavedProcess[]): void {
+    this.#table.restore(saved);
   }
 
   /** Emits events idle for longer than the assembler timeout at audit time nowMs. */

@@ -28,6 +28,20 @@ export interface ProcEntry {
   removed: boolean;
 }
 
+/** What a restart keeps of a process that belongs to a session (or is covered by an alert): the
+ *  daemon saves these with its checkpoint, so a process whose session root the new run never sees
+ *  (it exec'd before the restart) still lands in its session. */
+export interface SavedProcess {
+  pid: number;
+  ppid: number;
+  name: string | null;
+  containerId: string | null;
+  session: string | null;
+  attribution: Attribution | null;
+  ttyReported: boolean;
+  lastSeenMs: number;
+}
+
 export interface Resolved {
   entry: ProcEntry;
   /** true when this event made the entry (a new process, or a pid reused) */
@@ -112,6 +126,42 @@ export class ProcessTable {
     return { entry: this.#create(event.pid, parent, name, event.timeMs, event.ppid), created: true };
   }
 
+  /** The entries a restart needs (see SavedProcess), parents before children. */
+  snapshot(): SavedProcess[] {
+    const out: SavedProcess[] = [];
+    for (const e of this.#entries.values()) {
+      if (e.session === null && !e.ttyReported) continue;
+      out.push({
+        pid: e.pid,
+        ppid: e.ppid,
+        name: e.name,
+        containerId: e.containerId,
+        session: e.session,
+        attribution: e.attribution,
+        ttyReported: e.ttyReported,
+        lastSeenMs: e.lastSeenMs,
+      });
+    }
+    return out;
+  }
+
+  /** Puts saved entries back (before any event is read); pids already in the table win. */
+  restore(saved: readonly SavedProcess[]): void {
+    for (const s of saved) {
+      if (this.#entries.has(s.pid)) continue;
+      const parent = this.#entries.get(s.ppid) ?? null;
+      const entry: ProcEntry = {
+        ...s,
+        parent,
+        firstSeenMs: s.lastSeenMs,
+        children: 0,
+        removed: false,
+      };
+      if (parent) parent.children++;
+      this.#entries.set(s.pid, entry);
+    }
+  }
+
   /** A process (not pid 1) whose parent is a container runtime: the first process of an exec. */
   parentIsRuntime(entry: ProcEntry): boolean {
     return entry.parent !== null && isRuntimeName(entry.parent.name);
@@ -160,8 +210,18 @@ export class ProcessTable {
   #sameLineage(entry: ProcEntry, ppid: number): boolean {
     if (entry.ppid === ppid || ppid <= 1) return true;
     const newParent = this.#entries.get(ppid);
-    // Orphans go to pid 1 or to a child subreaper (containerd-shim, systemd --user, tini…).
-    return newParent !== undefined && isReaperName(newParent.name);
+    // Orphans go to pid 1 or to a child subreaper (containerd-shim, systemd --user, tini…), which
+    // is an ancestor or a known reaper...
+    if (newParent !== undefined && isReaperName(newParent.name)) return true;
+    for (let a = entry.parent, n = 0; a !== null && n < MAX_PROC_DEPTH; a = a.parent, n++) {
+      if (a.pid === ppid) return true;
+    }
+    // ...or, in a container, to the init of its pid namespace: whatever the image runs as pid 1
+    // (sleep, nginx…), which is not an ancestor of an exec'd shell (runc exec's parent is runc).
+    // A reused pid is told apart by its fork event, which the rules log.
+    if (entry.containerId === null) return false;
+    const parentContainer = newParent !== undefined ? newParent.containerId : this.#containerOf(ppid);
+    return parentContainer === entry.containerId;
   }
 
   #parentOf(pid: number, ppid: number, timeMs: number, name: string | null): ProcEntry {

@@ -9,9 +9,10 @@ import type { ShimEvent } from '../common/wire.ts';
 import type { AttributedOutput } from './attribution.ts';
 import type { RunConfig } from './config.ts';
 import { Pipeline } from './pipeline.ts';
+import type { SavedProcess } from './process-table.ts';
 import { ProcFs } from './procfs.ts';
 import { Shipper } from './shipper.ts';
-import { FileTailer } from './source/file-tailer.ts';
+import { FileTailer, readCheckpoint } from './source/file-tailer.ts';
 
 const run = promisify(execFile);
 
@@ -70,10 +71,20 @@ export function toShimEvent(out: AttributedOutput, node: string, bootId: string)
   };
 }
 
+/** What the recorder gets: every exec of a session, every alert, and container execs that belong to
+ *  no session (someone ran a command around the recorder). Plain host execs stay on the node. */
+export function worthShipping(out: AttributedOutput): boolean {
+  return out.kind === 'alert' || out.exec?.session != null || out.containerId !== null;
+}
+
+/** Audit serial → where its first line starts, for the events still open in the assembler. */
+type LinePosition = { inode: number; offset: number };
+
 export async function runDaemon(config: RunConfig): Promise<void> {
   mkdirSync(config.stateDir, { recursive: true });
   await reportAuditState();
   const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const checkpointFile = join(config.stateDir, 'checkpoint.json');
   let pipeline: Pipeline | null = null;
   const shipper = new Shipper({
     url: config.serverUrl,
@@ -81,24 +92,34 @@ export async function runDaemon(config: RunConfig): Promise<void> {
     spoolDir: join(config.stateDir, 'spool'),
     ca: config.caFile ? readFileSync(config.caFile) : null,
     log,
+    ...(config.maxBackoffMs ? { maxBackoffMs: config.maxBackoffMs } : {}),
     onHint: (h) =>
       pipeline?.expectExec({ session: h.session, containerId: h.containerId, timeMs: Date.parse(h.time) }),
   });
   let batch: Omit<ShimEvent, 'seq'>[] = [];
   let idleSince: number | null = null;
+  let caughtUp = false;
   pipeline = new Pipeline({
     proc: new ProcFs(),
-    emit: (out) => batch.push(toShimEvent(out, config.node, bootId)),
+    emit: (out) => {
+      if (worthShipping(out)) batch.push(toShimEvent(out, config.node, bootId));
+    },
     onBadLine: (lineNo, err) => log({ level: 'warn', msg: 'bad audit line', lineNo, code: err.code }),
   });
+  const saved = await readCheckpoint(checkpointFile);
+  if (Array.isArray(saved?.processes)) pipeline.restore(saved.processes as SavedProcess[]);
   const tailer = new FileTailer({
     path: config.auditLog,
-    checkpointFile: join(config.stateDir, 'checkpoint.json'),
+    checkpointFile,
     fromStart: false,
     log,
     // Caught up. auditd writes an event's records in several writes, so only a log quiet for a
     // whole second means the open events are complete (flushing at once would split them).
     onIdle: () => {
+      if (!caughtUp) {
+        caughtUp = true;
+        log({ level: 'info', msg: 'tailing', auditLog: config.auditLog });
+      }
       const now = Date.now();
       idleSince ??= now;
       if (now - idleSince >= 1000) {
@@ -112,8 +133,22 @@ export async function runDaemon(config: RunConfig): Promise<void> {
     if (batch.length > 0) shipper.enqueue(batch);
     batch = [];
   };
+  const starts = new Map<number, LinePosition>();
+  // The checkpoint never passes an event that is not spooled yet: it points at the first line of
+  // the oldest event still being assembled (a restart reads those lines again; the server stores
+  // idempotently), and carries the processes that belong to sessions.
+  const checkpoint = async () => {
+    ship();
+    let at: LinePosition = tailer.position;
+    const open = new Set(pipeline.openSerials());
+    for (const [serial, pos] of starts) {
+      if (!open.has(serial)) starts.delete(serial);
+      else if (pos.inode !== at.inode || pos.offset < at.offset) at = pos;
+    }
+    await tailer.saveCheckpoint(at, { processes: pipeline.snapshot() });
+  };
   shipper.start();
-  const checkpoint = setInterval(() => void tailer.saveCheckpoint(), 1000);
+  const timer = setInterval(() => void checkpoint(), 1000);
   const stats = setInterval(
     () => log({ level: 'info', msg: 'stats', ...pipeline.stats, pending: shipper.pending }),
     60_000,
@@ -130,14 +165,19 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   });
   for await (const line of tailer.lines()) {
     idleSince = null;
-    pipeline.line(line);
+    const serial = pipeline.line(line);
+    if (serial >= 0 && !starts.has(serial)) {
+      // The tailer's position is just past this line and its newline.
+      const { inode, offset } = tailer.position;
+      starts.set(serial, { inode, offset: Math.max(0, offset - Buffer.byteLength(line) - 1) });
+    }
     if (batch.length >= 200) ship();
   }
   pipeline.flush();
-  ship();
-  clearInterval(checkpoint);
+  clearInterval(timer);
   clearInterval(stats);
-  await tailer.saveCheckpoint();
+  starts.clear();
+  await checkpoint();
   shipper.stop();
   log({ level: 'info', msg: 'shim stopped', ...pipeline.stats });
 }

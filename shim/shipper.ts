@@ -154,6 +154,9 @@ export class Shipper {
       this.#pump();
     } else if (msg.type === 'expect-exec') {
       this.#opts.onHint?.(msg);
+    } else if (msg.type === 'error') {
+      // The recorder refused a message and closes; the events stay spooled for the next try.
+      this.#opts.log?.({ level: 'error', msg: 'recorder refused events', status: msg.status?.message });
     }
   }
 

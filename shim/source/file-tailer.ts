@@ -54,10 +54,17 @@ export class FileTailer implements LogSource {
     this.#lastSerial = serial;
   }
 
-  async saveCheckpoint(): Promise<void> {
+  /** Saves `at` (default: where the last yielded line ended) with the caller's `extra` state, which
+   *  readCheckpoint gives back. A consumer that still holds unfinished work for earlier lines passes
+   *  the position of the first of them, so a restart reads them again. */
+  async saveCheckpoint(
+    at?: Pick<Checkpoint, 'inode' | 'offset'>,
+    extra?: Record<string, unknown>,
+  ): Promise<void> {
     const file = this.#opts.checkpointFile;
-    if (file === null || this.#inode === 0) return;
-    await writeFile(`${file}.tmp`, JSON.stringify(this.position));
+    const pos = { ...this.position, ...at };
+    if (file === null || pos.inode === 0) return;
+    await writeFile(`${file}.tmp`, JSON.stringify({ ...extra, ...pos }));
     await rename(`${file}.tmp`, file);
   }
 
@@ -203,6 +210,15 @@ export class FileTailer implements LogSource {
         done();
       };
     });
+  }
+}
+
+/** The whole saved checkpoint (position and the consumer's extra state), or null. */
+export async function readCheckpoint(file: string): Promise<(Checkpoint & Record<string, unknown>) | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Checkpoint & Record<string, unknown>;
+  } catch {
+    return null;
   }
 }
 

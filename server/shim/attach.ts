@@ -1,0 +1,31 @@
+// One call that gives a recorder shim ingestion: the events tables in its database, the shim
+// WebSocket, GET /api/v1/sessions/{id}/events and the inferred-exec hook. app.ts calls it once;
+// tests call it on a recorder from test/support/recorder.ts.
+import { registerEventRoutes } from '../events/routes.ts';
+import { EventStore } from '../events/store.ts';
+import type { Router } from '../http/router.ts';
+import type { SessionServices } from '../sessions/services.ts';
+import type { SqliteStore } from '../store/sqlite.ts';
+import { registerShimIngest, type ShimIngest, type ShimIngestOptions } from './ingest.ts';
+
+export interface ShimAttachment {
+  events: EventStore;
+  ingest: ShimIngest;
+}
+
+export function attachShim(
+  recorder: { router: Router; store: SqliteStore; services: SessionServices },
+  options: Omit<ShimIngestOptions, 'kube' | 'store' | 'events' | 'hooks'> = {},
+): ShimAttachment {
+  const { router, store, services } = recorder;
+  const events = new EventStore({ store });
+  registerEventRoutes(router, { services, events });
+  const ingest = registerShimIngest(router, {
+    ...options,
+    kube: services.kube,
+    store,
+    events,
+    hooks: services.hooks,
+  });
+  return { events, ingest };
+}

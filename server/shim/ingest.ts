@@ -1,0 +1,209 @@
+// WebSocket /api/v1/shim: node shims deliver attributed execs and alerts (protocol at the top of
+// shim/shipper.ts). A shim is authenticated by its projected token (auth.ts) and speaks for its
+// own node only: a message naming another node is refused whole, the connection closed with 1008
+// and a Status. Stored events are acked by their highest seq; storage is idempotent on the audit
+// identity, so the shim's resends after reconnects cost nothing. The recorder's inferred-exec hook
+// is forwarded to the shims of the session's node.
+import type { WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import { errorMessage } from '../../common/errors.ts';
+import type { ServerToShim } from '../../common/shim-protocol.ts';
+import { failureStatus } from '../../common/status.ts';
+import type { ShimEvent } from '../../common/wire.ts';
+import { bearerToken } from '../auth/authenticator.ts';
+import type { EventStore } from '../events/store.ts';
+import { HttpError } from '../http/respond.ts';
+import type { Router, UpgradeContext } from '../http/router.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Metrics } from '../metrics.ts';
+import type { InferredExec, SessionServices } from '../sessions/services.ts';
+import type { Store } from '../store/store.ts';
+import { reviewShimToken, SHIM_AUDIENCE, SHIM_SERVICE_ACCOUNT } from './auth.ts';
+import { createPodResolver, type PodResolver } from './pods.ts';
+import { checkEventsMessage } from './validate.ts';
+
+export const POLICY_VIOLATION = 1008;
+
+export interface ShimIngestOptions {
+  kube: KubeClient;
+  store: Store;
+  events: EventStore;
+  /** the session services' hooks: ingestion sets onInferredExec to forward hints */
+  hooks?: SessionServices['hooks'];
+  /** called after new events were stored for sessions that are no longer pending/running
+   *  (the evidence module re-seals them) */
+  onEventsStored?: (sessionIds: string[]) => void;
+  audience?: string;
+  serviceAccounts?: string[];
+  pods?: PodResolver;
+  metrics?: Pick<Metrics, 'shimLag'>;
+  log?: (line: string) => void;
+  clock?: () => Date;
+}
+
+export interface ShimIngestStats {
+  connections: number;
+  stored: number;
+  duplicates: number;
+  /** messages refused because they named another node */
+  refusedForeignNode: number;
+  /** messages refused as malformed */
+  refusedMalformed: number;
+}
+
+export interface ShimIngest {
+  readonly stats: ShimIngestStats;
+  /** nodes with a shim connected now */
+  nodes(): string[];
+  /** Sends an expect-exec hint to the shims of the session's node; false when none could take it. */
+  expectExec(e: InferredExec): boolean;
+  /** Closes every shim connection (call before the HTTPS server closes: upgraded sockets hold it). */
+  close(): void;
+}
+
+export function registerShimIngest(router: Router, options: ShimIngestOptions): ShimIngest {
+  const o = {
+    audience: SHIM_AUDIENCE,
+    serviceAccounts: [SHIM_SERVICE_ACCOUNT],
+    log: (_line: string) => {},
+    clock: () => new Date(),
+    ...options,
+  };
+  const pods = o.pods ?? createPodResolver({ kube: o.kube });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 << 20 });
+  const byNode = new Map<string, Set<WebSocket>>();
+  const stats: ShimIngestStats = {
+    connections: 0,
+    stored: 0,
+    duplicates: 0,
+    refusedForeignNode: 0,
+    refusedMalformed: 0,
+  };
+
+  const send = (ws: WebSocket, msg: ServerToShim) => ws.send(JSON.stringify(msg));
+  const refuse = (ws: WebSocket, code: number, message: string, reason: string) => {
+    send(ws, { type: 'error', status: failureStatus(code, message) });
+    ws.close(POLICY_VIOLATION, reason);
+  };
+
+  async function store(node: string, events: ShimEvent[]): Promise<number> {
+    const unknownPods = events
+      .filter((e) => e.containerId !== null && (e.kind === 'alert' || e.exec?.session === null))
+      .map((e) => e.containerId!);
+    if (unknownPods.length > 0) await pods.prepare(node, unknownPods);
+    const result = o.events.insert(events, {
+      receivedAt: o.clock().toISOString(),
+      podOf: (e) => (e.containerId ? pods.lookup(e.containerId) : null),
+    });
+    stats.stored += result.inserted;
+    stats.duplicates += result.duplicates;
+    const finished: string[] = [];
+    for (const id of result.sessions) {
+      const session = await o.store.getSession(id);
+      if (!session) continue; // a marker naming no session we know: stored, counted nowhere
+      await o.store.updateSession(id, o.events.counts(id));
+      if (session.state !== 'pending' && session.state !== 'running') finished.push(id);
+    }
+    const last = events.at(-1);
+    if (last) o.metrics?.shimLag(node, Math.max(0, o.clock().getTime() / 1000 - Number(last.auditTime)));
+    if (finished.length > 0) o.onEventsStored?.(finished);
+    return events.reduce((max, e) => Math.max(max, e.seq), 0);
+  }
+
+  function serve(ws: WebSocket, node: string, username: string): void {
+    stats.connections++;
+    const peers = byNode.get(node) ?? new Set<WebSocket>();
+    byNode.set(node, peers);
+    peers.add(ws);
+    o.log(`shim connected: node ${node} (${username})`);
+    // One message at a time, in order: acks must never overtake an earlier, slower store.
+    let queue = Promise.resolve();
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : String(data);
+      queue = queue.then(() => handle(ws, node, text));
+    });
+    ws.on('close', () => {
+      peers.delete(ws);
+      if (peers.size === 0 && byNode.get(node) === peers) byNode.delete(node);
+      o.log(`shim disconnected: node ${node}`);
+    });
+    ws.on('error', () => {});
+  }
+
+  async function handle(ws: WebSocket, node: string, text: string): Promise<void> {
+    if (ws.readyState !== ws.OPEN) return;
+    const checked = checkEventsMessage(text);
+    if (!checked.ok) {
+      stats.refusedMalformed++;
+      o.log(`shim on ${node} sent a malformed message: ${checked.problem}`);
+      return refuse(ws, 400, `malformed shim message: ${checked.problem}`, 'malformed message');
+    }
+    const foreign = checked.events.find((e) => e.node !== node);
+    if (foreign) {
+      stats.refusedForeignNode++;
+      o.log(`refused events for node ${foreign.node} from the shim of node ${node}`);
+      return refuse(
+        ws,
+        403,
+        `this shim's token is bound to node ${node}; it may not send events for node ${foreign.node}. Nothing of the message was stored.`,
+        'events for another node',
+      );
+    }
+    try {
+      const seq = await store(node, checked.events);
+      if (seq > 0 && ws.readyState === ws.OPEN) send(ws, { type: 'ack', seq });
+    } catch (err) {
+      // Not acked: the shim keeps the events and resends after reconnecting.
+      o.log(`storing shim events from ${node} failed: ${errorMessage(err)}`);
+      ws.close(1011, 'store failed');
+    }
+  }
+
+  router.upgrade(
+    '/api/v1/shim',
+    async (ctx: UpgradeContext) => {
+      const token = bearerToken(ctx.req);
+      if (!token)
+        throw new HttpError(
+          401,
+          'SHIM_UNAUTHENTICATED',
+          'send the shim service-account token as a bearer token',
+        );
+      const who = await reviewShimToken(o.kube, token, o);
+      wss.handleUpgrade(ctx.req, ctx.socket, ctx.head, (ws) => serve(ws, who.node, who.username));
+    },
+    { auth: false },
+  );
+
+  const ingest: ShimIngest = {
+    stats,
+    nodes: () => [...byNode.keys()],
+    expectExec(e) {
+      const peers = e.node ? byNode.get(e.node) : undefined;
+      if (!e.containerId || !peers || peers.size === 0) {
+        o.log(
+          `no shim to tell about the unmarked exec of session ${e.session} (node ${e.node ?? 'unknown'})`,
+        );
+        return false;
+      }
+      for (const ws of peers)
+        send(ws, { type: 'expect-exec', session: e.session, containerId: e.containerId, time: e.time });
+      return true;
+    },
+    close() {
+      for (const ws of wss.clients) {
+        ws.close(1001, 'recorder shutting down');
+        // A shim that does not answer the close must not hold the server's shutdown.
+        setTimeout(() => ws.terminate(), 1000).unref();
+      }
+    },
+  };
+  if (o.hooks) {
+    const previous = o.hooks.onInferredExec;
+    o.hooks.onInferredExec = (e) => {
+      previous?.(e);
+      ingest.expectExec(e);
+    };
+  }
+  return ingest;
+}

@@ -1,0 +1,175 @@
+// The shim under trouble, end to end (real auditd, runc pod, recorder, shim daemon): a session
+// leaves a nohup'd loop behind that execs `/bin/true tick-N` every ~0.1 s; meanwhile the shim is
+// SIGKILLed and restarted, auditd rotates its log, and the recorder is stopped and started again
+// on the same data dir and port. Counted by audit serial: every tick stored, none twice.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionCreateResponse } from '../../common/wire.ts';
+import type { ShimAttachment } from '../../server/shim/attach.ts';
+import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { type Credentials, call, runStream } from '../server/client.ts';
+import { skipE2E } from '../support/prereq.ts';
+import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
+import {
+  AUDIT_LOG,
+  loadAuditRules,
+  pollUntil,
+  type ShimChild,
+  type StoredEvent,
+  sessionEvents,
+  spawnShim,
+  writeFiles,
+} from './shim-harness.ts';
+
+const TICKS = 200;
+
+describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim resilience (e2e)', () => {
+  let sb: Sandbox;
+  let rec: RecorderHandle | undefined;
+  let shim: ShimAttachment | undefined;
+  let child: ShimChild | undefined;
+  let removeRules: (() => void) | undefined;
+  let dir: string;
+  let files: Record<string, string>;
+  const alice: Credentials = {};
+
+  const startShim = () =>
+    spawnShim({
+      url: rec!.url,
+      caFile: files['ca.pem']!,
+      tokenFile: files.token!,
+      node: sb.nodeName,
+      stateDir: join(dir, 'state'),
+    });
+
+  async function startRec(port: number): Promise<void> {
+    rec = await startRecorder({ sandbox: sb, dataDir: join(dir, 'data'), settings: { port } });
+    shim = rec.recorder.modules.shim;
+  }
+
+  async function stopRec(): Promise<void> {
+    shim?.ingest.close();
+    await rec?.stop();
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'shim-resilience-'));
+    removeRules = loadAuditRules(`shim-res-${process.pid}`);
+    sb = await startSandbox({ runtime: 'runc', log: () => {} });
+    alice.token = sb.tokens.alice!;
+    await startRec(0);
+    const token = sb.serviceAccountToken({
+      namespace: 'audited-exec',
+      name: 'shim',
+      nodeName: sb.nodeName,
+      audience: 'audited-exec',
+    });
+    files = writeFiles(dir, { token, 'ca.pem': rec!.caPem });
+    child = startShim();
+    await child.waitFor(/"msg":"tailing"/);
+    await child.waitFor(/"msg":"connected to recorder"/);
+  }, 120_000);
+
+  afterAll(async () => {
+    child?.kill('SIGTERM');
+    await child?.exited;
+    removeRules?.();
+    await stopRec();
+    await sb?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  const ticks = (items: StoredEvent[]) => items.filter((e) => e.exec?.argv[1]?.startsWith('tick-'));
+  const stored = async (id: string) => ticks(await sessionEvents(rec!, alice, id));
+  const maxTick = (items: StoredEvent[]) =>
+    Math.max(0, ...items.map((e) => Number(e.exec!.argv[1]!.slice(5))));
+
+  it('loses no event and stores none twice across shim restart, log rotation and recorder downtime', async () => {
+    const created = await call<SessionCreateResponse>(rec!, alice, 'POST', '/api/v1/sessions', {
+      kind: 'exec',
+      namespace: 'default',
+      pod: 'web',
+      command: [
+        'bash',
+        '-c',
+        `nohup bash -c 'for ((i=1;i<=${TICKS};i++)); do /bin/true tick-$i; sleep 0.1; done' >/dev/null 2>&1 &`,
+      ],
+      tty: false,
+      stdin: false,
+    });
+    const id = created.body.id;
+    expect((await runStream(rec!, alice, created.body.streamPath)).exitCode).toBe(0);
+    const progress = (n: number, what: string) =>
+      pollUntil(
+        () => stored(id),
+        (items) => maxTick(items) >= n,
+        what,
+        40_000,
+      );
+
+    // 1. The shim dies hard mid-stream, once its checkpoint carries the session's loop.
+    await progress(15, 'the first ticks');
+    await pollUntil(
+      async () =>
+        existsSync(join(dir, 'state/checkpoint.json'))
+          ? readFileSync(join(dir, 'state/checkpoint.json'), 'utf8')
+          : '',
+      (text) => text.includes(id),
+      'a checkpoint with the session',
+    );
+    child!.kill('SIGKILL');
+    await child!.exited;
+    const killedAt = maxTick(await stored(id));
+    child = startShim();
+    await child.waitFor(/"msg":"connected to recorder"/);
+    await progress(killedAt + 20, 'ticks after the shim restart');
+
+    // 2. auditd rotates audit.log → audit.log.1 mid-stream.
+    const rotatedAt = maxTick(await stored(id));
+    execFileSync('sh', ['-c', 'kill -USR1 $(pidof auditd)']);
+    await progress(rotatedAt + 20, 'ticks after the rotation');
+
+    // 3. The recorder goes away while the loop keeps exec'ing, then comes back on the same port.
+    const port = new URL(rec!.url).port;
+    const downAt = maxTick(await stored(id));
+    await stopRec();
+    await pollUntil(
+      async () => readFileSync(AUDIT_LOG, 'utf8'),
+      (log) => log.includes(`a1="tick-${downAt + 20}"`),
+      'ticks written while the recorder is down',
+    );
+    await startRec(Number(port));
+    const all = await pollUntil(
+      () => stored(id),
+      (items) => maxTick(items) >= TICKS,
+      'every tick',
+      60_000,
+    );
+
+    // Counted by audit serial: each tick once, each serial once.
+    const serials = all.map((e) => `${e.bootId}:${e.auditSerial}`);
+    expect(new Set(serials).size).toBe(serials.length);
+    const numbers = all.map((e) => Number(e.exec!.argv[1]!.slice(5))).sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: TICKS }, (_, i) => i + 1));
+    expect(all.every((e) => e.exec?.session === id && e.exec.attribution === 'ancestry')).toBe(true);
+    // And the serials are the ones auditd wrote (for the ticks still in the kept logs).
+    const logged = new Map<number, number>();
+    for (const f of readdirSync('/var/log/audit').filter((n) => n.startsWith('audit.log'))) {
+      const text = readFileSync(join('/var/log/audit', f), 'utf8');
+      for (const m of text.matchAll(
+        /EXECVE msg=audit\(\d+\.\d+:(\d+)\): argc=2 a0="\/bin\/true" a1="tick-(\d+)"/g,
+      )) {
+        logged.set(Number(m[2]), Number(m[1]));
+      }
+    }
+    for (const e of all) {
+      const n = Number(e.exec!.argv[1]!.slice(5));
+      if (logged.has(n)) expect(e.auditSerial).toBe(logged.get(n));
+    }
+    expect(logged.size).toBeGreaterThan(0);
+  }, 180_000);
+});

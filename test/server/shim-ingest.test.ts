@@ -1,0 +1,264 @@
+// Shim ingestion against the real recorder and the sandbox apiserver (TokenReview with audience and
+// node-name extra, SubjectAccessReview, a real runc session): the shim's own shipper delivers,
+// resends are stored once, another node's events are refused, hints reach the node's shim.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ServerToShim } from '../../common/shim-protocol.ts';
+import type { SessionCreateResponse, SessionRecord, ShimEvent } from '../../common/wire.ts';
+import type { SessionEventList } from '../../server/events/routes.ts';
+import type { ShimAttachment } from '../../server/shim/attach.ts';
+import { Shipper } from '../../shim/shipper.ts';
+import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { skipE2E } from '../support/prereq.ts';
+import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
+import { type Credentials, call, runStream } from './client.ts';
+
+describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api/v1/shim)', () => {
+  let sb: Sandbox;
+  let rec: RecorderHandle;
+  let shim: ShimAttachment;
+  let dir: string;
+  let shimToken: string;
+  const stored: string[][] = [];
+  const alice: Credentials = {};
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'shim-ingest-'));
+    sb = await startSandbox({ log: () => {} });
+    rec = await startRecorder({ sandbox: sb });
+    shim = rec.recorder.modules.shim;
+    // Late events for an ended session must reach the evidence module, which re-signs.
+    const evidence = rec.recorder.modules.evidence;
+    const seal = evidence.seal.bind(evidence);
+    evidence.seal = (id) => {
+      stored.push([id]);
+      return seal(id);
+    };
+    alice.token = sb.tokens.alice!;
+    shimToken = sb.serviceAccountToken({
+      namespace: 'audited-exec',
+      name: 'shim',
+      nodeName: sb.nodeName,
+      audience: 'audited-exec',
+    });
+  }, 60_000);
+  afterAll(async () => {
+    shim?.ingest.close();
+    await rec?.stop();
+    await sb?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const wsUrl = () => `${rec.url.replace(/^https/, 'wss')}/api/v1/shim`;
+
+  /** A bare shim connection: resolves once open, or rejects with the HTTP status of the refusal. */
+  function connect(token: string): Promise<{ ws: WebSocket; next: () => Promise<ServerToShim> }> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(wsUrl(), { ca: rec.caPem, headers: { Authorization: `Bearer ${token}` } });
+      const inbox: ServerToShim[] = [];
+      const waiters: ((m: ServerToShim) => void)[] = [];
+      ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as ServerToShim;
+        const w = waiters.shift();
+        if (w) w(m);
+        else inbox.push(m);
+      });
+      const next = () =>
+        new Promise<ServerToShim>((r) => {
+          const m = inbox.shift();
+          if (m) r(m);
+          else waiters.push(r);
+        });
+      ws.on('open', () => resolve({ ws, next }));
+      ws.on('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error('refused'), { status: res.statusCode })),
+      );
+      ws.on('error', reject);
+    });
+  }
+
+  function event(seq: number, session: string | null, over: Partial<ShimEvent> = {}): ShimEvent {
+    const serial = 900_000 + seq;
+    return {
+      seq,
+      node: sb.nodeName,
+      bootId: 'boot-test',
+      auditSerial: serial,
+      auditTime: `1795472865.${String(seq % 1000).padStart(3, '0')}`,
+      containerId: 'c'.repeat(64),
+      kind: 'exec',
+      exec: {
+        session,
+        attribution: session ? 'ancestry' : null,
+        argv: ['touch', `/tmp/file_${seq}`],
+        pid: 1000 + seq,
+        ppid: 999,
+        time: new Date(1795472865000 + seq).toISOString(),
+        auditId: `1795472865.000:${serial}`,
+        tty: null,
+        cwd: '/',
+        exe: '/usr/bin/touch',
+        uid: 0,
+      },
+      raw: [`type=EXECVE msg=audit(1795472865.000:${serial}): argc=2 a0="touch"`],
+      ...over,
+    };
+  }
+
+  async function finishedSession(): Promise<string> {
+    const created = await call<SessionCreateResponse>(rec, alice, 'POST', '/api/v1/sessions', {
+      kind: 'exec',
+      namespace: 'default',
+      pod: 'web',
+      command: ['true'],
+      tty: false,
+      stdin: false,
+    });
+    expect(created.status).toBe(201);
+    const r = await runStream(rec, alice, created.body.streamPath);
+    expect(r.exitCode).toBe(0);
+    return created.body.id;
+  }
+
+  it('authenticates shims by TokenReview with the audited-exec audience and the shim account', async () => {
+    const bare = await connect(sb.tokens.shim!).catch((e: { status?: number }) => e);
+    expect((bare as { status?: number }).status).toBe(401); // no audited-exec audience
+    const alicesToken = await connect(sb.tokens.alice!).catch((e: { status?: number }) => e);
+    expect((alicesToken as { status?: number }).status).toBe(403); // valid, but not the shim
+    const otherSa = sb.serviceAccountToken({
+      namespace: 'default',
+      name: 'default',
+      nodeName: sb.nodeName,
+      audience: 'audited-exec',
+    });
+    expect(((await connect(otherSa).catch((e) => e)) as { status?: number }).status).toBe(403);
+    const ok = await connect(shimToken);
+    expect(shim.ingest.nodes()).toContain(sb.nodeName);
+    ok.ws.close();
+  });
+
+  it('stores events per session once, acks the highest seq, counts commands, serves /events', async () => {
+    const id = await finishedSession();
+    // Wait for the seal at session end, then count only what the late events cause.
+    await expect.poll(() => stored.flat()).toContain(id);
+    stored.length = 0;
+    const { ws, next } = await connect(shimToken);
+    const batch = [event(1, id), event(2, id), event(3, null)];
+    ws.send(JSON.stringify({ type: 'events', events: batch }));
+    expect(await next()).toEqual({ type: 'ack', seq: 3 });
+    // A resend after a reconnect (same audit identities): acked, stored once.
+    ws.send(JSON.stringify({ type: 'events', events: [event(2, id), event(3, null)] }));
+    expect(await next()).toEqual({ type: 'ack', seq: 3 });
+    ws.close();
+    expect(shim.ingest.stats).toMatchObject({ stored: 3, duplicates: 2 });
+
+    const got = await call<SessionEventList>(rec, alice, 'GET', `/api/v1/sessions/${id}/events`);
+    expect(got.status).toBe(200);
+    expect(got.body.items.map((e) => e.auditSerial)).toEqual([900_001, 900_002]);
+    expect(got.body.items[0]).toMatchObject({ kind: 'exec', exec: { argv: ['touch', '/tmp/file_1'] } });
+    const session = await call<SessionRecord>(rec, alice, 'GET', `/api/v1/sessions/${id}`);
+    expect(session.body).toMatchObject({ commandCount: 2, alertCount: 0 });
+    // The session had ended: evidence must be re-sealed.
+    await expect.poll(() => stored.flat()).toContain(id);
+    // Someone who may not read the session may not read its events either.
+    const bob = await call(rec, { token: sb.tokens.bob! }, 'GET', `/api/v1/sessions/${id}/events`);
+    expect(bob.status).toBe(403);
+    expect((await shim.events.matchCommands([id], ['FILE_2'])).has(id)).toBe(true);
+    expect((await shim.events.matchCommands([id], ['file_2', 'nothing-like-this'])).size).toBe(0);
+  });
+
+  it('refuses events naming another node, stores none of them, and keeps serving', async () => {
+    const id = await finishedSession();
+    const { ws, next } = await connect(shimToken);
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    ws.send(
+      JSON.stringify({ type: 'events', events: [event(10, id), event(11, id, { node: 'other-node' })] }),
+    );
+    const msg = await next();
+    expect(msg).toMatchObject({ type: 'error', status: { code: 403, reason: 'Forbidden' } });
+    expect(await closed).toBe(1008);
+    expect(shim.ingest.stats.refusedForeignNode).toBe(1);
+    const got = await call<SessionEventList>(rec, alice, 'GET', `/api/v1/sessions/${id}/events`);
+    expect(got.body.items).toEqual([]);
+    expect((await call(rec, {}, 'GET', '/healthz')).status).toBe(200);
+    // A well-behaved shim still gets through afterwards.
+    const again = await connect(shimToken);
+    again.ws.send(JSON.stringify({ type: 'events', events: [event(12, id)] }));
+    expect(await again.next()).toEqual({ type: 'ack', seq: 12 });
+    again.ws.close();
+  });
+
+  it('lists unrecorded-tty alerts by node, and forwards expect-exec hints to the node shim', async () => {
+    const { ws, next } = await connect(shimToken);
+    const alert = event(20, null, {
+      kind: 'alert',
+      exec: undefined,
+      alert: {
+        alert: 'unrecorded-tty',
+        session: null,
+        pid: 4242,
+        ppid: 1,
+        argv: ['bash'],
+        time: '2026-11-23T10:00:00.000Z',
+        auditId: '1795472865.020:900020',
+        tty: 'pts0',
+        containerId: 'c'.repeat(64),
+      },
+    });
+    ws.send(JSON.stringify({ type: 'events', events: [alert] }));
+    expect(await next()).toEqual({ type: 'ack', seq: 20 });
+    const page = await shim.events.unrecordedAlerts({ node: sb.nodeName, limit: 10 });
+    expect(page.items).toEqual([
+      expect.objectContaining({ alert: 'unrecorded-tty', pid: 4242, node: sb.nodeName }),
+    ]);
+    expect((await shim.events.unrecordedAlerts({ node: 'elsewhere', limit: 10 })).items).toEqual([]);
+
+    rec.recorder.services.hooks.onInferredExec?.({
+      session: '11111111-2222-4333-8444-555555555555',
+      containerId: 'd'.repeat(64),
+      node: sb.nodeName,
+      time: '2026-11-23T10:00:01.000Z',
+    });
+    expect(await next()).toEqual({
+      type: 'expect-exec',
+      session: '11111111-2222-4333-8444-555555555555',
+      containerId: 'd'.repeat(64),
+      time: '2026-11-23T10:00:01.000Z',
+    });
+    ws.close();
+  });
+
+  it("delivers through the shim's own disk-spooled shipper", async () => {
+    const id = await finishedSession();
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, shimToken);
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, rec.caPem);
+    const shipper = new Shipper({
+      url: wsUrl(),
+      tokenFile,
+      spoolDir: join(dir, 'spool'),
+      ca: Buffer.from(rec.caPem),
+    });
+    shipper.start();
+    try {
+      const events = Array.from({ length: 30 }, (_, i) => {
+        const { seq: _s, ...e } = event(100 + i, id);
+        return e;
+      });
+      shipper.enqueue(events);
+      await shipper.drained();
+      expect(shipper.pending).toBe(0);
+    } finally {
+      shipper.stop();
+    }
+    const got = await call<SessionEventList>(rec, alice, 'GET', `/api/v1/sessions/${id}/events`);
+    expect(got.body.items).toHaveLength(30);
+    expect((await call<SessionRecord>(rec, alice, 'GET', `/api/v1/sessions/${id}`)).body.commandCount).toBe(
+      30,
+    );
+  });
+});
