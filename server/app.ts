@@ -13,6 +13,7 @@ import { Router } from './http/router.ts';
 import { KubeClient } from './kube/client.ts';
 import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
 import { loadPolicy, type Policy } from './policy.ts';
+import { cleanupDebugPods } from './sessions/node-debug.ts';
 import { registerSessionRoutes } from './sessions/routes.ts';
 import { LiveSessions, type SessionServices } from './sessions/services.ts';
 import { SqliteStore } from './store/sqlite.ts';
@@ -77,7 +78,20 @@ export async function createRecorder(
     impersonator: selfName(kube),
     live: new LiveSessions(),
     hooks: {},
+    nodeDebug: {
+      namespace: settings.debugNamespace,
+      image: settings.debugImage,
+      podTimeoutMs: settings.debugPodTimeoutMs,
+    },
+    log,
   };
+  // Debug pods a crashed run left behind are privileged and unrecorded: remove them (node-debug.ts).
+  await cleanupDebugPods({ kube, store, namespace: settings.debugNamespace })
+    .then(
+      (pods) =>
+        pods.length && log(`deleted ${pods.length} debug pod(s) left by a previous run: ${pods.join(', ')}`),
+    )
+    .catch((err) => log(`warning: ${errorMessage(err)}`));
   const tokens = new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs });
   const authenticator = createAuthenticator({ tokens });
   const router = new Router({
@@ -152,6 +166,8 @@ export async function createRecorder(
     async close(message = 'the recorder is shutting down') {
       if (closing) return;
       closing = true;
+      // Shim sockets are upgraded connections: server.close() would wait for them forever.
+      modules.shim.ingest.close();
       if (retentionTimer) clearInterval(retentionTimer);
       const stopped = new Promise<void>((r) => server.close(() => r()));
       await services.live.stopAll(message);
@@ -160,6 +176,7 @@ export async function createRecorder(
       const t = setTimeout(() => server.closeAllConnections(), 2000);
       await stopped;
       clearTimeout(t);
+      await modules.drain();
       await store.close();
     },
   };

@@ -29,6 +29,10 @@ export interface Settings {
   retentionDays?: number;
   /** Where debug-node pods are created; the admission webhook guards it too. */
   debugNamespace: string;
+  /** Debug-node image when the user names none (kubectl debug requires --image; we default it). */
+  debugImage: string;
+  /** A debug pod whose container has not started by then ends its session with the pod's last reason. */
+  debugPodTimeoutMs: number;
   /** Groups whose direct exec the admission webhook allows (and reports). */
   breakGlassGroups: string[];
 }
@@ -40,6 +44,8 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } =
   streamTimeoutMs: 60_000,
   tokenCacheMs: 10_000,
   debugNamespace: 'audited-exec-debug',
+  debugImage: 'busybox:1.36',
+  debugPodTimeoutMs: 120_000,
   breakGlassGroups: ['audited-exec:break-glass'],
 };
 
@@ -82,6 +88,14 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
     .addOption(
       opt('--debug-namespace <ns>', 'namespace for debug-node pods', env.AUDITED_EXEC_DEBUG_NAMESPACE),
     )
+    .addOption(opt('--debug-image <image>', 'default debug-node image', env.AUDITED_EXEC_DEBUG_IMAGE))
+    .addOption(
+      opt(
+        '--debug-pod-timeout <seconds>',
+        'how long a debug pod may take to start',
+        env.AUDITED_EXEC_DEBUG_POD_TIMEOUT,
+      ),
+    )
     .addOption(
       opt(
         '--break-glass-groups <list>',
@@ -102,6 +116,10 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
   if (retentionDays !== undefined && !(Number.isFinite(retentionDays) && retentionDays > 0)) {
     throw new AuditedExecError('CONFIG_INVALID', `--retention-days must be a positive number of days`);
   }
+  const podTimeout = o.debugPodTimeout === undefined ? undefined : Number(o.debugPodTimeout);
+  if (podTimeout !== undefined && !(Number.isFinite(podTimeout) && podTimeout > 0)) {
+    throw new AuditedExecError('CONFIG_INVALID', '--debug-pod-timeout must be a positive number of seconds');
+  }
   return {
     ...DEFAULT_SETTINGS,
     ...listen,
@@ -117,6 +135,8 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
       signingKeyFile: path(o.signingKey),
       retentionDays,
       debugNamespace: o.debugNamespace,
+      debugImage: o.debugImage,
+      debugPodTimeoutMs: podTimeout === undefined ? undefined : podTimeout * 1000,
       breakGlassGroups: o.breakGlassGroups
         ?.split(',')
         .map((g) => g.trim())

@@ -8,6 +8,12 @@ import { HttpError, readJson, sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
 import { evaluatePolicy } from '../policy.ts';
 import { reserveRecording } from '../recording/writer.ts';
+import {
+  createNodeDebugTarget,
+  deleteIfNeverOpened,
+  type NodeDebugTarget,
+  removeDebugPod,
+} from './node-debug-create.ts';
 import type { SessionServices } from './services.ts';
 import { type ExecTarget, fetchTarget } from './target.ts';
 import { validateCreateRequest } from './validate.ts';
@@ -38,23 +44,20 @@ export function createSessionHandler(services: SessionServices) {
       throw new HttpError(decision.status, decision.code, decision.message);
     }
     base.recordInput = decision.recordInput;
-    let target: ExecTarget;
+    // node-debug: the debug pod is the target, created here as the user (node-debug-create.ts).
+    let target: ExecTarget | NodeDebugTarget;
     try {
-      if (request.kind !== 'exec') {
-        throw new HttpError(
-          501,
-          'SESSION_KIND_UNSUPPORTED',
-          'node-debug sessions are not available on this recorder yet',
-        );
-      }
-      target = await fetchTarget({
-        kube: services.kube,
-        namespace: request.namespace!,
-        pod: request.pod!,
-        ...(request.container ? { container: request.container } : {}),
-        impersonate: impersonation(user, id),
-        auditId: id,
-      });
+      if (request.kind === 'node-debug') {
+        target = await createNodeDebugTarget(services, request, user, id);
+      } else
+        target = await fetchTarget({
+          kube: services.kube,
+          namespace: request.namespace!,
+          pod: request.pod!,
+          ...(request.container ? { container: request.container } : {}),
+          impersonate: impersonation(user, id),
+          auditId: id,
+        });
     } catch (err) {
       if (err instanceof HttpError) await refuse(services, base, err.message);
       throw err;
@@ -68,9 +71,11 @@ export function createSessionHandler(services: SessionServices) {
         ? 'the recorder has no space left for recordings; no session was started'
         : `the recorder cannot write recordings (${code ?? 'error'}); no session was started`;
       await refuse(services, base, message).catch(() => {});
+      if (request.kind === 'node-debug') await removeDebugPod(services, target as NodeDebugTarget, id);
       throw new HttpError(full ? 507 : 503, 'SESSION_RECORDING_UNAVAILABLE', message, { cause: err });
     }
     await services.store.insertSession({ ...base, ...target, state: 'pending' });
+    if (request.kind === 'node-debug') deleteIfNeverOpened(services, { ...base, ...target });
     const body: SessionCreateResponse = { id, streamPath: streamPath(id) };
     sendJson(ctx.res, 201, body, { Location: `/api/v1/sessions/${id}` });
   };

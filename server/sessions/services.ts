@@ -5,6 +5,7 @@ import type { AccessReviewer } from '../auth/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Policy } from '../policy.ts';
 import type { Store } from '../store/store.ts';
+import type { NodeDebugSettings } from './node-debug.ts';
 import type { Relay } from './relay.ts';
 
 /** Told when a session runs without the env marker, so the shim can expect an unmarked exec. */
@@ -29,7 +30,14 @@ export interface SessionServices {
   live: LiveSessions;
   /** Hooks other modules connect (shim ingestion listens for inferred execs). */
   hooks: SessionHooks;
+  /** node-debug sessions: debug namespace, default image, pod start timeout (defaults in node-debug.ts). */
+  nodeDebug?: Partial<NodeDebugSettings>;
+  /** Operational log lines (e.g. a debug pod that could not be deleted). */
+  log?: (line: string) => void;
 }
+
+/** What shutdown needs from a live session: a relay, or a node-debug session still waiting for its pod. */
+export type Stoppable = Pick<Relay, 'stop'>;
 
 /** Optional listeners other modules connect (shim ingestion, evidence, metrics). Never awaited. */
 export interface SessionHooks {
@@ -43,7 +51,7 @@ export interface SessionHooks {
 
 /** Sessions with an open stream in this process, so shutdown can end them with a message. */
 export class LiveSessions {
-  readonly #relays = new Map<string, Relay>();
+  readonly #relays = new Map<string, Stoppable>();
   readonly #finishing = new Set<Promise<unknown>>();
 
   get size(): number {
@@ -51,7 +59,7 @@ export class LiveSessions {
   }
 
   /** `finished` resolves once the session is stored as ended/interrupted. */
-  add(id: string, relay: Relay, finished: Promise<unknown>): void {
+  add(id: string, relay: Stoppable, finished: Promise<unknown>): void {
     this.#relays.set(id, relay);
     const tracked = finished.finally(() => {
       this.#relays.delete(id);

@@ -12,6 +12,7 @@ import { HttpError, refuseUpgrade } from '../http/respond.ts';
 import type { UpgradeContext } from '../http/router.ts';
 import { RecordingWriter, recordingPath } from '../recording/writer.ts';
 import { impersonation } from './create.ts';
+import { runNodeDebug } from './node-debug-stream.ts';
 import { Relay, type RelayResult } from './relay.ts';
 import type { SessionServices } from './services.ts';
 import { markedCommand, openExec } from './upstream.ts';
@@ -70,6 +71,8 @@ export function streamHandler(services: SessionServices) {
       );
     }
     services.hooks.onSessionStarted?.(session);
+    // node-debug: wait for the debug pod (progress on stderr), then attach (node-debug-stream.ts).
+    if (session.kind === 'node-debug') return runNodeDebug(services, ctx, wss, session);
     await run(services, ctx, wss, session);
   };
 }
@@ -163,7 +166,7 @@ async function run(
   }
 }
 
-async function finish(
+export async function finish(
   services: SessionServices,
   id: string,
   recording: RecordingWriter,

@@ -39,8 +39,19 @@ export function execPath(p: Omit<ExecParams, 'impersonate' | 'auditId'>): string
 
 /** Resolves once the apiserver answered the upgrade: a socket, or its refusal as a Status. */
 export async function openExec(kube: KubeClient, params: ExecParams): Promise<UpstreamResult> {
-  const opts = await kube.connectionOptions(impersonationHeaders(params.impersonate, params.auditId));
-  const url = kube.wsUrl(execPath(params));
+  return openChannelStream(kube, execPath(params), params.impersonate, params.auditId, 'exec');
+}
+
+/** Any streaming subresource (exec, attach) over the channel protocol; node-debug attaches with it. */
+export async function openChannelStream(
+  kube: KubeClient,
+  path: string,
+  impersonate: Impersonation,
+  auditId: string,
+  what: 'exec' | 'attach',
+): Promise<UpstreamResult> {
+  const opts = await kube.connectionOptions(impersonationHeaders(impersonate, auditId));
+  const url = kube.wsUrl(path);
   return new Promise((resolve) => {
     const ws = new WebSocket(url, [...SUBPROTOCOLS], {
       ...(opts as WebSocket.ClientOptions),
@@ -63,11 +74,15 @@ export async function openExec(kube: KubeClient, params: ExecParams): Promise<Up
         let status: Status;
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<Status>;
-          status = failureStatus(code, body.message ?? `the Kubernetes API refused the exec (HTTP ${code})`, {
-            ...(body.reason ? { reason: body.reason } : {}),
-          });
+          status = failureStatus(
+            code,
+            body.message ?? `the Kubernetes API refused the ${what} (HTTP ${code})`,
+            {
+              ...(body.reason ? { reason: body.reason } : {}),
+            },
+          );
         } catch {
-          status = failureStatus(code, `the Kubernetes API refused the exec (HTTP ${code})`);
+          status = failureStatus(code, `the Kubernetes API refused the ${what} (HTTP ${code})`);
         }
         settle({ ok: false, status });
         ws.terminate();
@@ -76,7 +91,10 @@ export async function openExec(kube: KubeClient, params: ExecParams): Promise<Up
     ws.once('error', (err) => {
       settle({
         ok: false,
-        status: failureStatus(502, `cannot open the exec stream on the Kubernetes API: ${errorMessage(err)}`),
+        status: failureStatus(
+          502,
+          `cannot open the ${what} stream on the Kubernetes API: ${errorMessage(err)}`,
+        ),
       });
     });
   });

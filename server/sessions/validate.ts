@@ -46,8 +46,13 @@ export function validateCreateRequest(body: unknown): SessionCreateRequest {
   const b = body as Record<string, unknown>;
   const kind = b.kind ?? 'exec';
   if (kind !== 'exec' && kind !== 'node-debug') invalid('kind must be "exec" or "node-debug"');
-  const command = b.command;
-  if (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === 'string')) {
+  // node-debug may omit the command, like `kubectl debug node/N -it --image I`: the image's default runs.
+  const command = b.command ?? (kind === 'node-debug' ? [] : undefined);
+  if (
+    !Array.isArray(command) ||
+    (command.length === 0 && kind !== 'node-debug') ||
+    !command.every((c) => typeof c === 'string')
+  ) {
     invalid('command must be a non-empty list of strings');
   }
   if (command[0] === '') invalid('command[0] must not be empty');
