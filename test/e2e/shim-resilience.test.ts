@@ -4,6 +4,7 @@
 // on the same data dir and port. Counted by audit serial: every tick stored, none twice.
 
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ import {
 } from './shim-harness.ts';
 
 const TICKS = 200;
+// A tag unique to this run: rotated audit logs still hold the ticks of earlier runs.
+const TICK = `tick${randomBytes(3).toString('hex')}-`;
 
 describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim resilience (e2e)', () => {
   let sb: Sandbox;
@@ -83,10 +86,10 @@ describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim 
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  const ticks = (items: StoredEvent[]) => items.filter((e) => e.exec?.argv[1]?.startsWith('tick-'));
+  const ticks = (items: StoredEvent[]) => items.filter((e) => e.exec?.argv[1]?.startsWith(TICK));
   const stored = async (id: string) => ticks(await sessionEvents(rec!, alice, id));
   const maxTick = (items: StoredEvent[]) =>
-    Math.max(0, ...items.map((e) => Number(e.exec!.argv[1]!.slice(5))));
+    Math.max(0, ...items.map((e) => Number(e.exec!.argv[1]!.slice(TICK.length))));
 
   it('loses no event and stores none twice across shim restart, log rotation and recorder downtime', async () => {
     const created = await call<SessionCreateResponse>(rec!, alice, 'POST', '/api/v1/sessions', {
@@ -96,7 +99,7 @@ describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim 
       command: [
         'bash',
         '-c',
-        `nohup bash -c 'for ((i=1;i<=${TICKS};i++)); do /bin/true tick-$i; sleep 0.1; done' >/dev/null 2>&1 &`,
+        `nohup bash -c 'for ((i=1;i<=${TICKS};i++)); do /bin/true ${TICK}$i; sleep 0.1; done' >/dev/null 2>&1 &`,
       ],
       tty: false,
       stdin: false,
@@ -139,7 +142,7 @@ describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim 
     await stopRec();
     await pollUntil(
       async () => readFileSync(AUDIT_LOG, 'utf8'),
-      (log) => log.includes(`a1="tick-${downAt + 20}"`),
+      (log) => log.includes(`a1="${TICK}${downAt + 20}"`),
       'ticks written while the recorder is down',
     );
     await startRec(Number(port));
@@ -153,21 +156,24 @@ describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim 
     // Counted by audit serial: each tick once, each serial once.
     const serials = all.map((e) => `${e.bootId}:${e.auditSerial}`);
     expect(new Set(serials).size).toBe(serials.length);
-    const numbers = all.map((e) => Number(e.exec!.argv[1]!.slice(5))).sort((a, b) => a - b);
+    const numbers = all.map((e) => Number(e.exec!.argv[1]!.slice(TICK.length))).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: TICKS }, (_, i) => i + 1));
     expect(all.every((e) => e.exec?.session === id && e.exec.attribution === 'ancestry')).toBe(true);
     // And the serials are the ones auditd wrote (for the ticks still in the kept logs).
     const logged = new Map<number, number>();
     for (const f of readdirSync('/var/log/audit').filter((n) => n.startsWith('audit.log'))) {
       const text = readFileSync(join('/var/log/audit', f), 'utf8');
-      for (const m of text.matchAll(
-        /EXECVE msg=audit\(\d+\.\d+:(\d+)\): argc=2 a0="\/bin\/true" a1="tick-(\d+)"/g,
-      )) {
+      // Older rotated logs hold earlier runs' ticks: only this run's tag counts.
+      const pattern = new RegExp(
+        `EXECVE msg=audit\\(\\d+\\.\\d+:(\\d+)\\): argc=2 a0="/bin/true" a1="${TICK}(\\d+)"`,
+        'g',
+      );
+      for (const m of text.matchAll(pattern)) {
         logged.set(Number(m[2]), Number(m[1]));
       }
     }
     for (const e of all) {
-      const n = Number(e.exec!.argv[1]!.slice(5));
+      const n = Number(e.exec!.argv[1]!.slice(TICK.length));
       if (logged.has(n)) expect(e.auditSerial).toBe(logged.get(n));
     }
     expect(logged.size).toBeGreaterThan(0);

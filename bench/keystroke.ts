@@ -1,0 +1,93 @@
+// Keystroke round trip: one byte in on stdin, wait for its echo on stdout, through the recorder and
+// straight at the apiserver, against the same pod. The remote side is `cat` on a raw tty (the
+// echo comes from the process, not the line discipline), so each sample crosses every hop twice.
+import { Channel } from '../common/channel.ts';
+import {
+  type ChannelStream,
+  type Endpoint,
+  type ExecSpec,
+  openDirect,
+  openRecorded,
+} from './channel-client.ts';
+import type { BenchResult } from './result.ts';
+import { ms, round, summarize } from './stats.ts';
+
+const SPEC: ExecSpec = {
+  command: ['bash', '-c', 'stty raw -echo; echo ready; exec cat'],
+  tty: true,
+  stdin: true,
+};
+
+async function ready(s: ChannelStream): Promise<void> {
+  let seen = '';
+  await new Promise<void>((resolve) =>
+    s.onOutput((c) => {
+      seen += c.toString('latin1');
+      if (seen.includes('ready')) resolve();
+    }),
+  );
+}
+
+/** Sends `count` single bytes one after another; returns each round trip in ms. */
+async function roundTrips(s: ChannelStream, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  let waiter: ((c: Buffer) => void) | null = null;
+  s.onOutput((c) => waiter?.(c));
+  for (let i = 0; i < count; i++) {
+    const byte = String.fromCharCode(97 + (i % 26));
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((resolve) => {
+      waiter = (c) => {
+        if (c.includes(byte)) {
+          waiter = null;
+          resolve();
+        }
+      };
+      s.send(Channel.stdin, byte);
+    });
+    samples.push(ms(process.hrtime.bigint() - t0));
+  }
+  return samples;
+}
+
+export async function keystrokeBench(o: {
+  recorder: Endpoint;
+  api: Endpoint;
+  keystrokes: number;
+}): Promise<BenchResult> {
+  const streams = { recorded: await openRecorded(o.recorder, SPEC), direct: await openDirect(o.api, SPEC) };
+  await Promise.all([ready(streams.recorded), ready(streams.direct)]);
+  const samples: Record<'recorded' | 'direct', number[]> = { recorded: [], direct: [] };
+  // Interleave blocks so drift (other load on the machine) hits both sides alike.
+  const block = 50;
+  await roundTrips(streams.recorded, 20); // warm-up
+  await roundTrips(streams.direct, 20);
+  for (let done = 0; done < o.keystrokes; done += block) {
+    samples.recorded.push(...(await roundTrips(streams.recorded, block)));
+    samples.direct.push(...(await roundTrips(streams.direct, block)));
+  }
+  for (const s of Object.values(streams)) {
+    s.send(Channel.stdin, '\x04');
+    s.ws.close();
+  }
+  const rec = summarize(samples.recorded);
+  const dir = summarize(samples.direct);
+  const p50Ratio = rec.p50 / dir.p50;
+  const p99Added = rec.p99 - dir.p99;
+  return {
+    name: 'keystroke round trip',
+    method: `${o.keystrokes} single bytes each, echo awaited, raw-tty cat in pod default/web; recorder vs direct WebSocket exec on the sandbox apiserver, interleaved blocks of ${block}`,
+    figures: {
+      'recorded p50 ms': round(rec.p50, 3),
+      'recorded p99 ms': round(rec.p99, 3),
+      'direct p50 ms': round(dir.p50, 3),
+      'direct p99 ms': round(dir.p99, 3),
+      'p50 ratio': round(p50Ratio),
+      'p99 added ms': round(p99Added, 3),
+    },
+    targets: [
+      { what: 'p50 ratio <= 1.2', met: p50Ratio <= 1.2 },
+      { what: 'p99 added <= 1 ms', met: p99Added <= 1 },
+    ],
+  };
+}

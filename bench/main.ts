@@ -1,0 +1,97 @@
+// npm run bench: starts one sandbox cluster and recorder, runs each benchmark, prints a table of
+// ratios and absolutes and writes bench/results/<date>.json. `--only a,b` picks benchmarks;
+// `--quick` shrinks every size (a smoke run, not figures to record).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { recordingPath } from '../server/recording/writer.ts';
+import { spawnRecorder } from '../test/support/recorder.ts';
+import { bulkBench } from './bulk.ts';
+import type { Endpoint } from './channel-client.ts';
+import { concurrencyBench } from './concurrency.ts';
+import { keystrokeBench } from './keystroke.ts';
+import { latencyBench } from './latency.ts';
+import { offlineBench } from './offline.ts';
+import type { BenchResult } from './result.ts';
+import { spawnSandbox } from './sandbox-process.ts';
+import { shimCpuBench } from './shim-cpu.ts';
+import { formatTable } from './table.ts';
+
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+});
+const quick = values.quick;
+const only = values.only ? new Set(values.only.split(',')) : null;
+const wanted = (name: string) => !only || only.has(name);
+const started = Date.now();
+const log = (line: string) =>
+  process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
+
+// Sandbox and recorder each in their own process, as in a cluster: the client (this process) never
+// shares an event loop with what it measures.
+const sb = await spawnSandbox();
+const rec = await spawnRecorder({ sandbox: sb });
+const api = (user: string): Endpoint => ({ url: sb.url, caPem: sb.caPem, token: sb.tokens[user]! });
+const recorder: Endpoint = { url: rec.url, caPem: rec.caPem, token: sb.tokens.alice! };
+const results: BenchResult[] = [];
+const SHIM_SECONDS = 20;
+
+async function bench(name: string, fn: () => Promise<BenchResult>): Promise<void> {
+  if (!wanted(name)) return;
+  log(`${name}…`);
+  try {
+    results.push(await fn());
+  } catch (err) {
+    results.push({ name, method: '', notMeasured: `failed: ${(err as Error).stack ?? err}` });
+  }
+  log(`${name} done`);
+}
+
+try {
+  await bench('keystroke', () =>
+    keystrokeBench({ recorder, api: api('admin'), keystrokes: quick ? 50 : 500 }),
+  );
+  await bench('bulk', () =>
+    bulkBench({
+      recorder,
+      api: api('admin'),
+      bytes: quick ? 16 << 20 : 1 << 30,
+      recordingFile: (id) => recordingPath(rec.dataDir, id),
+    }),
+  );
+  // Its own sandbox and recorder: RSS must be the recorder's alone, and 1,000 pods' execs must not
+  // slow the other benchmarks' sandbox.
+  await bench('concurrency', () =>
+    concurrencyBench({
+      sessions: quick ? 60 : 1000,
+      busy: quick ? 10 : 50,
+      roundTrips: 50,
+      runtime: 'auto',
+      log,
+    }),
+  );
+  await bench('offline', () => offlineBench({ records: quick ? 100_000 : 1_000_000, log }));
+  await bench('shim-cpu', async () => ({
+    ...(await shimCpuBench({ sandbox: sb, seconds: quick ? 3 : SHIM_SECONDS, rate: 2000, loops: 6, log })),
+    ...(quick
+      ? {}
+      : {
+          scaled: `exec storm ${SHIM_SECONDS} s (not 60 s): 2,000 execs/s of /bin/true in runc on 2 cores fill auditd's 8 MiB x 5 rotating logs in seconds, and the run must stay under 10 minutes`,
+        }),
+  }));
+  await bench('latency', () => latencyBench({ sandbox: sb, commands: quick ? 10 : 100, log }));
+} finally {
+  await rec.stop();
+  await sb.stop();
+}
+
+const elapsed = Math.round((Date.now() - started) / 1000);
+process.stdout.write(formatTable(results, { elapsedSeconds: elapsed, quick }));
+if (!quick || values.out) {
+  const date = new Date().toISOString().slice(0, 10);
+  const file = resolve(values.out ?? join(import.meta.dirname, 'results', `${date}.json`));
+  await mkdir(resolve(file, '..'), { recursive: true });
+  const machine = { cores: (await import('node:os')).availableParallelism(), node: process.version };
+  await writeFile(file, `${JSON.stringify({ date, elapsedSeconds: elapsed, machine, results }, null, 1)}\n`);
+  process.stdout.write(`results written to ${file}\n`);
+}
