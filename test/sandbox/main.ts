@@ -15,6 +15,10 @@ const lines = [
   ...Object.entries(sb.tokens).map(([user, token]) => `  ${user.padEnd(9)} ${token}`),
   'try:',
   `  KUBECONFIG=${sb.kubeconfigPath} /usr/lib/google-cloud-sdk/bin/kubectl.1.32 exec -it web -- bash`,
+  'the recorder against it (another terminal):',
+  `  npm start -- --kubeconfig ${sb.kubeconfigFor('recorder')} --listen 127.0.0.1:8443 --debug-namespace audited-exec`,
+  'a recorded session through it (kubectl finds the plugin on PATH; see README "Try it"):',
+  `  KUBECONFIG=${sb.kubeconfigPath} kubectl.1.32 audited-exec --server https://127.0.0.1:8443 --server-ca data/tls/server.crt web -it -- bash`,
   'Ctrl-C stops the sandbox and removes its containers.',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
