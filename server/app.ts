@@ -1,5 +1,6 @@
 // Builds a running recorder from settings: store, Kubernetes client, authentication, routes,
 // HTTPS server. main.ts and the test helper both start the recorder through here.
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -8,14 +9,17 @@ import { createAccessReviewer } from './auth/access.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
 import { TokenReviewer } from './auth/tokenreview.ts';
 import type { Settings } from './config.ts';
-import { sendJson } from './http/respond.ts';
+import { answerClientError } from './http/client-error.ts';
+import { HttpError, sendJson } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { KubeClient } from './kube/client.ts';
 import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
 import { loadPolicy, type Policy } from './policy.ts';
+import { sweepUnopened } from './sessions/create.ts';
 import { cleanupDebugPods } from './sessions/node-debug.ts';
 import { registerSessionRoutes } from './sessions/routes.ts';
 import { LiveSessions, type SessionServices } from './sessions/services.ts';
+import { DISK_FULL_MESSAGE, DiskReserve } from './store/disk.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import { loadTlsIdentity, type TlsIdentity } from './tls.ts';
 
@@ -26,6 +30,8 @@ export interface Recorder {
   tls: TlsIdentity;
   router: Router;
   store: SqliteStore;
+  /** The data disk's reserve and fullness (store/disk.ts). */
+  disk: DiskReserve;
   services: SessionServices;
   modules: Modules;
   server: Server;
@@ -57,15 +63,24 @@ export async function createRecorder(
     ...pick(settings, 'tlsCertFile', 'tlsKeyFile'),
     ...(publicHost ? { hostnames: [publicHost] } : {}),
   });
-  const store = new SqliteStore({ dataDir: settings.dataDir });
+  // The database shares its disk with the recordings: a reserve keeps room for final states.
+  mkdirSync(settings.dataDir, { recursive: true });
+  const disk = new DiskReserve({ dataDir: settings.dataDir, log });
+  disk.start();
+  const store = new SqliteStore({ dataDir: settings.dataDir, onDiskFull: () => disk.release(), log });
   const clock = () => new Date();
-  const interrupted = await store.interruptStale({
-    pendingBefore: new Date(Date.now() - settings.streamTimeoutMs).toISOString(),
-    running: true,
-    error: 'the recorder stopped while this session was open',
-    endedAt: clock().toISOString(),
-  });
-  if (interrupted) log(`marked ${interrupted} session(s) left open by a previous run as interrupted`);
+  // On a full disk the marks are held in memory and stored once there is room (store/pending.ts).
+  await store
+    .interruptStale({
+      pendingBefore: new Date(Date.now() - settings.streamTimeoutMs).toISOString(),
+      running: true,
+      error: 'the recorder stopped while this session was open',
+      endedAt: clock().toISOString(),
+    })
+    .then((n) => n && log(`marked ${n} session(s) left open by a previous run as interrupted`))
+    .catch((err) =>
+      log(`warning: could not mark sessions left open by a previous run: ${errorMessage(err)}`),
+    );
 
   const services: SessionServices = {
     kube,
@@ -106,11 +121,28 @@ export async function createRecorder(
   router.get(
     '/readyz',
     (ctx) => {
-      const ok = !closing && store.db.isOpen && store.db.prepare('SELECT 1 AS one').get()?.one === 1;
-      sendJson(ctx.res, ok ? 200 : 503, { status: ok ? 'ok' : 'not ready' });
+      const reason = notReady();
+      sendJson(ctx.res, reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ok' });
     },
     { auth: false },
   );
+  const notReady = (): string | undefined => {
+    if (closing) return 'the recorder is shutting down';
+    if (!store.db.isOpen || store.db.prepare('SELECT 1 AS one').get()?.one !== 1)
+      return 'the database is not open';
+    const state = disk.check();
+    if (state.full) return state.reason;
+    if (store.flushPending()) return `${store.pendingWrites} session update(s) wait for disk space`;
+    return undefined;
+  };
+  // A session on a full disk could not be recorded: refuse it before any pod or exec is touched.
+  const roomForSessions = () => {
+    const state = disk.check();
+    if (state.full) throw new HttpError(507, 'STORE_DISK_FULL', DISK_FULL_MESSAGE);
+    store.flushPending();
+  };
+  router.guard('POST', '/api/v1/sessions', roomForSessions);
+  router.guard('GET', '/api/v1/sessions/:id/stream', roomForSessions);
   registerSessionRoutes(router, services);
   const modules = await registerModules({
     settings,
@@ -131,6 +163,16 @@ export async function createRecorder(
         3_600_000,
       ).unref()
     : undefined;
+  // Sessions whose stream was never opened (plugin killed after the POST) end here, not at a restart.
+  const sweepTimer = setInterval(
+    () =>
+      void sweepUnopened(services)
+        .then((n) => n && log(`ended ${n} session(s) whose stream was never opened`))
+        .catch((err) => log(`pending-session sweep failed: ${errorMessage(err)}`)),
+    settings.streamTimeoutMs,
+  ).unref();
+  // Puts the disk reserve back once an operator freed space (check() rewrites it).
+  const diskTimer = setInterval(() => disk.check(), 10_000).unref();
 
   const server = createServer(
     {
@@ -144,7 +186,7 @@ export async function createRecorder(
     (req, res) => void router.handle(req, res),
   );
   server.on('upgrade', (req, socket, head) => void router.handleUpgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());
@@ -160,6 +202,7 @@ export async function createRecorder(
     tls,
     router,
     store,
+    disk,
     services,
     modules,
     server,
@@ -169,6 +212,8 @@ export async function createRecorder(
       // Shim sockets are upgraded connections: server.close() would wait for them forever.
       modules.shim.ingest.close();
       if (retentionTimer) clearInterval(retentionTimer);
+      clearInterval(sweepTimer);
+      clearInterval(diskTimer);
       const stopped = new Promise<void>((r) => server.close(() => r()));
       await services.live.stopAll(message);
       server.closeIdleConnections();

@@ -52,13 +52,17 @@ export function sendStatus(res: ServerResponse, status: Status): void {
   sendJson(res, status.code ?? 500, status);
 }
 
+export function statusLine(code: number): string {
+  return `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Error'}`;
+}
+
 /** Refuses a WebSocket upgrade with a plain HTTP answer, as the apiserver does. */
 export function refuseUpgrade(socket: Duplex, status: Status): void {
   const body = JSON.stringify(status);
   const code = status.code ?? 500;
   if (socket.writable) {
     socket.end(
-      `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
+      `${statusLine(code)}\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   } else socket.destroy();
@@ -69,6 +73,10 @@ export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
     throw new HttpError(415, 'HTTP_CONTENT_TYPE', 'send the request body as application/json');
+  }
+  // Refused before a byte is read when the client says up front that the body is too large.
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    throw new HttpError(413, 'HTTP_TOO_LARGE', `request body is larger than ${limit} bytes`);
   }
   const chunks: Buffer[] = [];
   let size = 0;

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { failureStatus } from '../../common/status.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { UserInfo } from '../auth/user.ts';
-import { refuseUpgrade, sendStatus, statusFor } from './respond.ts';
+import { HttpError, refuseUpgrade, sendStatus, statusFor } from './respond.ts';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -27,6 +27,13 @@ export interface UpgradeContext {
 }
 
 export type Handler = (ctx: RequestContext) => unknown;
+/** Runs after authentication, before the handler; throws (an HttpError) to refuse the request. */
+export type Guard = (ctx: {
+  req: IncomingMessage;
+  url: URL;
+  params: Record<string, string>;
+  user: UserInfo | null;
+}) => unknown;
 export type UpgradeHandler = (ctx: UpgradeContext) => unknown;
 
 export interface RouteOptions {
@@ -54,6 +61,7 @@ export interface RouterOptions {
 export class Router {
   readonly #routes: Route<Handler>[] = [];
   readonly #upgrades: Route<UpgradeHandler>[] = [];
+  readonly #guards: Route<Guard>[] = [];
   readonly #o: RouterOptions;
 
   constructor(options: RouterOptions) {
@@ -78,6 +86,22 @@ export class Router {
     return this.route('POST', pattern, handler, options);
   }
 
+  /**
+   * A precondition for matching requests and upgrades (e.g. "the disk has room"), kept apart from
+   * the handlers so the module that knows the condition need not own the route.
+   */
+  guard(method: string, pattern: string, check: Guard): this {
+    this.#guards.push({ method: method.toUpperCase(), segments: split(pattern), handler: check, auth: true });
+    return this;
+  }
+
+  async #checkGuards(ctx: Parameters<Guard>[0], method: string): Promise<void> {
+    const parts = split(ctx.url.pathname);
+    for (const g of this.#guards) {
+      if (g.method === method && match(g.segments, parts)) await g.handler(ctx);
+    }
+  }
+
   /** A WebSocket (or other Upgrade) GET. */
   upgrade(pattern: string, handler: UpgradeHandler, options: RouteOptions = {}): this {
     this.#upgrades.push({ method: 'GET', segments: split(pattern), handler, auth: options.auth ?? true });
@@ -87,12 +111,14 @@ export class Router {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://recorder.invalid');
     try {
+      tooLong(url);
       const found = find(this.#routes, req.method ?? 'GET', url.pathname);
       if (found === 'method')
         return sendStatus(res, failureStatus(405, `${req.method} is not allowed on ${url.pathname}`));
       if (!found) return sendStatus(res, failureStatus(404, `no such endpoint: ${url.pathname}`));
       const user = found.route.auth ? await this.#authenticate(req) : null;
       if (found.route.auth && !user) return sendStatus(res, unauthorized());
+      await this.#checkGuards({ req, url, params: found.params, user }, found.route.method);
       await found.route.handler({ req, res, url, params: found.params, user });
     } catch (err) {
       const status = statusFor(err);
@@ -104,11 +130,13 @@ export class Router {
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://recorder.invalid');
     try {
+      tooLong(url);
       const found = find(this.#upgrades, req.method ?? 'GET', url.pathname);
       if (!found || found === 'method')
         return refuseUpgrade(socket, failureStatus(404, `no such stream: ${url.pathname}`));
       const user = found.route.auth ? await this.#authenticate(req) : null;
       if (found.route.auth && !user) return refuseUpgrade(socket, unauthorized());
+      await this.#checkGuards({ req, url, params: found.params, user }, 'GET');
       await found.route.handler({ req, socket, head, url, params: found.params, user });
     } catch (err) {
       const status = statusFor(err);
@@ -119,6 +147,15 @@ export class Router {
 
   #authenticate(req: IncomingMessage): Promise<UserInfo | null> {
     return this.#o.authenticator.authenticate(req);
+  }
+}
+
+/** No endpoint reads a query near this size; a longer one is refused before any handler parses it. */
+export const MAX_QUERY_BYTES = 8 * 1024;
+
+function tooLong(url: URL): void {
+  if (url.search.length > MAX_QUERY_BYTES) {
+    throw new HttpError(414, 'HTTP_URI_TOO_LONG', `the query string is longer than ${MAX_QUERY_BYTES} bytes`);
   }
 }
 

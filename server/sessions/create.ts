@@ -119,6 +119,37 @@ function baseRecord(
   return r;
 }
 
+export const NEVER_OPENED = 'the stream was never opened';
+
+/**
+ * Ends sessions created here whose stream was never opened: a plugin killed between the POST and
+ * the stream would otherwise leave them `pending` until a restart. The cut-off is a second past the
+ * stream timeout so node-debug's own timer (deleteIfNeverOpened) normally claims its sessions first;
+ * when this sweep wins one instead, it deletes that debug pod itself. Returns how many it ended.
+ */
+export async function sweepUnopened(services: SessionServices): Promise<number> {
+  const now = services.clock();
+  const until = new Date(now.getTime() - services.streamTimeoutMs - 1000).toISOString();
+  let swept = 0;
+  let page: string | undefined;
+  do {
+    const list = await services.store.listSessions({
+      state: 'pending',
+      until,
+      limit: 500,
+      ...(page ? { continue: page } : {}),
+    });
+    for (const s of list.items) {
+      const patch = { state: 'interrupted' as const, error: NEVER_OPENED, endedAt: now.toISOString() };
+      if (!(await services.store.transitionSession(s.id, 'pending', patch))) continue;
+      swept++;
+      if (s.kind === 'node-debug') await removeDebugPod(services, s, s.id);
+    }
+    page = list.continue;
+  } while (page);
+  return swept;
+}
+
 async function refuse(services: SessionServices, record: SessionRecord, error: string): Promise<void> {
   await services.store.insertSession({
     ...record,

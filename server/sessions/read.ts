@@ -1,14 +1,15 @@
 // GET /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/sessions/{id}/recording.
-// A user may always read their own sessions; anyone else needs get/list on `sessions` in
-// audited-exec.io (namespaced by the session's namespace; node sessions cluster-scoped).
+// A user may always read their own sessions (same name, and same uid when both are known); anyone
+// else needs get/list on `sessions` in audited-exec.io (namespaced by the session's namespace; node
+// sessions cluster-scoped). The rule itself is server/ui/access.ts's, shared with events and the UI.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { SessionRecord, SessionState } from '../../common/wire.ts';
-import type { UserInfo } from '../auth/user.ts';
 import { HttpError, sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
 import { recordingPath } from '../recording/writer.ts';
 import { MAX_PAGE, type SessionFilter } from '../store/store.ts';
+import { ownSession, SessionAccess } from '../ui/access.ts';
 import type { SessionServices } from './services.ts';
 import { requireSessionId } from './validate.ts';
 
@@ -48,20 +49,13 @@ function bad(message: string): HttpError {
 }
 
 export function readRoutes(services: SessionServices) {
-  const mayRead = async (user: UserInfo, s: SessionRecord, verb: 'get' | 'list') =>
-    s.user === user.username ||
-    services.access.allowed(user, {
-      verb,
-      resource: 'sessions',
-      ...(s.kind === 'exec' && s.namespace ? { namespace: s.namespace } : {}),
-      ...(verb === 'get' ? { name: s.id } : {}),
-    });
+  const access = new SessionAccess({ reviewer: services.access });
 
   const load = async (ctx: RequestContext): Promise<SessionRecord> => {
     const id = requireSessionId(ctx.params.id);
     const s = await services.store.getSession(id);
     if (!s) throw new HttpError(404, 'SESSION_NOT_FOUND', `session ${id} not found`);
-    if (!(await mayRead(ctx.user!, s, 'get'))) {
+    if (!(await access.canView(ctx.user!, s))) {
       throw new HttpError(
         403,
         'SESSION_FORBIDDEN',
@@ -75,13 +69,10 @@ export function readRoutes(services: SessionServices) {
     async list(ctx: RequestContext): Promise<void> {
       const user = ctx.user!;
       const filter = parseListQuery(ctx.url.searchParams);
-      if (filter.user !== user.username) {
-        const allowed = await services.access.allowed(user, {
-          verb: 'list',
-          resource: 'sessions',
-          ...(filter.namespace ? { namespace: filter.namespace } : {}),
-        });
-        if (!allowed) {
+      // Without list rights only the user's own sessions: ownSession also compares uids.
+      let ownOnly = filter.user === user.username;
+      if (!ownOnly) {
+        if (!(await access.mayList(user, filter.namespace))) {
           // Without list rights the answer is "your own sessions", unless someone else's were asked for.
           if (filter.user) {
             throw new HttpError(
@@ -91,9 +82,12 @@ export function readRoutes(services: SessionServices) {
             );
           }
           filter.user = user.username;
+          ownOnly = true;
         }
       }
-      sendJson(ctx.res, 200, await services.store.listSessions(filter));
+      const page = await services.store.listSessions(filter);
+      if (ownOnly) page.items = page.items.filter((s) => ownSession(user, s));
+      sendJson(ctx.res, 200, page);
     },
 
     async get(ctx: RequestContext): Promise<void> {

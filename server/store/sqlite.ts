@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import type { SessionList, SessionRecord } from '../../common/wire.ts';
 import { HttpError } from '../http/respond.ts';
+import { DISK_FULL_MESSAGE } from './disk.ts';
+import { isDiskFull, PendingWrites, type SessionPatch } from './pending.ts';
+import { fromRow, SESSION_MIGRATIONS, toRow } from './rows.ts';
 import {
   DEFAULT_PAGE,
   decodeCursor,
@@ -21,88 +24,41 @@ export interface Migration {
   up(db: DatabaseSync): void;
 }
 
-type Kind = 'text' | 'int' | 'bool' | 'json';
-const COLUMNS: [keyof SessionRecord, string, Kind][] = [
-  ['id', 'id', 'text'],
-  ['kind', 'kind', 'text'],
-  ['state', 'state', 'text'],
-  ['user', 'user', 'text'],
-  ['groups', 'groups', 'json'],
-  ['uid', 'uid', 'text'],
-  ['impersonator', 'impersonator', 'text'],
-  ['reason', 'reason', 'text'],
-  ['ticket', 'ticket', 'text'],
-  ['namespace', 'namespace', 'text'],
-  ['pod', 'pod', 'text'],
-  ['container', 'container', 'text'],
-  ['containerId', 'container_id', 'text'],
-  ['node', 'node', 'text'],
-  ['image', 'image', 'text'],
-  ['profile', 'profile', 'text'],
-  ['command', 'command', 'json'],
-  ['tty', 'tty', 'bool'],
-  ['stdin', 'stdin', 'bool'],
-  ['attribution', 'attribution', 'text'],
-  ['auditId', 'audit_id', 'text'],
-  ['startedAt', 'started_at', 'text'],
-  ['endedAt', 'ended_at', 'text'],
-  ['exitCode', 'exit_code', 'int'],
-  ['error', 'error', 'text'],
-  ['recordInput', 'record_input', 'bool'],
-  ['recordingBytes', 'recording_bytes', 'int'],
-  ['recordingSha256', 'recording_sha256', 'text'],
-  ['commandCount', 'command_count', 'int'],
-  ['alertCount', 'alert_count', 'int'],
-  ['legalHold', 'legal_hold', 'bool'],
-];
-const NOT_NULL = new Set([
-  'id',
-  'kind',
-  'state',
-  'user',
-  'groups',
-  'command',
-  'tty',
-  'stdin',
-  'attribution',
-  'audit_id',
-  'started_at',
-  'record_input',
-]);
-
-const SESSION_MIGRATIONS: Migration[] = [
-  {
-    id: '0001-sessions',
-    up(db) {
-      const cols = COLUMNS.map(([, c, k]) => {
-        const type = k === 'int' || k === 'bool' ? 'INTEGER' : 'TEXT';
-        return `${c} ${type}${c === 'id' ? ' PRIMARY KEY' : NOT_NULL.has(c) ? ' NOT NULL' : ''}`;
-      });
-      db.exec(`CREATE TABLE sessions (${cols.join(', ')}) STRICT`);
-      db.exec('CREATE INDEX sessions_started ON sessions (started_at, id)');
-      for (const c of ['user', 'namespace', 'pod', 'node', 'state']) {
-        db.exec(`CREATE INDEX sessions_${c} ON sessions (${c}, started_at, id)`);
-      }
-    },
-  },
-];
-
 export interface SqliteStoreOptions {
   dataDir: string;
   /** Extra schema steps from other modules, applied after the session schema. */
   migrations?: Migration[];
+  /**
+   * Called when a write finds the disk full; returns true when it freed space (DiskReserve.release),
+   * and the write is retried at once.
+   */
+  onDiskFull?: () => boolean;
+  log?: (line: string) => void;
 }
 
 export class SqliteStore implements Store {
   /** The raw handle, for modules that keep their own tables in the same database (see migrate). */
   readonly db: DatabaseSync;
+  readonly #onDiskFull: () => boolean;
+  readonly #log: (line: string) => void;
+  /** Session updates held in memory while the disk is full (pending.ts). */
+  readonly #pending: PendingWrites;
 
   constructor(options: SqliteStoreOptions) {
+    this.#onDiskFull = options.onDiskFull ?? (() => false);
+    this.#log = options.log ?? (() => {});
+    this.#pending = new PendingWrites({
+      apply: (id, patch) => this.#write(() => this.#update(id, patch, null)),
+      retryable: isDiskFull,
+      log: this.#log,
+    });
     mkdirSync(options.dataDir, { recursive: true });
     this.db = new DatabaseSync(join(options.dataDir, 'audited-exec.db'));
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('PRAGMA busy_timeout = 5000');
+    // The WAL shares the disk with the recordings: give its space back after each checkpoint.
+    this.db.exec('PRAGMA journal_size_limit = 1048576');
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
     );
@@ -113,12 +69,22 @@ export class SqliteStore implements Store {
   migrate(migrations: Migration[]): void {
     const done = this.db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?');
     const mark = this.db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+    let applied = 0;
     for (const m of migrations) {
       if (done.get(m.id)) continue;
       this.transaction(() => {
         m.up(this.db);
         mark.run(m.id, new Date().toISOString());
       });
+      applied++;
+    }
+    // Schema steps rewrite the same pages many times: left in the WAL they take ~190 KiB of disk
+    // that a small data disk needs for recordings. Move them into the database and empty the WAL.
+    if (!applied) return;
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.#log(`store: WAL checkpoint failed: ${String(err)}`);
     }
   }
 
@@ -134,8 +100,33 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Session updates not yet stored because the disk is full (readiness reports them). */
+  get pendingWrites(): number {
+    return this.#pending.size;
+  }
+
+  /** Tries the held-back updates now (an operator freed space); returns how many are left. */
+  flushPending(): number {
+    return this.#pending.size ? this.#pending.flush() : 0;
+  }
+
+  /** Runs a write; on a full disk frees the reserve and tries once more before giving up. */
+  #write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isDiskFull(err) || !this.#onDiskFull()) throw err;
+      return fn();
+    }
+  }
+
   async insertSession(record: SessionRecord): Promise<void> {
-    this.insertSessionSync(record);
+    try {
+      this.#write(() => this.insertSessionSync(record));
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      throw new HttpError(507, 'STORE_DISK_FULL', DISK_FULL_MESSAGE, { cause: err });
+    }
   }
 
   /** Synchronous form, for bulk loads inside transaction(). */
@@ -145,16 +136,41 @@ export class SqliteStore implements Store {
     this.db.prepare(sql).run(...entries.map(([, v]) => v));
   }
 
-  async updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void> {
-    this.#update(id, patch, null);
+  /** Never lost to a full disk: the update is then held in memory, visible, and retried (pending.ts). */
+  async updateSession(id: string, patch: SessionPatch): Promise<void> {
+    // An update queued earlier must not land after this one and undo it: queue behind it.
+    if (this.#pending.has(id)) return this.#hold(id, patch);
+    try {
+      this.#write(() => this.#update(id, patch, null));
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.#hold(id, patch);
+    }
   }
 
-  async transitionSession(
-    id: string,
-    from: SessionRecord['state'],
-    patch: Partial<Omit<SessionRecord, 'id'>>,
-  ): Promise<boolean> {
-    return this.#update(id, patch, from);
+  async transitionSession(id: string, from: SessionRecord['state'], patch: SessionPatch): Promise<boolean> {
+    if (this.#pending.has(id)) return this.#holdIf(id, from, patch);
+    try {
+      return this.#write(() => this.#update(id, patch, from));
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // One process owns this database, so the stored row plus held updates is the whole truth.
+      return this.#holdIf(id, from, patch);
+    }
+  }
+
+  #hold(id: string, patch: SessionPatch): void {
+    if (!this.#pending.size)
+      this.#log(`store: ${DISK_FULL_MESSAGE}; holding session updates until it has room`);
+    this.#pending.add(id, patch);
+  }
+
+  #holdIf(id: string, from: SessionRecord['state'], patch: SessionPatch): boolean {
+    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id);
+    const current = row ? this.#pending.overlay(fromRow(row)) : undefined;
+    if (current?.state !== from) return false;
+    this.#hold(id, patch);
+    return true;
   }
 
   #update(id: string, patch: Partial<SessionRecord>, from: string | null): boolean {
@@ -168,13 +184,14 @@ export class SqliteStore implements Store {
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id);
-    return row ? fromRow(row) : undefined;
+    return row ? this.#pending.overlay(fromRow(row)) : undefined;
   }
 
   async listSessions(filter: SessionFilter): Promise<SessionList> {
     const { sql, args, limit } = listQuery(filter);
     const rows = this.db.prepare(sql).all(...args);
-    const items = rows.slice(0, limit).map(fromRow);
+    // Held-back updates show here too (a state filter sees the stored state until they land).
+    const items = rows.slice(0, limit).map((r) => this.#pending.overlay(fromRow(r)));
     const last = items[items.length - 1];
     return rows.length > limit && last
       ? { items, continue: encodeCursor({ startedAt: last.startedAt, id: last.id }) }
@@ -188,7 +205,7 @@ export class SqliteStore implements Store {
          AND COALESCE(ended_at, started_at) < ? ORDER BY started_at LIMIT 10000`,
       )
       .all(before);
-    return rows.map(fromRow);
+    return rows.map((r) => this.#pending.overlay(fromRow(r)));
   }
 
   async deleteSession(id: string): Promise<void> {
@@ -201,17 +218,37 @@ export class SqliteStore implements Store {
     error: string;
     endedAt: string;
   }): Promise<number> {
-    const r = this.db
-      .prepare(
-        `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ?
-         WHERE (state = 'pending' AND started_at < ?) OR (? AND state = 'running')`,
-      )
-      .run(o.error, o.endedAt, o.pendingBefore, o.running ? 1 : 0);
-    return Number(r.changes);
+    const where = `(state = 'pending' AND started_at < ?) OR (? AND state = 'running')`;
+    const args = [o.pendingBefore, o.running ? 1 : 0];
+    try {
+      return this.#write(() => {
+        const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;
+        return Number(this.db.prepare(sql).run(o.error, o.endedAt, ...args).changes);
+      });
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // Start-up on a full disk: hold the marks in memory (readers see them) and store them later.
+      const stale = this.db.prepare(`SELECT id, state FROM sessions WHERE ${where}`).all(...args);
+      const patch: SessionPatch = { state: 'interrupted', error: o.error, endedAt: o.endedAt };
+      let n = 0;
+      for (const row of stale)
+        if (this.#holdIf(String(row.id), row.state as SessionRecord['state'], patch)) n++;
+      return n;
+    }
   }
 
+  /** Stores what it can of the held-back updates, then closes. */
   async close(): Promise<void> {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    this.flushPending();
+    const lost = this.#pending.close();
+    if (lost.length) {
+      this.#log(
+        `store: ${lost.length} session update(s) could not be stored (disk full): ${lost.join(', ')}; ` +
+          'the next start marks those sessions interrupted',
+      );
+    }
+    this.db.close();
   }
 }
 
@@ -245,42 +282,4 @@ export function listQuery(filter: SessionFilter): { sql: string; args: SQLInputV
     `SELECT * FROM sessions${where.length ? ` WHERE ${where.join(' AND ')}` : ''}` +
     ` ORDER BY started_at DESC, id DESC LIMIT ${limit + 1}`;
   return { sql, args, limit };
-}
-
-/** Undefined fields are left out (absent on insert, untouched on update). */
-function toRow(record: Partial<SessionRecord>): [string, SQLInputValue][] {
-  const out: [string, SQLInputValue][] = [];
-  for (const [field, column, kind] of COLUMNS) {
-    const v = record[field];
-    if (v !== undefined) out.push([column, encode(v, kind)]);
-  }
-  return out;
-}
-
-function encode(v: unknown, kind: Kind): SQLInputValue {
-  if (v === undefined || v === null) return null;
-  if (kind === 'json') return JSON.stringify(v);
-  if (kind === 'bool') return v ? 1 : 0;
-  return v as SQLInputValue;
-}
-
-function fromRow(row: Record<string, SQLInputValue>): SessionRecord {
-  const out: Record<string, unknown> = {};
-  for (const [field, column, kind] of COLUMNS) {
-    const v = row[column];
-    if (v === null || v === undefined) {
-      // exitCode null is meaningful ("finished without an exit code"); other nulls are absent fields.
-      if (field === 'exitCode' && row.state === 'ended') out[field] = null;
-      continue;
-    }
-    out[field] =
-      kind === 'json'
-        ? JSON.parse(String(v))
-        : kind === 'bool'
-          ? v === 1 || v === 1n
-          : kind === 'int'
-            ? Number(v)
-            : v;
-  }
-  return out as unknown as SessionRecord;
 }

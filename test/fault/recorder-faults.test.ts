@@ -2,17 +2,22 @@
 // and a data directory (database and recordings) on a 256 KiB tmpfs that fills up. Nothing the
 // user saw may be missing from the recording; the session ends interrupted with a sentence; the
 // server (or its restart) keeps serving.
+// On a full disk the recorder releases its reserve to store final states, reports not ready and
+// refuses new sessions with 507; a restart on a full disk starts and stores what it could not.
 // test/server/sessions/failures.test.ts covers a quiet SIGKILL and a full recordings directory.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAsciicast, outputText } from '../../common/asciicast.ts';
+import { KubeClient } from '../../server/kube/client.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
+import { BALLAST_FILE } from '../../server/store/disk.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
-import type { Credentials } from '../server/client.ts';
+import { type Credentials, call } from '../server/client.ts';
 import { finalState, healthy, openSession } from '../support/fault-session.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { spawnRecorder, startRecorder } from '../support/recorder.ts';
@@ -64,6 +69,56 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
     await healthy(restarted, alice);
   }, 60_000);
 
+  it('sweeps a session whose stream is never opened to interrupted while the recorder runs', async () => {
+    const rec = await startRecorder({ sandbox: sb, settings: { streamTimeoutMs: 1000 } });
+    cleanups.push(() => rec.stop());
+    const created = await call<{ id: string }>(rec, alice, 'POST', '/api/v1/sessions', {
+      kind: 'exec',
+      namespace: 'default',
+      pod: 'web',
+      command: ['true'],
+      tty: false,
+      stdin: false,
+    });
+    expect(created.status).toBe(201);
+    // The stream timeout (1 s) plus a sweep interval and the 1 s margin: well under 10 s.
+    const record = await finalState(rec, alice, created.body.id, 10_000);
+    expect(record).toMatchObject({ state: 'interrupted', error: 'the stream was never opened' });
+    expect(Date.parse(record.endedAt!) - Date.parse(record.startedAt)).toBeGreaterThanOrEqual(2000);
+  }, 30_000);
+
+  it('still deletes the debug pod of a node-debug session whose stream is never opened', async () => {
+    const rec = await startRecorder({
+      sandbox: sb,
+      settings: { streamTimeoutMs: 1000, debugNamespace: 'audited-exec', debugImage: 'busybox:1.36' },
+      policy: { nodeDebug: { profiles: [{ groups: ['dev'], allow: ['general'] }] } },
+    });
+    cleanups.push(() => rec.stop());
+    const created = await call<{ id: string }>(rec, alice, 'POST', '/api/v1/sessions', {
+      kind: 'node-debug',
+      node: sb.nodeName,
+      namespace: 'default',
+      tty: true,
+      stdin: true,
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id;
+    const admin = KubeClient.load({ kubeconfig: sb.kubeconfigFor('admin') });
+    const pods = async () =>
+      (
+        await admin.request<{ items: unknown[] }>({
+          path: `/api/v1/namespaces/audited-exec/pods?labelSelector=${encodeURIComponent(`audited-exec.io/session=${id}`)}`,
+        })
+      ).body!.items.length;
+    expect(await pods()).toBe(1);
+    const record = await finalState(rec, alice, id, 10_000);
+    // node-debug's own timer refuses it (or the sweep interrupts it): either way the pod goes.
+    expect(['refused', 'interrupted']).toContain(record.state);
+    const deadline = Date.now() + 10_000;
+    while ((await pods()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await pods()).toBe(0);
+  }, 30_000);
+
   it('a full data disk (256 KiB tmpfs) ends the overflowing session with a message, and space freed lets new sessions work', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fault-diskfull-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'fault-diskfull', dataDir]);
@@ -80,19 +135,84 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
     expect(filler.output()).toMatch(/no disk space/);
     expect(filler.output()).not.toContain('all-done');
     expect(JSON.parse(filler.statuses().at(-1) ?? '{}')).toMatchObject({ status: 'Failure' });
-    // KNOWN BUG (reported to the lead, not asserted): with the database on the same full disk the
-    // final update fails (SQLITE_FULL) and the session stays `running` until a restart; it should be
-    // `interrupted` with error "no disk space…" (the recorder could reserve room or retry once
-    // space is freed). Seen here: the SQLite WAL (audited-exec.db-wal) grows to ~190 KiB and fills the
-    // disk before the recording does.
-    // Still serving: a new session is either refused with a clear Status or works; after the big
-    // recording is removed (an operator freeing space) it must work.
-    const attempt = await healthy(rec, alice).then(
+    // The database shares the full disk: its reserve (store/disk.ts) is released so the final
+    // state is stored, not left `running`.
+    const record = await finalState(rec, alice, filler.id);
+    expect(record.state).toBe('interrupted');
+    expect(record.error).toMatch(/no disk space/);
+    expect(rec.recorder.store.pendingWrites).toBe(0);
+    // While the disk is full: not ready, with the reason, and new sessions refused before any exec.
+    const ready = await call<{ status: string; reason?: string }>(rec, {}, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.reason).toMatch(/disk is full/);
+    const refused = await healthy(rec, alice).then(
       () => 'worked',
       (e: Error) => e.message,
     );
-    if (attempt !== 'worked') expect(attempt).toMatch(/refused: (HTTP )?5\d\d .*(space|disk|record)/);
+    expect(refused).toMatch(/session refused: 507 .*the recorder's disk is full/);
+    // An operator frees space: the reserve is written back, and sessions work again.
     await rm(recordingPath(dataDir, filler.id), { force: true });
+    expect((await call(rec, {}, 'GET', '/readyz')).status).toBe(200);
+    expect(rec.recorder.disk.held()).toBe(true);
     await healthy(rec, alice);
   }, 60_000);
+
+  it('restarts on a full data disk without its reserve: starts, marks the stale session, stores it once space is freed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fault-diskfull-restart-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'fault-diskfull', dataDir]);
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    cleanups.push(() => execFileSync('umount', ['-l', dataDir]));
+    const child = await spawnRecorder({ sandbox: sb, dataDir });
+    cleanups.push(() => child.stop());
+    const s = await openSession(child, alice, { command: ['cat'] });
+    child.kill('SIGKILL');
+    await child.exited;
+    // The disk fills while the recorder is down, and the reserve is gone too.
+    rmSync(join(dataDir, BALLAST_FILE));
+    fillDisk(join(dataDir, 'operator-junk'));
+
+    const rec = await startRecorder({ sandbox: sb, dataDir });
+    cleanups.push(() => rec.stop());
+    const record = await finalState(rec, alice, s.id);
+    expect(record.state).toBe('interrupted');
+    expect(record.error).toMatch(/recorder stopped/);
+    expect(rec.recorder.store.pendingWrites).toBe(1);
+    const ready = await call<{ status: string; reason?: string }>(rec, {}, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.reason).toMatch(/disk is full/);
+    const created = await call(rec, alice, 'POST', '/api/v1/sessions', {
+      kind: 'exec',
+      namespace: 'default',
+      pod: 'web',
+      command: ['true'],
+      tty: false,
+      stdin: false,
+    });
+    expect(created.status).toBe(507);
+    expect(created.body).toMatchObject({ kind: 'Status', message: expect.stringMatching(/disk is full/) });
+
+    rmSync(join(dataDir, 'operator-junk'));
+    expect((await call(rec, {}, 'GET', '/readyz')).status).toBe(200);
+    expect(rec.recorder.store.pendingWrites).toBe(0);
+    await healthy(rec, alice);
+    await rec.stop();
+    const db = new DatabaseSync(join(dataDir, 'audited-exec.db'), { readOnly: true });
+    expect(db.prepare('SELECT state FROM sessions WHERE id = ?').get(s.id)).toEqual({ state: 'interrupted' });
+    db.close();
+  }, 60_000);
 });
+
+/** Appends to `path` until the disk refuses: what a runaway log on the same volume does. */
+function fillDisk(path: string): void {
+  const chunk = Buffer.alloc(4096, 0x61);
+  try {
+    for (;;) appendFileSync(path, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
+  try {
+    for (;;) appendFileSync(path, 'a');
+  } catch {
+    // the last partial block is full too
+  }
+}
