@@ -43,9 +43,15 @@ interface OpenEvent {
   event: AuditEvent;
   lastRecord: number;
   lastTimeMs: number;
+  /** has a SYSCALL record, so the kernel will end it with PROCTITLE */
+  syscall: boolean;
 }
 
 const TIMEOUT_MIN_LAG = 8;
+// A syscall event's records can be hundreds of records apart when the kernel's backlog is full and
+// the writer waits between them (seen: SYSCALL and its EXECVE 318 lines apart during an exec storm
+// with backlog_limit 64); its PROCTITLE, not the lag, is what normally ends it.
+const SYSCALL_LAG_FACTOR = 64;
 const DEFAULTS = { timeoutMs: 2000, lagRecords: 64, maxOpen: 4096, rememberEmitted: 8192 };
 
 export class EventAssembler {
@@ -92,6 +98,7 @@ export class EventAssembler {
         },
         lastRecord: 0,
         lastTimeMs: 0,
+        syscall: false,
       };
       this.#open.set(key, open);
     }
@@ -101,6 +108,7 @@ export class EventAssembler {
       this.#emit(open);
     } else {
       open.event.records.push(record);
+      if (record.type === 'SYSCALL') open.syscall = true;
       if (record.type === 'PROCTITLE' || isSingleRecordType(record.type)) this.#emit(open);
     }
     this.#expire();
@@ -132,10 +140,11 @@ export class EventAssembler {
     // Map iteration is insertion order: the head is the oldest open event.
     for (const open of this.#open.values()) {
       const lag = this.#records - open.lastRecord;
+      const lagLimit = open.syscall ? lagRecords * SYSCALL_LAG_FACTOR : lagRecords;
       // Audit time alone does not close an event: a record of a neighbouring serial may carry a
       // timestamp far ahead (out_of_order.log), so the timeout also wants a few records of lag.
       const stale =
-        lag > lagRecords ||
+        lag > lagLimit ||
         (lag >= TIMEOUT_MIN_LAG && this.#maxTimeMs - open.lastTimeMs > timeoutMs) ||
         this.#open.size > maxOpen;
       if (!stale) break;

@@ -6,7 +6,8 @@
 
 import type { AttributedExec, AttributionAlert } from '../common/wire.ts';
 import type { Exec, ProcessEvent } from './exec-event.ts';
-import { basename, isRuntimeName, type ProcEntry, type ProcessTable } from './process-table.ts';
+import { basename, isRuntimeName } from './process-names.ts';
+import type { ProcEntry, ProcessTable } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
 
 export const SESSION_VAR = 'AUDITED_EXEC_SESSION';
@@ -86,15 +87,17 @@ export class Attributor {
   }
 
   handle(event: ProcessEvent): void {
+    // A new entry has already taken its parent's session (ProcessTable); a fork needs nothing more.
     if (event.kind === 'fork') {
-      const { entry, created } = this.#table.fork(event);
-      if (created) this.#inherit(entry);
+      this.#table.fork(event);
       return;
     }
     if (!event.success) return;
-    const { entry, created } = this.#table.exec(event);
-    if (created) this.#inherit(entry);
-    this.#debugPod(entry);
+    const { entry } = this.#table.exec(event);
+    // `runc init` and friends run in the container's cgroup, with the host's tty and environment:
+    // they are never a session's root nor an unrecorded shell.
+    const runtime = isRuntimeName(entry.name) || isRuntimeName(basename(event.exe));
+    if (!runtime) this.#debugPod(entry);
     const declared = markerOf(event.argv);
     if (declared !== null) {
       if (entry.session === null) {
@@ -104,9 +107,10 @@ export class Attributor {
         this.#alert(event, entry, 'marker-conflict', declared);
       }
     }
-    if (entry.session === null) this.#infer(event, entry);
+    if (entry.session === null && !runtime) this.#infer(event, entry);
     this.#emit({ kind: 'exec', exec: this.#wire(event, entry), containerId: entry.containerId, event });
     if (
+      !runtime &&
       entry.session === null &&
       entry.containerId !== null &&
       event.tty?.startsWith('pts') &&
@@ -117,22 +121,14 @@ export class Attributor {
     }
   }
 
-  #inherit(entry: ProcEntry): void {
-    const parent = entry.parent;
-    if (parent?.session) {
-      entry.session = parent.session;
-      entry.attribution = 'ancestry';
-    }
-  }
-
   /** Debug-node pods carry the marker in the container environment: read it once per container,
    *  from the first of its processes the shim sees (normally its main process). */
   #debugPod(entry: ProcEntry): void {
     const id = entry.containerId;
     if (id === null || this.#seenContainers.has(id)) return;
     // `runc init` is already in the container's cgroup before it execs the container's process, with
-    // the runtime's environment: reading it would use up the one look for that container.
-    if (isRuntimeName(entry.name)) return;
+    // the runtime's environment: reading it would use up the one look for that container (the
+    // caller skips runtime processes).
     this.#seenContainers.add(id);
     if (entry.session !== null || this.#proc === null) return;
     const session = markerInEnviron(this.#proc.environ(entry.pid) ?? []);
@@ -146,7 +142,7 @@ export class Attributor {
     if (entry.containerId === null || this.#expected.length === 0) return;
     // Drop hints no exec can match any more (the log is past their window).
     this.#expected = this.#expected.filter((h) => event.timeMs - h.timeMs <= this.#windowMs);
-    if (!this.#table.parentIsRuntime(entry) || basename(event.argv[0])?.startsWith('runc')) return;
+    if (!this.#table.parentIsRuntime(entry)) return;
     const i = this.#expected.findIndex(
       (h) => h.containerId === entry.containerId && Math.abs(event.timeMs - h.timeMs) <= this.#windowMs,
     );

@@ -8,6 +8,8 @@
 import type { Attribution } from '../common/wire.ts';
 import { containerIdFromCgroup } from './cgroup.ts';
 import type { Exec, Fork } from './exec-event.ts';
+import { ForkChildren } from './fork-children.ts';
+import { basename, isReaperName, isRuntimeName } from './process-names.ts';
 import type { ProcSource } from './procfs.ts';
 
 export interface ProcEntry {
@@ -22,6 +24,8 @@ export interface ProcEntry {
   attribution: Attribution | null;
   /** an unrecorded-tty alert already covers this process tree */
   ttyReported: boolean;
+  /** NSpid from /proc once read (host pid first, own namespace's last); null: could not be read */
+  ns?: number[] | null;
   firstSeenMs: number;
   lastSeenMs: number;
   children: number;
@@ -59,31 +63,17 @@ export interface ProcessTableOptions {
   onCreate?: (entry: ProcEntry) => void;
 }
 
-const REAPERS = new Set(['init', 'systemd', 'tini', 'dumb-init', 'catatonit', 'conmon', 'runc', 'crun']);
-const RUNTIMES = new Set(['runc', 'crun', 'conmon', 'runc:[2:INIT]', 'runc:[1:CHILD]']);
 const MAX_PROC_DEPTH = 32;
-
-export function basename(path: string | null | undefined): string | null {
-  if (!path) return null;
-  const slash = path.lastIndexOf('/');
-  return slash < 0 ? path : path.slice(slash + 1);
-}
-
-export function isRuntimeName(name: string | null): boolean {
-  return name !== null && (RUNTIMES.has(name) || name.startsWith('containerd-shim'));
-}
-
-function isReaperName(name: string | null): boolean {
-  return name !== null && (REAPERS.has(name) || name.startsWith('containerd-shim'));
-}
 
 export class ProcessTable {
   readonly #entries = new Map<number, ProcEntry>();
   readonly #proc: ProcSource | null;
+  readonly #forks: ForkChildren;
   readonly #opts: { maxEntries: number; idleMs: number; onCreate?: (entry: ProcEntry) => void };
 
   constructor(options: ProcessTableOptions = {}) {
     this.#proc = options.proc ?? null;
+    this.#forks = new ForkChildren({ proc: this.#proc });
     this.#opts = { maxEntries: 200_000, idleMs: 3_600_000, ...options };
   }
 
@@ -95,21 +85,24 @@ export class ProcessTable {
     return this.#entries.get(pid);
   }
 
-  /** The child of a fork/clone. A fork always makes a new process, unless the child's own execve was
-   *  logged first (the parent's syscall exit can be audited after the child already ran). */
-  fork(event: Fork): Resolved {
-    const existing = this.#entries.get(event.childPid);
-    if (existing && existing.ppid === event.parentPid && existing.firstSeenMs >= event.timeMs - 5000) {
-      existing.lastSeenMs = Math.max(existing.lastSeenMs, event.timeMs);
-      return { entry: existing, created: false };
-    }
+  /** The child of a fork/clone, or null when its host pid cannot be known yet (ForkChildren). A
+   *  fork always makes a new process, unless the child's own execve was logged first (the parent's
+   *  syscall exit can be audited after the child already ran). */
+  fork(event: Fork): Resolved | null {
     const parent = this.#parentOf(
       event.parentPid,
       event.ppid,
       event.timeMs,
       basename(event.exe) ?? event.comm,
     );
-    return { entry: this.#create(event.childPid, parent, parent.name, event.timeMs), created: true };
+    const child = this.#forks.hostChild(parent, event.childPid, event.timeMs);
+    if (child === null) return null;
+    const existing = this.#entries.get(child);
+    if (existing && existing.ppid === event.parentPid && existing.firstSeenMs >= event.timeMs - 5000) {
+      existing.lastSeenMs = Math.max(existing.lastSeenMs, event.timeMs);
+      return { entry: existing, created: false };
+    }
+    return { entry: this.#create(child, parent, parent.name, event.timeMs), created: true };
   }
 
   exec(event: Exec): Resolved {
@@ -122,7 +115,7 @@ export class ProcessTable {
       if (existing.containerId === null) existing.containerId = this.#containerOf(event.pid);
       return { entry: existing, created: false };
     }
-    const parent = this.#lookup(event.ppid, event.timeMs, 0);
+    const parent = this.#parentFor(event.pid, event.ppid, event.timeMs);
     return { entry: this.#create(event.pid, parent, name, event.timeMs, event.ppid), created: true };
   }
 
@@ -227,8 +220,15 @@ export class ProcessTable {
   #parentOf(pid: number, ppid: number, timeMs: number, name: string | null): ProcEntry {
     const known = this.#entries.get(pid);
     if (known && this.#sameLineage(known, ppid)) return known;
-    const grandparent = this.#lookup(ppid, timeMs, 0);
+    const grandparent = this.#parentFor(pid, ppid, timeMs);
     return this.#create(pid, grandparent, name, timeMs, ppid);
+  }
+
+  /** The parent of a process the table does not know: its ppid's entry, unless that process adopts
+   *  orphans and this one's fork is pending (ForkChildren). */
+  #parentFor(pid: number, ppid: number, timeMs: number): ProcEntry | null {
+    const byPpid = this.#lookup(ppid, timeMs, 0);
+    return this.#forks.adoptedParent(pid, byPpid, (p) => this.#containerOf(p)) ?? byPpid;
   }
 
   /** The entry for a pid the event names as a parent: from the table, else from /proc while alive. */
@@ -262,8 +262,10 @@ export class ProcessTable {
       parent,
       name,
       containerId: parent?.containerId ?? null,
-      session: null,
-      attribution: null,
+      // Decided once, here, for every entry however it was first seen (fork, exec, or as the
+      // unknown parent of one): the nearest attributed ancestor's session.
+      session: parent?.session ?? null,
+      attribution: parent?.session ? 'ancestry' : null,
       ttyReported: parent?.ttyReported ?? false,
       firstSeenMs: timeMs,
       lastSeenMs: timeMs,

@@ -18,6 +18,23 @@ export interface ProcSource {
   cgroup(pid: number): string | null;
   /** the environment as NAME=VALUE strings */
   environ(pid: number): string[] | null;
+  /** the NSpid line of /proc/PID/status: the pid in each pid namespace, host first, own last */
+  nsPids(pid: number): number[] | null;
+  /** the pids of the process's live children (/proc/PID/task/PID/children) */
+  children(pid: number): number[] | null;
+}
+
+/** The NSpid line of /proc/PID/status text. */
+export function parseNsPids(status: string): number[] | null {
+  const at = status.indexOf('\nNSpid:');
+  if (at < 0) return null;
+  const end = status.indexOf('\n', at + 7);
+  const pids = status
+    .slice(at + 7, end < 0 ? status.length : end)
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return pids.length > 0 && pids.every((n) => Number.isInteger(n) && n > 0) ? pids : null;
 }
 
 /** Parses /proc/PID/stat. comm may contain spaces and ')' so the fields after it are found from
@@ -53,6 +70,20 @@ export class ProcFs implements ProcSource {
   environ(pid: number): string[] | null {
     const text = this.#read(pid, 'environ');
     return text === null ? null : text.split('\0').filter((s) => s.length > 0);
+  }
+
+  nsPids(pid: number): number[] | null {
+    const text = this.#read(pid, 'status');
+    return text === null ? null : parseNsPids(text);
+  }
+
+  children(pid: number): number[] | null {
+    const text = this.#read(pid, `task/${pid}/children`);
+    if (text === null) return null;
+    return text
+      .split(' ')
+      .filter((s) => s.length > 0)
+      .map(Number);
   }
 
   #read(pid: number, file: string): string | null {

@@ -12,7 +12,8 @@ import { Pipeline } from './pipeline.ts';
 import type { SavedProcess } from './process-table.ts';
 import { ProcFs } from './procfs.ts';
 import { Shipper } from './shipper.ts';
-import { FileTailer, readCheckpoint } from './source/file-tailer.ts';
+import { readCheckpoint, startCheckpoint } from './source/checkpoint.ts';
+import { FileTailer } from './source/file-tailer.ts';
 
 const run = promisify(execFile);
 
@@ -106,7 +107,10 @@ export async function runDaemon(config: RunConfig): Promise<void> {
     },
     onBadLine: (lineNo, err) => log({ level: 'warn', msg: 'bad audit line', lineNo, code: err.code }),
   });
-  const saved = await readCheckpoint(checkpointFile);
+  // A first start begins at the log's end, written down at once: a shim killed before its first
+  // periodic checkpoint must resume here on restart, not at the end of a later log.
+  const saved =
+    (await readCheckpoint(checkpointFile)) ?? (await startCheckpoint(checkpointFile, config.auditLog));
   if (Array.isArray(saved?.processes)) pipeline.restore(saved.processes as SavedProcess[]);
   const tailer = new FileTailer({
     path: config.auditLog,

@@ -27,10 +27,18 @@ export interface RenderedEvents {
   sha256: string;
 }
 
+/** A stored event's identity, as the store's UNIQUE key has it. `kind` belongs to it: one audit
+ *  event can yield both an exec and an alert (unrecorded-tty, marker-conflict), and both count. */
+export function eventKey(
+  e: Pick<ShimEvent, 'node' | 'bootId' | 'auditSerial' | 'auditTime' | 'kind'>,
+): string {
+  return `${e.node}\0${e.bootId}\0${e.auditSerial}\0${e.auditTime}\0${e.kind}`;
+}
+
 export function renderEvents(events: readonly ShimEvent[]): RenderedEvents {
   // The shim resends after reconnects; the store is idempotent on this key and so is this.
   const unique = new Map<string, ShimEvent>();
-  for (const e of events) unique.set(`${e.node}\0${e.bootId}\0${e.auditSerial}\0${e.auditTime}`, e);
+  for (const e of events) unique.set(eventKey(e), e);
   const sorted = [...unique.values()].sort(compareEvents);
   const text = sorted
     .map((e, i) => {
@@ -53,14 +61,17 @@ export function renderEvents(events: readonly ShimEvent[]): RenderedEvents {
   return { text, bytes, count: sorted.length, sha256: sha256Hex(bytes) };
 }
 
-type Ordered = Pick<ShimEvent, 'auditTime' | 'node' | 'bootId' | 'auditSerial'>;
+type Ordered = Pick<ShimEvent, 'auditTime' | 'node' | 'bootId' | 'auditSerial' | 'kind'>;
 
 function compareEvents(a: Ordered, b: Ordered): number {
   return (
     auditSeconds(a.auditTime) - auditSeconds(b.auditTime) ||
     cmp(a.node, b.node) ||
     cmp(a.bootId, b.bootId) ||
-    a.auditSerial - b.auditSerial
+    a.auditSerial - b.auditSerial ||
+    // One audit event's exec before its alert, as the store lists them: the digest must not
+    // depend on the order the events arrived in.
+    cmp(b.kind, a.kind)
   );
 }
 

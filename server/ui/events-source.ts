@@ -1,6 +1,7 @@
 // Adapts a store that keeps shim events (`listEvents(id) → ShimEvent[]`, the method evidence
 // also reads) to what the UI shows: the session's attributed execs and alerts, de-duplicated
 // (the shim resends after reconnects) and in audit order.
+import { eventKey } from '../../common/evidence/events.ts';
 import type { ShimEvent } from '../../common/wire.ts';
 import type { UiEventSource } from './deps.ts';
 
@@ -15,9 +16,14 @@ export function hasShimEvents(store: unknown): store is ShimEventStore {
 /** ShimEvents → the /events items (AttributedExec | AttributionAlert). Pure. */
 export function eventItems(events: readonly ShimEvent[]): unknown[] {
   const unique = new Map<string, ShimEvent>();
-  for (const e of events) unique.set(`${e.node}\0${e.bootId}\0${e.auditSerial}\0${e.auditTime}`, e);
+  for (const e of events) unique.set(eventKey(e), e);
   return [...unique.values()]
-    .sort((a, b) => Number(a.auditTime) - Number(b.auditTime) || a.auditSerial - b.auditSerial)
+    .sort(
+      (a, b) =>
+        Number(a.auditTime) - Number(b.auditTime) ||
+        a.auditSerial - b.auditSerial ||
+        (a.kind === b.kind ? 0 : a.kind === 'exec' ? -1 : 1),
+    )
     .map((e) => (e.kind === 'exec' ? e.exec : e.alert))
     .filter((x) => x !== undefined);
 }

@@ -7,14 +7,10 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Checkpoint } from './checkpoint.ts';
 import type { LogSource } from './log-source.ts';
 
-export interface Checkpoint {
-  inode: number;
-  /** bytes of that file already consumed (complete lines only) */
-  offset: number;
-  lastSerial: number | null;
-}
+export type { Checkpoint } from './checkpoint.ts';
 
 export interface FileTailerOptions {
   path: string;
@@ -107,15 +103,17 @@ export class FileTailer implements LogSource {
   async *#follow(fromEnd: boolean): AsyncGenerator<string> {
     const { path } = this.#opts;
     let first = true;
-    while (!this.#closed) {
-      let fh: FileHandle;
-      try {
-        fh = await open(path, 'r');
-      } catch {
-        await this.#sleep();
-        continue;
-      }
-      try {
+    let fh: FileHandle | null = null;
+    try {
+      while (!this.#closed) {
+        if (fh === null) {
+          try {
+            fh = await open(path, 'r');
+          } catch {
+            await this.#sleep();
+            continue;
+          }
+        }
         const st = await fh.stat();
         if (st.ino !== this.#inode) {
           this.#inode = st.ino;
@@ -123,6 +121,7 @@ export class FileTailer implements LogSource {
         }
         if (first && fromEnd) this.#offset = st.size;
         first = false;
+        let rotated = false;
         for (;;) {
           // A line still being written stays unread (offset does not move past it) until its \n.
           const lines = splitLines(await readChunk(fh, this.#offset));
@@ -131,12 +130,19 @@ export class FileTailer implements LogSource {
               this.#offset += bytes;
               yield line;
             }
+            // A busy log never leaves this loop on its own: close() must still stop it.
+            if (this.#closed) return;
             continue;
           }
           if (this.#closed) return;
-          // Caught up: rotated away, truncated, or just quiet?
+          // Seen rotated, then read once more: auditd may have written lines between the last read
+          // and the rotation, and writes nothing to a rotated file after it.
+          if (rotated) break;
           const now = await statOrNull(path);
-          if (now === null || now.ino !== st.ino) break; // rotated: reopen path (rest of old file was read)
+          if (now === null || now.ino !== st.ino) {
+            rotated = true;
+            continue;
+          }
           if (now.size < this.#offset) {
             this.#offset = 0; // truncated in place
             continue;
@@ -144,10 +150,59 @@ export class FileTailer implements LogSource {
           this.#opts.onIdle?.();
           await this.#sleep();
         }
-      } finally {
+        const next = await this.#openSuccessor(st.ino, (await fh.stat()).mtimeMs);
         await fh.close();
+        fh = next;
       }
+    } finally {
+      await fh?.close();
     }
+  }
+
+  /** The file auditd wrote after the one with inode `ino` (which it rotated), opened. Several
+   *  rotations may have passed while the shim read: the successor of audit.log.N is audit.log.N-1,
+   *  not audit.log. Opened and checked by inode, because names shift under a further rotation.
+   *  Null: audit.log itself, not there yet (the caller opens it when it appears). */
+  async #openSuccessor(ino: number, mtimeMs: number): Promise<FileHandle | null> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const files = await this.#logFiles();
+      const at = files.findIndex((f) => f.ino === ino);
+      let pick = at > 0 ? files[at - 1] : at === 0 ? undefined : files.at(-1);
+      if (at < 0) {
+        // Our file is gone: auditd deleted it (num_logs) or it was removed. Whatever auditd wrote
+        // since (no older than what we read last) is still worth reading, oldest first.
+        pick = files.findLast((f) => f.mtimeMs >= mtimeMs && f.ino !== ino) ?? files[0];
+        this.#opts.log?.({
+          level: 'warn',
+          msg: 'the audit log being read was deleted; lines auditd rotated away in between are lost',
+          next: pick?.file,
+        });
+      }
+      if (pick === undefined) return null;
+      let fh: FileHandle;
+      try {
+        fh = await open(pick.file, 'r');
+      } catch {
+        continue;
+      }
+      if ((await fh.stat()).ino === pick.ino) return fh;
+      await fh.close(); // rotated again between the listing and the open
+    }
+    return null;
+  }
+
+  /** audit.log (first) and audit.log.1, .2, … that exist now, newest first. */
+  async #logFiles(): Promise<{ file: string; ino: number; mtimeMs: number }[]> {
+    const dir = dirname(this.#opts.path);
+    const base = basename(this.#opts.path);
+    const found: { n: number; file: string; ino: number; mtimeMs: number }[] = [];
+    for (const name of await readdir(dir)) {
+      const n = name === base ? 0 : name.startsWith(`${base}.`) ? Number(name.slice(base.length + 1)) : -1;
+      if (!Number.isInteger(n) || n < 0) continue;
+      const st = await statOrNull(join(dir, name));
+      if (st) found.push({ n, file: join(dir, name), ino: st.ino, mtimeMs: st.mtimeMs });
+    }
+    return found.sort((a, b) => a.n - b.n);
   }
 
   async *#readWhole(file: string, from: number): AsyncGenerator<string> {
@@ -170,18 +225,9 @@ export class FileTailer implements LogSource {
 
   /** audit.log.N files from the one with `inode` down to audit.log.1 (newest last). */
   async #rotatedSince(inode: number): Promise<string[]> {
-    const dir = dirname(this.#opts.path);
-    const base = basename(this.#opts.path);
-    const found: { n: number; file: string; ino: number }[] = [];
-    for (const name of await readdir(dir)) {
-      const m = name.startsWith(`${base}.`) ? /^\d+$/.exec(name.slice(base.length + 1)) : null;
-      if (!m) continue;
-      const st = await statOrNull(join(dir, name));
-      if (st) found.push({ n: Number(m[0]), file: join(dir, name), ino: st.ino });
-    }
-    found.sort((a, b) => b.n - a.n);
-    const start = found.findIndex((f) => f.ino === inode);
-    return start < 0 ? [] : found.slice(start).map((f) => f.file);
+    const rotated = (await this.#logFiles()).slice(1).reverse();
+    const start = rotated.findIndex((f) => f.ino === inode);
+    return start < 0 ? [] : rotated.slice(start).map((f) => f.file);
   }
 
   async #loadCheckpoint(): Promise<Checkpoint | null> {
@@ -210,15 +256,6 @@ export class FileTailer implements LogSource {
         done();
       };
     });
-  }
-}
-
-/** The whole saved checkpoint (position and the consumer's extra state), or null. */
-export async function readCheckpoint(file: string): Promise<(Checkpoint & Record<string, unknown>) | null> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as Checkpoint & Record<string, unknown>;
-  } catch {
-    return null;
   }
 }
 

@@ -203,10 +203,18 @@ export async function pollUntil<T>(
   return last;
 }
 
+/** Every event of the session, following `continue` across pages. */
 export async function sessionEvents(rec: Target, creds: Credentials, id: string): Promise<StoredEvent[]> {
-  const r = await call<SessionEventList>(rec, creds, 'GET', `/api/v1/sessions/${id}/events`);
-  if (r.status !== 200) throw new Error(`GET events: ${r.status} ${r.text}`);
-  return r.body.items;
+  const items: StoredEvent[] = [];
+  let next: string | undefined;
+  do {
+    const query = `limit=5000${next ? `&continue=${encodeURIComponent(next)}` : ''}`;
+    const r = await call<SessionEventList>(rec, creds, 'GET', `/api/v1/sessions/${id}/events?${query}`);
+    if (r.status !== 200) throw new Error(`GET events: ${r.status} ${r.text}`);
+    items.push(...r.body.items);
+    next = r.body.continue;
+  } while (next);
+  return items;
 }
 
 export const argv0 = (e: StoredEvent): string | undefined => e.exec?.argv[0]?.split('/').at(-1);

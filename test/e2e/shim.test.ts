@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { SessionRecord } from '../../common/wire.ts';
+import type { SessionCreateResponse, SessionRecord } from '../../common/wire.ts';
 import type { ShimAttachment } from '../../server/shim/attach.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
-import { type Credentials, call } from '../server/client.ts';
+import { type Credentials, call, runStream } from '../server/client.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 import {
@@ -136,6 +136,40 @@ describe.skipIf(skipE2E('shim e2e', 'root', 'runc', 'auditd', 'kubectl'))(
       expect(recordA.alertCount).toBe(1);
     }, 90_000);
 
+    it('attributes what subshells exec inside the container (fork pids of the pod namespace)', async () => {
+      // `( … ) &` and `$(…)` fork without exec: the clone's exit= is a pid of the container's
+      // namespace, and the subshells are gone before the shim reads their fork.
+      const created = await call<SessionCreateResponse>(rec, alice, 'POST', '/api/v1/sessions', {
+        kind: 'exec',
+        namespace: 'default',
+        pod: 'web',
+        command: [
+          'bash',
+          '-c',
+          '( for i in 1 2 3; do /bin/true sub$i; done ) & wait; x=$(/bin/echo hi); /bin/echo got-$x',
+        ],
+        tty: false,
+        stdin: false,
+      });
+      expect(created.status).toBe(201);
+      const ran = await runStream(rec, alice, created.body.streamPath);
+      expect(ran.stdout).toContain('got-hi');
+      const want = ['/bin/true sub1', '/bin/true sub2', '/bin/true sub3', '/bin/echo hi', '/bin/echo got-hi'];
+      const items = await pollUntil(
+        () => sessionEvents(rec, alice, created.body.id),
+        (list) => want.every((w) => list.some((e) => e.exec?.argv.join(' ') === w)),
+        'the subshells execs in the session',
+        20_000,
+      );
+      // The last command bash execs in its own pid (the marker's), the rest in forked children.
+      for (const w of want) {
+        expect(items.find((e) => e.exec?.argv.join(' ') === w)?.exec).toMatchObject({
+          session: created.body.id,
+          attribution: w === '/bin/echo got-hi' ? 'marker' : 'ancestry',
+        });
+      }
+    }, 60_000);
+
     it('raises unrecorded-tty for a kubectl exec -it around the recorder', async () => {
       const since = new Date(Date.now() - 1000).toISOString();
       const pty = spawnPty(KUBECTL, ['exec', '-it', '-n', 'default', 'web', '--', 'bash'], {
@@ -177,6 +211,10 @@ describe.skipIf(skipE2E('shim e2e', 'root', 'runc', 'auditd', 'kubectl'))(
         pod: 'web',
       });
       expect(alert.tty).toMatch(/^pts/);
+      // The shell is the alert, never the runtime (`runc init` runs in the pod's cgroup with a tty).
+      const forWeb = page.items.filter((a) => a.containerId === web);
+      expect(forWeb.map((a) => a.argv[0]?.split('/').at(-1))).not.toContain('runc');
+      expect(forWeb.length).toBe(1);
     }, 60_000);
 
     it('refuses a forged event for another node and keeps serving the real shim', async () => {

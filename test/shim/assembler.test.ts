@@ -81,7 +81,7 @@ describe('assembler', () => {
 
   it('closes by record lag, then counts a record for the emitted event as late', () => {
     const input = [
-      ...lines(1, ['SYSCALL']),
+      ...lines(1, ['NETFILTER_CFG']),
       ...lines(2, ['SYSCALL', 'CWD', 'PATH', 'PATH']),
       ...lines(1, ['PATH']),
     ];
@@ -89,6 +89,21 @@ describe('assembler', () => {
     expect(events[0]!.records.length).toBe(1);
     expect(stats.late).toBe(1);
     expect(late[0]).toContain(':1): ');
+  });
+
+  it('keeps a syscall event open across hundreds of other records until its PROCTITLE', () => {
+    // Exec storm with a full kernel backlog: SYSCALL and its EXECVE 318 records apart.
+    const others: string[] = [];
+    for (let s = 2; s < 82; s++) others.push(...lines(s, ['SYSCALL', 'CWD', 'PATH', 'PROCTITLE']));
+    const input = [...lines(1, ['SYSCALL']), ...others, ...lines(1, ['EXECVE', 'CWD', 'PROCTITLE'])];
+    const { events, stats } = assemble(input);
+    expect(events.find((e) => e.serial === 1)!.records.map((r) => r.type)).toEqual([
+      'SYSCALL',
+      'EXECVE',
+      'CWD',
+      'PROCTITLE',
+    ]);
+    expect(stats.late).toBe(0);
   });
 
   it('closes by audit-time timeout (not wall clock) once a few records followed', () => {

@@ -3,27 +3,14 @@ import type { AttributedExec, AttributionAlert } from '../../common/wire.ts';
 import type { AttributedOutput } from '../../shim/attribution.ts';
 import { markerOf } from '../../shim/attribution.ts';
 import { Pipeline } from '../../shim/pipeline.ts';
-import type { ProcSource, ProcStat } from '../../shim/procfs.ts';
+import type { ProcSource } from '../../shim/procfs.ts';
 import { execLines, forkLines } from './audit-lines.ts';
+import { FakeProc } from './fake-proc.ts';
 
 const A = '3f1b2c4d-5e6f-4a1b-8c2d-9e0f1a2b3c4d';
 const B = '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d';
 const CID = 'c'.repeat(64);
 const T0 = 1_795_000_000_000;
-
-/** A /proc stand-in: the processes alive "now" with their cgroup and environment. */
-class FakeProc implements ProcSource {
-  procs = new Map<number, { stat: ProcStat; cgroup?: string; environ?: string[] }>();
-  add(pid: number, ppid: number, comm: string, extra: { container?: string; environ?: string[] } = {}) {
-    const cgroup = extra.container
-      ? `0::/kubepods.slice/cri-containerd-${extra.container}.scope\n`
-      : '0::/system.slice/x\n';
-    this.procs.set(pid, { stat: { pid, ppid, comm, startTime: 1 }, cgroup, environ: extra.environ });
-  }
-  stat = (pid: number) => this.procs.get(pid)?.stat ?? null;
-  cgroup = (pid: number) => this.procs.get(pid)?.cgroup ?? null;
-  environ = (pid: number) => this.procs.get(pid)?.environ ?? null;
-}
 
 function run(
   lines: string[],
@@ -178,6 +165,56 @@ describe('attribution', () => {
       { proc },
     );
     expect(byArgv(runcArgv.join(' '))).toMatchObject({ session: null, attribution: null });
+    expect(byArgv('bash')).toMatchObject({ session: A, attribution: 'marker' });
+    expect(alerts).toEqual([]);
+  });
+
+  it('runc init in the container cgroup with a tty raises no unrecorded-tty; the shell it starts does', () => {
+    const proc = new FakeProc();
+    proc.add(900, 1, 'containerd-shim');
+    proc.add(910, 900, 'runc');
+    proc.add(911, 910, 'runc:[2:INIT]', { container: CID });
+    const { alerts, byArgv } = run(
+      [
+        ...execLines({
+          serial: 1,
+          t: T0,
+          pid: 911,
+          ppid: 910,
+          argv: ['/usr/sbin/runc', 'init'],
+          exe: '/usr/sbin/runc',
+          tty: 'pts3',
+        }),
+        ...execLines({ serial: 2, t: T0 + 1, pid: 911, ppid: 910, argv: ['bash'], tty: 'pts0' }),
+      ],
+      { proc },
+    );
+    expect(byArgv('/usr/sbin/runc init')).toMatchObject({ session: null });
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'unrecorded-tty', argv: ['bash'], pid: 911 })]);
+  });
+
+  it("a debug pod's marker is read from its main process, not from runc init seen first", () => {
+    const proc = new FakeProc();
+    proc.add(700, 1, 'containerd-shim');
+    // runc init is in the container's cgroup with the runtime's environment (no marker)...
+    proc.add(701, 700, 'runc:[2:INIT]', { container: CID, environ: ['PATH=/usr/sbin', 'HOME=/root'] });
+    // ...and the pod's own process, a moment later, has the pod's environment.
+    proc.add(702, 700, 'bash', { container: CID, environ: ['PATH=/bin', `AUDITED_EXEC_SESSION=${A}`] });
+    const { byArgv, alerts } = run(
+      [
+        ...execLines({
+          serial: 1,
+          t: T0,
+          pid: 701,
+          ppid: 700,
+          argv: ['runc', 'init'],
+          exe: '/usr/sbin/runc',
+        }),
+        ...execLines({ serial: 2, t: T0 + 1, pid: 702, ppid: 700, argv: ['bash'], tty: 'pts0' }),
+      ],
+      { proc },
+    );
+    expect(byArgv('runc init')).toMatchObject({ session: null, attribution: null });
     expect(byArgv('bash')).toMatchObject({ session: A, attribution: 'marker' });
     expect(alerts).toEqual([]);
   });

@@ -21,12 +21,18 @@ describe.skipIf(skipE2E('shim live auditd', 'root', 'auditd') || !auditdRunning(
     const session = crypto.randomUUID();
     const token = `ae-shim-${process.pid}-${Date.now()}`;
     const argv = ['/bin/true', token, 'two words', `it's "quoted"`, 'ünï cödé', 'x'.repeat(8000)];
-    const start = statSync(LOG).size;
+    const before = statSync(LOG);
+    // Other suites load auditd too: a rotation meanwhile moves our lines into audit.log.1.
+    const since = () => {
+      const now = statSync(LOG);
+      if (now.ino === before.ino) return readFileSync(LOG).subarray(before.size);
+      return Buffer.concat([readFileSync(`${LOG}.1`).subarray(before.size), readFileSync(LOG)]);
+    };
     execFileSync('/usr/bin/env', [`AUDITED_EXEC_SESSION=${session}`, ...argv]);
     // auditd writes asynchronously: wait until our exec's PROCTITLE-terminated event is in the log.
     let found: ReturnType<typeof attributeLines>['output'] = [];
     for (let i = 0; i < 100 && found.length < 2; i++) {
-      const text = readFileSync(LOG).subarray(start).toString('utf8');
+      const text = since().toString('utf8');
       const res = attributeLines(text.split('\n'));
       found = res.output.filter((o) => !('alert' in o) && o.argv.includes(token));
       if (found.length < 2) await new Promise((r) => setTimeout(r, 100));

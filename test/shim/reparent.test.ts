@@ -23,6 +23,8 @@ class FakeProc implements ProcSource {
   stat = (pid: number) => this.procs.get(pid)?.stat ?? null;
   cgroup = (pid: number) => this.procs.get(pid)?.cgroup ?? null;
   environ = () => null;
+  nsPids = () => null;
+  children = () => null;
 }
 
 function attribute(newParent: number, proc: FakeProc): AttributedExec[] {

@@ -46,6 +46,33 @@ describe('FileTailer', () => {
     expect((await it.next()).done).toBe(true);
   });
 
+  it('reads every file of several rotations that passed while it was busy, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ae-shim-tail-'));
+    dirs.push(dir);
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, 'a1\n');
+    const tailer = new FileTailer({ path: log, pollMs: 20 });
+    const it = tailer.lines()[Symbol.asyncIterator]();
+    expect(await take(it, 1)).toEqual(['a1']);
+    // The consumer is busy; meanwhile auditd finishes the file and rotates three times.
+    appendFileSync(log, 'a2\n');
+    for (const next of ['b', 'c', 'd']) {
+      for (let n = 3; n >= 1; n--) {
+        try {
+          renameSync(`${log}.${n}`, `${log}.${n + 1}`);
+        } catch {
+          // not there yet
+        }
+      }
+      renameSync(log, `${log}.1`);
+      writeFileSync(log, `${next}1\n${next}2\n`);
+    }
+    expect(await take(it, 7)).toEqual(['a2', 'b1', 'b2', 'c1', 'c2', 'd1', 'd2']);
+    appendFileSync(log, 'd3\n');
+    expect(await take(it, 1)).toEqual(['d3']);
+    tailer.close();
+  });
+
   it('resumes from its checkpoint, reading rotated files it missed, without duplicates', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ae-shim-tail-'));
     dirs.push(dir);

@@ -1,0 +1,31 @@
+// The shim is SIGKILLed in the middle of a burst of execs (no checkpoint written on the way out,
+// events half-assembled, a batch half-spooled) and started again on the same state dir. Counted by
+// audit serial: no exec lost, none stored twice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exactlyOnce, highest, type ShimRig, startBurst, startShimRig } from '../e2e/shim-rig.ts';
+import { skipE2E } from '../support/prereq.ts';
+
+describe.skipIf(skipE2E('shim killed (fault)', 'root', 'runc', 'auditd'))('shim SIGKILLed mid-burst', () => {
+  let rig: ShimRig | undefined;
+  beforeAll(async () => {
+    rig = await startShimRig('shim-fault-kill');
+  }, 60_000);
+  afterAll(async () => {
+    await rig?.stop();
+  }, 60_000);
+
+  it('loses no exec and stores none twice', async () => {
+    // Paced (a `sleep` between execs) so that both kills land while the loop is still running.
+    const burst = await startBurst(rig!, { count: 1500, pause: 0.001 });
+    const atKill: number[] = [];
+    for (const n of [200, 700]) {
+      atKill.push(highest(await burst.progress(n, `${n} execs stored`), burst.tag));
+      await rig!.killShim();
+    }
+    await burst.ended;
+    expect(Math.max(...atKill)).toBeLessThan(burst.count);
+    const all = await burst.progress(burst.count, 'every exec of the burst');
+    expect(exactlyOnce(burst, all)).toEqual({ missing: [], twice: 0 });
+    expect(all.length).toBe(burst.count);
+  }, 60_000);
+});
