@@ -91,11 +91,24 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
 
   // Seals run in the background; close() waits for them so shutdown never cuts a bundle in half.
   const sealing = new Set<Promise<unknown>>();
+  // Late events arrive in many small batches: while a session is being signed, further requests
+  // for it collapse into one more signature afterwards instead of one per batch.
+  const again = new Set<string>();
+  const running = new Set<string>();
   const sealLater = (id: string, what: string) => {
+    if (running.has(id)) {
+      again.add(id);
+      return;
+    }
+    running.add(id);
     const p = evidence
       .seal(id)
       .catch((err) => log(`evidence: could not ${what} session ${id}: ${String(err)}`))
-      .finally(() => sealing.delete(p));
+      .finally(() => {
+        sealing.delete(p);
+        running.delete(id);
+        if (again.delete(id)) sealLater(id, 're-sign');
+      });
     sealing.add(p);
   };
   reseal = (ids) => {
