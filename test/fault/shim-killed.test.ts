@@ -27,5 +27,5 @@ describe.skipIf(skipE2E('shim killed (fault)', 'root', 'runc', 'auditd'))('shim 
     const all = await burst.progress(burst.count, 'every exec of the burst');
     expect(exactlyOnce(burst, all)).toEqual({ missing: [], twice: 0 });
     expect(all.length).toBe(burst.count);
-  }, 60_000);
+  }, 180_000); // a burst on a loaded 2-core machine can take minutes; the polls fail first with a message
 });

@@ -40,6 +40,6 @@ describe.skipIf(skipE2E('shim recorder outage (fault)', 'root', 'runc', 'auditd'
       expect(exactlyOnce(burst, all)).toEqual({ missing: [], twice: 0 });
       expect(all.length).toBe(burst.count);
       expect(highest(all, burst.tag)).toBe(burst.count);
-    }, 60_000);
+    }, 180_000); // a burst on a loaded 2-core machine can take minutes; the polls fail first with a message
   },
 );
