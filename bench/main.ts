@@ -1,7 +1,7 @@
 // npm run bench: starts one sandbox cluster and recorder, runs each benchmark, prints a table of
 // ratios and absolutes and writes bench/results/<date>.json. `--only a,b` picks benchmarks;
 // `--quick` shrinks every size (a smoke run, not figures to record).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordingPath } from '../server/recording/writer.ts';
@@ -92,6 +92,20 @@ if (!quick || values.out) {
   const file = resolve(values.out ?? join(import.meta.dirname, 'results', `${date}.json`));
   await mkdir(resolve(file, '..'), { recursive: true });
   const machine = { cores: (await import('node:os')).availableParallelism(), node: process.version };
-  await writeFile(file, `${JSON.stringify({ date, elapsedSeconds: elapsed, machine, results }, null, 1)}\n`);
+  // --only re-measures some benchmarks: keep the day's figures for the others instead of dropping them.
+  const kept = only ? await earlierResults(file, new Set(results.map((r) => r.name))) : [];
+  await writeFile(
+    file,
+    `${JSON.stringify({ date, elapsedSeconds: elapsed, machine, results: [...kept, ...results] }, null, 1)}\n`,
+  );
   process.stdout.write(`results written to ${file}\n`);
+}
+
+async function earlierResults(file: string, replaced: Set<string>): Promise<BenchResult[]> {
+  try {
+    const earlier = JSON.parse(await readFile(file, 'utf8')) as { results?: BenchResult[] };
+    return (earlier.results ?? []).filter((r) => !replaced.has(r.name));
+  } catch {
+    return [];
+  }
 }

@@ -3,24 +3,26 @@
 // Durability choice: every event is written to the file (write(2) completed, so it is in the
 // kernel's page cache) before the relay forwards the frame to the user. A recorder crash or
 // SIGKILL therefore loses nothing the user saw. fdatasync runs at most once a second while
-// output flows and always at close: a host power loss may lose up to that last second, which keeps
-// large outputs from being limited by disk flush latency.
+// output flows (in the background: forwarding never waits for the disk) and always at close: a
+// host power loss may lose up to that last second, which keeps large outputs from being limited by
+// disk flush latency.
+//
+// Writes are synchronous: a page-cache write of one event costs microseconds, far less than a trip
+// through the libuv thread pool and a promise per event, and it lets the relay write and then
+// forward in the same turn (nothing queued, nothing to reorder). Output events are encoded straight
+// from bytes (json-text.ts) and written with writev, so bulk output is not copied on the way.
 //
 // A running SHA-256 covers every byte written, so the digest is known the moment the file closes
 // (signed evidence uses it without re-reading the file).
 import { createHash, type Hash } from 'node:crypto';
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { close as closeFd, fdatasync, open, writeSync, writevSync } from 'node:fs';
+import { mkdir, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type AsciicastCode,
-  type AsciicastHeader,
-  encodeEvent,
-  encodeHeader,
-  encodeResizeData,
-  Utf8Stream,
-} from '../../common/asciicast.ts';
-import type { TerminalSize } from '../../common/channel.ts';
+import { promisify } from 'node:util';
+import { type AsciicastHeader, encodeHeader, encodeResizeData } from '../../common/asciicast.ts';
+import { Channel, parseResize, type TerminalSize } from '../../common/channel.ts';
 import { AuditedExecError } from '../../common/errors.ts';
+import { JsonTextStream } from './json-text.ts';
 
 export const RECORDINGS_DIR = 'recordings';
 const SYNC_INTERVAL_MS = 1000;
@@ -36,7 +38,7 @@ export function recordingPath(dataDir: string, id: string): string {
 export async function reserveRecording(dataDir: string, id: string): Promise<string> {
   await mkdir(join(dataDir, RECORDINGS_DIR), { recursive: true });
   const path = recordingPath(dataDir, id);
-  const fh = await open(path, 'wx', 0o640);
+  const fh = await openFile(path, 'wx', 0o640);
   await fh.close();
   return path;
 }
@@ -54,23 +56,33 @@ export interface RecordingOptions {
   now?: () => number;
 }
 
+const openFd = promisify(open);
+const closeAsync = promisify(closeFd);
+const datasyncAsync = promisify(fdatasync);
+
+/** Below this many bytes an event is joined into one buffer (one hash update, one write). */
+const SMALL_EVENT = 16 * 1024;
+const EVENT_END = Buffer.from('"]\n');
+const CODES = { o: '"o","', i: '"i","', r: '"r","' } as const;
+
 export class RecordingWriter {
-  readonly #fh: FileHandle;
+  readonly #fd: number;
   readonly #o: RecordingOptions;
   readonly #hash: Hash = createHash('sha256');
   readonly #start: number;
   readonly #now: () => number;
-  readonly #streams = { o1: new Utf8Stream(), o2: new Utf8Stream(), i: new Utf8Stream() };
+  readonly #streams = { o1: new JsonTextStream(), o2: new JsonTextStream(), i: new JsonTextStream() };
   #bytes = 0;
   #headerWritten = false;
   #lastSync = 0;
+  #syncing: Promise<void> | null = null;
   #failure: AuditedExecError | null = null;
-  #chain: Promise<void> = Promise.resolve();
   #closed = false;
+  #closing: Promise<void> | null = null;
   #digest: string | null = null;
 
-  private constructor(fh: FileHandle, options: RecordingOptions) {
-    this.#fh = fh;
+  private constructor(fd: number, options: RecordingOptions) {
+    this.#fd = fd;
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
     this.#start = this.#now();
@@ -80,7 +92,7 @@ export class RecordingWriter {
   /** Opens the (reserved) file for appending. */
   static async open(options: RecordingOptions): Promise<RecordingWriter> {
     try {
-      return new RecordingWriter(await open(options.path, 'a', 0o640), options);
+      return new RecordingWriter(await openFd(options.path, 'a', 0o640), options);
     } catch (err) {
       throw recordingError(err);
     }
@@ -100,60 +112,102 @@ export class RecordingWriter {
     return this.#digest ?? this.#hash.copy().digest('hex');
   }
 
-  /** Resolves once the output is in the file; rejects (and stays failed) if it cannot be written. */
-  output(stream: 1 | 2, bytes: Uint8Array): Promise<void> {
-    const text = (stream === 1 ? this.#streams.o1 : this.#streams.o2).write(bytes);
-    return this.#event('o', text);
+  /**
+   * Writes the chunks as one output event; returns once it is in the file. Throws (and stays
+   * failed) if it cannot be written: the caller must not forward what it could not record.
+   */
+  output(stream: 1 | 2, chunks: Uint8Array | readonly Uint8Array[]): void {
+    const text = stream === 1 ? this.#streams.o1 : this.#streams.o2;
+    this.#text('o', text, chunks);
   }
 
-  input(bytes: Uint8Array): Promise<void> {
-    if (!this.#o.recordInput) return Promise.resolve();
-    return this.#event('i', this.#streams.i.write(bytes));
+  /**
+   * Channel frames as on the wire (stdout or stderr, channel byte first), e.g. all that arrived in
+   * one event-loop turn: one output event, one write, per run of frames of the same stream.
+   */
+  outputFrames(frames: readonly Buffer[]): void {
+    let from = 0;
+    for (let i = 1; i <= frames.length; i++) {
+      if (i < frames.length && frames[i]![0] === frames[from]![0]) continue;
+      const stream = frames[from]![0] === Channel.stdout ? 1 : 2;
+      this.output(
+        stream,
+        frames.slice(from, i).map((f) => f.subarray(1)),
+      );
+      from = i;
+    }
   }
 
-  resize(size: TerminalSize): Promise<void> {
-    if (!this.#headerWritten) return this.#enqueue(() => this.#writeHeader(size));
-    return this.#event('r', encodeResizeData(size.width, size.height));
+  /** A frame from the user as on the wire: stdin is an `i` event (where asked), resize an `r` event. */
+  clientFrame(frame: Buffer): void {
+    if (frame[0] === Channel.stdin) this.input(frame.subarray(1));
+    else if (frame[0] === Channel.resize) {
+      const size = parseResize(frame.subarray(1));
+      if (size) this.resize(size);
+    }
+  }
+
+  input(bytes: Uint8Array): void {
+    if (this.#o.recordInput) this.#text('i', this.#streams.i, bytes);
+  }
+
+  resize(size: TerminalSize): void {
+    this.#check();
+    if (!this.#headerWritten) this.#writeHeader(size);
+    else this.#event('r', [Buffer.from(encodeResizeData(size.width, size.height))]);
   }
 
   /** Flushes pending text, syncs and closes. Safe to call twice, also after a failure. */
   async close(): Promise<{ bytes: number; sha256: string }> {
     if (!this.#closed) {
       this.#closed = true;
-      const tail = this.#streams.o1.end() + this.#streams.o2.end();
-      if (tail) this.#event('o', tail, true).catch(() => {});
-      await this.#chain.catch(() => {});
-      if (!this.#headerWritten && !this.#failure) await this.#writeHeader().catch(() => {});
-      await this.#fh.datasync().catch(() => {});
-      await this.#fh.close().catch(() => {});
-      this.#digest = this.#hash.digest('hex');
+      this.#closing = this.#finish();
     }
+    await this.#closing;
     return { bytes: this.#bytes, sha256: this.digest() };
   }
 
-  #event(code: AsciicastCode, data: string, closing = false): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closed && !closing)
-      return Promise.reject(new AuditedExecError('RECORDING_CLOSED', 'recording already closed'));
-    const time = (this.#now() - this.#start) / 1000;
-    if (data === '') return this.#chain;
-    return this.#enqueue(async () => {
-      if (!this.#headerWritten) await this.#writeHeader();
-      await this.#append(encodeEvent({ time, code, data }));
-    });
+  async #finish(): Promise<void> {
+    try {
+      const tail = [this.#streams.o1.end(), this.#streams.o2.end()].filter((t) => t.length > 0);
+      if (tail.length && !this.#failure) this.#event('o', tail);
+      if (!this.#headerWritten && !this.#failure) this.#writeHeader();
+    } catch {
+      // The failure is recorded; what was written stays, and the file still closes.
+    }
+    await this.#syncing;
+    await datasyncAsync(this.#fd).catch(() => {});
+    await closeAsync(this.#fd).catch(() => {});
+    this.#digest = this.#hash.digest('hex');
   }
 
-  #enqueue(step: () => Promise<void>): Promise<void> {
-    const next = this.#chain.then(() => {
-      if (this.#failure) throw this.#failure;
-      return step();
-    });
-    this.#chain = next.catch(() => {});
-    return next;
+  #check(): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#closed) throw new AuditedExecError('RECORDING_CLOSED', 'recording already closed');
   }
 
-  async #writeHeader(size?: TerminalSize): Promise<void> {
-    if (this.#headerWritten) return;
+  #text(code: 'o' | 'i', stream: JsonTextStream, chunks: Uint8Array | readonly Uint8Array[]): void {
+    this.#check();
+    const parts: Uint8Array[] = [];
+    for (const chunk of chunks instanceof Uint8Array ? [chunks] : chunks) {
+      const part = stream.write(chunk);
+      if (part.length > 0) parts.push(part);
+    }
+    // Only part of a character so far: nothing to show yet.
+    if (parts.length > 0) this.#event(code, parts);
+  }
+
+  /** One event line from JSON string bodies. */
+  #event(code: 'o' | 'i' | 'r', data: Uint8Array[]): void {
+    if (!this.#headerWritten) this.#writeHeader();
+    const t = Math.max(0, Math.round(((this.#now() - this.#start) / 1000) * 1e6) / 1e6);
+    const pieces = [Buffer.from(`[${t},${CODES[code]}`), ...data, EVENT_END];
+    let total = 0;
+    for (const p of pieces) total += p.length;
+    this.#write(total < SMALL_EVENT ? [Buffer.concat(pieces, total)] : pieces, total);
+  }
+
+  #writeHeader(size?: TerminalSize): void {
     const s = size ?? this.#o.defaultSize ?? { width: 80, height: 24 };
     const header: AsciicastHeader = {
       version: 2,
@@ -164,28 +218,40 @@ export class RecordingWriter {
       ...(this.#o.title ? { title: this.#o.title } : {}),
     };
     this.#headerWritten = true;
-    await this.#append(encodeHeader(header));
+    const line = Buffer.from(encodeHeader(header), 'utf8');
+    this.#write([line], line.length);
   }
 
-  async #append(line: string): Promise<void> {
-    const buf = Buffer.from(line, 'utf8');
+  #write(pieces: Uint8Array[], total: number): void {
     try {
-      let off = 0;
-      while (off < buf.length) {
-        const { bytesWritten } = await this.#fh.write(buf, off, buf.length - off);
-        off += bytesWritten;
-      }
-      this.#hash.update(buf);
-      this.#bytes += buf.length;
-      const now = this.#now();
-      if (now - this.#lastSync >= SYNC_INTERVAL_MS) {
-        this.#lastSync = now;
-        await this.#fh.datasync();
+      const done = pieces.length === 1 ? 0 : writevSync(this.#fd, pieces);
+      if (done < total) {
+        const rest = (pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, total)).subarray(done);
+        for (let off = 0; off < rest.length; ) off += writeSync(this.#fd, rest, off, rest.length - off);
       }
     } catch (err) {
       this.#failure = recordingError(err);
       throw this.#failure;
     }
+    for (const p of pieces) this.#hash.update(p);
+    this.#bytes += total;
+    this.#syncSoon();
+  }
+
+  /** At most once a second, never twice at once, and never in the way of forwarding. */
+  #syncSoon(): void {
+    const now = this.#now();
+    if (this.#syncing || now - this.#lastSync < SYNC_INTERVAL_MS) return;
+    this.#lastSync = now;
+    this.#syncing = datasyncAsync(this.#fd).then(
+      () => {
+        this.#syncing = null;
+      },
+      (err: unknown) => {
+        this.#syncing = null;
+        this.#failure ??= recordingError(err);
+      },
+    );
   }
 }
 

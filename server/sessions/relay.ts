@@ -2,15 +2,10 @@
 // unchanged (same channel protocol on both sides); output is written to the recording before it is
 // forwarded, so the user never sees anything the recording lacks. If the recording fails, the
 // session ends (fail closed).
+// Output frames of one event-loop turn are recorded as one event (one synchronous write, so no
+// queue and no promise between arrival and forwarding), then forwarded one by one, unchanged.
 import type WebSocket from 'ws';
-import {
-  Channel,
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-  parseResize,
-  SUBPROTOCOL_V5,
-} from '../../common/channel.ts';
+import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { exitCodeFromStatus, failureStatus } from '../../common/status.ts';
 import type { RecordingWriter } from '../recording/writer.ts';
@@ -19,8 +14,6 @@ import { isEnvMissing, type UpstreamResult } from './upstream.ts';
 /** Above this many buffered bytes on the receiving socket, the sending side is paused. */
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
-/** Frames waiting for the recording before the sender is paused. */
-const MAX_PENDING = 32;
 /** Client frames kept for replay if the stream is reopened without `env`. */
 const MAX_EARLY = 64 * 1024;
 
@@ -68,8 +61,9 @@ export class Relay {
   #queued: Buffer[] = [];
   #early: Buffer[] | null = [];
   #earlyBytes = 0;
-  #chains: Record<Side, Promise<void>> = { in: Promise.resolve(), out: Promise.resolve() };
-  #pending: Record<Side, number> = { in: 0, out: 0 };
+  /** Output frames of this turn, recorded and forwarded together by #flush. */
+  #batch: Buffer[] = [];
+  #flushing: NodeJS.Immediate | null = null;
 
   constructor(options: RelayOptions) {
     this.#o = options;
@@ -106,36 +100,64 @@ export class Relay {
     const closed = (message: string) => {
       if (ws !== this.#upstream || this.#retrying) return;
       // Deliver everything already received before deciding how the session ended.
-      void this.#chains.out.then(() => {
-        if (this.#status) this.#finish({ outcome: 'exited', ...this.#status });
-        else this.#end({ outcome: 'upstream-closed', message }, true);
-      });
+      this.#flush();
+      if (this.#status) this.#finish({ outcome: 'exited', ...this.#status });
+      else this.#end({ outcome: 'upstream-closed', message }, true);
     };
     ws.on('close', () => closed('the Kubernetes API closed the exec stream before the command finished'));
     ws.on('error', (err) => closed(`the exec stream to the Kubernetes API broke: ${errorMessage(err)}`));
   }
 
   #fromUpstream(buf: Buffer): void {
-    const frame = decodeFrame(buf);
-    if (!frame) return;
+    if (this.#finished || buf.length === 0) return;
+    const channel = buf[0]!;
     const first = !this.#sawUpstream;
     this.#sawUpstream = true;
     this.#early = null;
-    if (first && frame.channel === Channel.status && this.#o.retryWithoutEnv && isEnvMissing(frame.payload)) {
+    if (channel === Channel.stdout || channel === Channel.stderr) {
+      this.#batch.push(buf);
+      this.#flushing ??= setImmediate(() => this.#flush());
+      return;
+    }
+    const payload = buf.subarray(1);
+    if (first && channel === Channel.status && this.#o.retryWithoutEnv && isEnvMissing(payload)) {
       void this.#retry();
       return;
     }
-    this.#enqueue('out', async () => {
-      if (frame.channel === Channel.stdout || frame.channel === Channel.stderr) {
-        await this.#o.recording.output(frame.channel, frame.payload);
-      } else if (frame.channel === Channel.status) {
-        const s = exitCodeFromStatus(frame.payload);
-        this.#status = { exitCode: s.code, ...(s.message ? { message: s.message } : {}) };
-      } else if (frame.channel === Channel.close && this.#o.client.protocol !== SUBPROTOCOL_V5) {
-        return;
-      }
-      this.#send(this.#o.client, buf, 'out');
-    });
+    // Anything else keeps its place after the output before it.
+    this.#flush();
+    if (this.#finished) return;
+    if (channel === Channel.status) {
+      const s = exitCodeFromStatus(payload);
+      this.#status = { exitCode: s.code, ...(s.message ? { message: s.message } : {}) };
+    } else if (channel === Channel.close && this.#o.client.protocol !== SUBPROTOCOL_V5) {
+      return;
+    }
+    this.#send(this.#o.client, buf, 'out');
+  }
+
+  /** Records this turn's output frames (one event per run of one stream), then forwards them. */
+  #flush(): void {
+    this.#flushing = null;
+    const batch = this.#batch.splice(0);
+    if (batch.length === 0 || !this.#record(batch) || this.#finished) return;
+    for (const buf of batch) this.#send(this.#o.client, buf, 'out');
+  }
+
+  /** False (and the session ended) when the recording failed. */
+  #record(batch: Buffer[]): boolean {
+    try {
+      this.#o.recording.outputFrames(batch);
+      return true;
+    } catch (err) {
+      this.#recordingFailed(err);
+      return false;
+    }
+  }
+
+  #recordingFailed(err: unknown): void {
+    const failure = this.#o.recording.failure;
+    this.#end({ outcome: 'recording-failed', message: failure?.message ?? errorMessage(err) }, true);
   }
 
   #fromClient(buf: Buffer): void {
@@ -146,23 +168,18 @@ export class Relay {
     }
     const frame = decodeFrame(buf);
     if (!frame) return;
-    this.#enqueue('in', async () => {
-      await this.#recordInput(frame);
-      if (frame.channel === Channel.close && this.#upstream.protocol !== SUBPROTOCOL_V5) {
-        // v4 has no way to say "stdin is finished"; the apiserver side would reject channel 255.
-        return;
-      }
-      if (this.#early) this.#remember(buf);
-      this.#send(this.#upstream, buf, 'in');
-    });
-  }
-
-  async #recordInput(frame: Frame): Promise<void> {
-    if (frame.channel === Channel.stdin) await this.#o.recording.input(frame.payload);
-    else if (frame.channel === Channel.resize) {
-      const size = parseResize(frame.payload);
-      if (size) await this.#o.recording.resize(size);
+    try {
+      this.#o.recording.clientFrame(buf);
+    } catch (err) {
+      this.#recordingFailed(err);
+      return;
     }
+    if (frame.channel === Channel.close && this.#upstream.protocol !== SUBPROTOCOL_V5) {
+      // v4 has no way to say "stdin is finished"; the apiserver side would reject channel 255.
+      return;
+    }
+    if (this.#early) this.#remember(buf);
+    this.#send(this.#upstream, buf, 'in');
   }
 
   #remember(buf: Buffer): void {
@@ -200,41 +217,23 @@ export class Relay {
     for (const buf of queued) this.#fromClient(buf);
   }
 
-  #enqueue(side: Side, step: () => Promise<void>): void {
-    this.#pending[side]++;
-    this.#throttle(side);
-    this.#chains[side] = this.#chains[side]
-      .then(step)
-      .catch((err) => {
-        if (this.#o.recording.failure)
-          this.#end({ outcome: 'recording-failed', message: this.#o.recording.failure.message }, true);
-        else
-          this.#end(
-            { outcome: side === 'out' ? 'upstream-closed' : 'client-closed', message: errorMessage(err) },
-            true,
-          );
-      })
-      .finally(() => {
-        this.#pending[side]--;
-        this.#throttle(side);
-      });
-  }
-
   #send(to: WebSocket, buf: Buffer, side: Side): void {
     // Once the session is over nothing more is relayed (after a recording failure, not even the exit status).
     if (this.#finished || to.readyState !== to.OPEN) return;
-    to.send(buf, { binary: true }, () => this.#throttle(side));
-    this.#throttle(side);
+    // A completion callback (what resumes a paused sender) only where this frame may back it up.
+    if (to.bufferedAmount + buf.length > LOW_WATER)
+      to.send(buf, { binary: true }, () => this.#throttle(side));
+    else to.send(buf, { binary: true });
+    if (to.bufferedAmount > HIGH_WATER) this.#throttle(side);
   }
 
-  /** Pauses the sending socket while the receiver's buffer or the recording queue is full. */
+  /** Pauses the sending socket while the receiver's buffer is full. */
   #throttle(side: Side): void {
     const source = side === 'out' ? this.#upstream : this.#o.client;
     const sink = side === 'out' ? this.#o.client : this.#upstream;
-    const busy = sink.bufferedAmount > HIGH_WATER || this.#pending[side] > MAX_PENDING;
-    const idle = sink.bufferedAmount < LOW_WATER && this.#pending[side] <= MAX_PENDING / 2;
-    if (busy && !source.isPaused) source.pause();
-    else if ((idle || this.#finished) && source.isPaused) source.resume();
+    if (sink.bufferedAmount > HIGH_WATER && !this.#finished) {
+      if (!source.isPaused) source.pause();
+    } else if (source.isPaused && (sink.bufferedAmount < LOW_WATER || this.#finished)) source.resume();
   }
 
   /** Ends abnormally: the user gets the reason as text and as a channel-3 Failure. */
@@ -251,6 +250,9 @@ export class Relay {
 
   #finish(result: Omit<RelayResult, 'inferred'>): void {
     if (this.#finished) return;
+    // Output that arrived but can no longer be forwarded is still recorded.
+    if (this.#batch.length > 0 && !this.#o.recording.failure) this.#record(this.#batch.splice(0));
+    if (this.#finished) return;
     this.#finished = true;
     const { client } = this.#o;
     const upstream = this.#upstream;
@@ -259,7 +261,7 @@ export class Relay {
     // that reads the session right after the close sees its final state.
     closeSocket(upstream);
     const full: RelayResult = { ...result, inferred: this.#inferred };
-    void Promise.all([this.#chains.in, this.#chains.out])
+    void Promise.resolve()
       .then(() => this.#o.finalize?.(full))
       .catch(() => {})
       .then(() => {
@@ -271,8 +273,11 @@ export class Relay {
 
 function closeSocket(ws: WebSocket): void {
   if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
-  // A peer that never answers the close handshake must not keep the session open.
-  setTimeout(() => ws.terminate(), 5000).unref();
+  if (ws.readyState === ws.CLOSED) return;
+  // A peer that never answers the close handshake must not keep the session open (cleared on
+  // close: finished sessions must not stay in memory for the grace period).
+  const timer = setTimeout(() => ws.terminate(), 5000).unref();
+  ws.once('close', () => clearTimeout(timer));
 }
 
 function toBuffer(data: WebSocket.RawData): Buffer {

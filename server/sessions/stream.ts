@@ -3,6 +3,7 @@
 // only then completes the user's upgrade, so an apiserver refusal reaches the user as the same HTTP
 // status and message the apiserver gave (what kubectl would have shown).
 import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { SUBPROTOCOL_V4, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { failureStatus } from '../../common/status.ts';
@@ -15,7 +16,7 @@ import { impersonation } from './create.ts';
 import { runNodeDebug } from './node-debug-stream.ts';
 import { Relay, type RelayResult } from './relay.ts';
 import type { SessionServices } from './services.ts';
-import { markedCommand, openExec } from './upstream.ts';
+import { type ExecParams, markedCommand, openExec } from './upstream.ts';
 import { requireSessionId } from './validate.ts';
 
 export function streamHandler(services: SessionServices) {
@@ -135,23 +136,7 @@ async function run(
   let upgraded = false;
   wss.handleUpgrade(ctx.req, ctx.socket, ctx.head, (client) => {
     upgraded = true;
-    const relay = new Relay({
-      client,
-      upstream: first.ws,
-      recording,
-      tty: session.tty,
-      retryWithoutEnv: () => {
-        services.hooks.onInferredExec?.({
-          session: id,
-          containerId: session.containerId,
-          node: session.node,
-          time: clock().toISOString(),
-        });
-        return openExec(services.kube, { ...exec, command: session.command });
-      },
-      finalize: (result) => finish(services, id, recording, result),
-    });
-    services.live.add(id, relay, relay.done);
+    startRelay({ services, session, exec, upstream: first.ws, recording, client });
   });
   // handleUpgrade (no verifyClient: synchronous) drops a socket that died meanwhile without
   // calling back: close what we opened.
@@ -164,6 +149,39 @@ async function run(
       endedAt: clock().toISOString(),
     });
   }
+}
+
+/**
+ * Outside run(): closures made there would keep its whole scope (the upgrade request, its socket
+ * and head) alive for as long as the session runs.
+ */
+function startRelay(o: {
+  services: SessionServices;
+  session: SessionRecord;
+  exec: Omit<ExecParams, 'command'>;
+  upstream: WebSocket;
+  recording: RecordingWriter;
+  client: WebSocket;
+}): void {
+  const { services, session, exec, recording } = o;
+  const id = session.id;
+  const relay = new Relay({
+    client: o.client,
+    upstream: o.upstream,
+    recording,
+    tty: session.tty,
+    retryWithoutEnv: () => {
+      services.hooks.onInferredExec?.({
+        session: id,
+        containerId: session.containerId,
+        node: session.node,
+        time: services.clock().toISOString(),
+      });
+      return openExec(services.kube, { ...exec, command: session.command });
+    },
+    finalize: (result) => finish(services, id, recording, result),
+  });
+  services.live.add(id, relay, relay.done);
 }
 
 export async function finish(

@@ -1,11 +1,17 @@
 // Opens the exec stream on the apiserver with the recorder's credentials plus impersonation and
 // Audit-ID: the channel protocol spoken with `ws` directly, because client-node's Exec cannot add
 // headers. Offers v5 first, v4 as fallback, like kubectl.
+import { createSecureContext, type SecureContext } from 'node:tls';
 import WebSocket from 'ws';
 import { SUBPROTOCOLS } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { failureStatus, type Status } from '../../common/status.ts';
-import { type Impersonation, impersonationHeaders, type KubeClient } from '../kube/client.ts';
+import {
+  type ConnectionOptions,
+  type Impersonation,
+  impersonationHeaders,
+  type KubeClient,
+} from '../kube/client.ts';
 
 export interface ExecParams {
   namespace: string;
@@ -55,6 +61,7 @@ export async function openChannelStream(
   return new Promise((resolve) => {
     const ws = new WebSocket(url, [...SUBPROTOCOLS], {
       ...(opts as WebSocket.ClientOptions),
+      ...(url.startsWith('wss:') ? { secureContext: sharedContext(opts) } : {}),
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
       maxPayload: 16 * 1024 * 1024,
@@ -98,6 +105,32 @@ export async function openChannelStream(
       });
     });
   });
+}
+
+/** TLS material of the last context built: it changes only when the kubeconfig's certificates do. */
+let context: { key: string; value: SecureContext } | null = null;
+
+/**
+ * One TLS context for every stream with the same credentials. Without it each exec builds its own
+ * (CA store parsed, key loaded): CPU per session and native memory per open session that adds up
+ * at a thousand sessions.
+ */
+function sharedContext(opts: ConnectionOptions): SecureContext {
+  const material = {
+    ca: opts.ca,
+    cert: opts.cert,
+    key: opts.key,
+    pfx: opts.pfx,
+    passphrase: opts.passphrase,
+  };
+  const key = Object.values(material)
+    .map((v) => (v === undefined ? '' : String(v)))
+    .join('\0');
+  if (context?.key !== key) {
+    const defined = Object.entries(material).filter(([, v]) => v !== undefined);
+    context = { key, value: createSecureContext(Object.fromEntries(defined)) };
+  }
+  return context.value;
 }
 
 /** A channel-3 status saying the command's binary is missing, naming `env`: the image has no env. */

@@ -48,6 +48,41 @@ describe('RecordingWriter', () => {
     ]);
   });
 
+  it('writes several frames as one event, synchronously, and large output unchanged', async () => {
+    const id = '33333333-3333-4333-8333-333333333333';
+    await reserveRecording(dir, id);
+    const w = await RecordingWriter.open({
+      path: recordingPath(dir, id),
+      startedAt: new Date(),
+      recordInput: true,
+    });
+    const euro = Buffer.from('€');
+    w.output(1, [Buffer.from('a"\x1b'), euro.subarray(0, 1), euro.subarray(1), Buffer.from('\\')]);
+    // In the file as soon as output() returns: what the relay forwards next is already recorded.
+    expect((await readFile(recordingPath(dir, id), 'utf8')).trimEnd().split('\n')).toHaveLength(2);
+    const big = Buffer.alloc(200_000, 'x');
+    w.output(2, [big.subarray(0, 70_000), big.subarray(70_000)]);
+    w.input(Buffer.from('ls\r'));
+    // Frames as on the wire: one event per run of one stream; resize frames become `r` events.
+    w.outputFrames([Buffer.from('\x01a'), Buffer.from('\x01b'), Buffer.from('\x02c'), Buffer.from('\x01d')]);
+    w.clientFrame(Buffer.from('\x04{"Width":100,"Height":40}'));
+    const { bytes, sha256 } = await w.close();
+    const file = await readFile(recordingPath(dir, id));
+    expect(bytes).toBe(file.length);
+    expect(sha256).toBe(createHash('sha256').update(file).digest('hex'));
+    const events = decodeAsciicast(file.toString('utf8')).events;
+    expect(events.map((e) => [e.code, e.data])).toEqual([
+      ['o', 'a"\x1b€\\'],
+      ['o', big.toString()],
+      ['i', 'ls\r'],
+      ['o', 'ab'],
+      ['o', 'c'],
+      ['o', 'd'],
+      ['r', '100x40'],
+    ]);
+    expect(() => w.output(1, Buffer.from('late'))).toThrow(/closed/);
+  });
+
   it('refuses to reserve the same session twice', async () => {
     const id = '22222222-2222-4222-8222-222222222222';
     await reserveRecording(dir, id);
