@@ -32,5 +32,6 @@ COPY deploy/auditd/audited-exec.rules ./deploy/auditd/audited-exec.rules
 # Numeric uid so the kubelet can verify runAsNonRoot; the shim DaemonSet overrides it with root.
 USER 65532:65532
 EXPOSE 8443
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--enable-source-maps"]
+# A small young generation keeps RSS low with a thousand open sessions (bench: concurrency).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--enable-source-maps", "--max-semi-space-size=2"]
 CMD ["/app/dist/server/main.js"]

@@ -89,30 +89,28 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     },
   });
 
-  // Seals run in the background; close() waits for them so shutdown never cuts a bundle in half.
-  const sealing = new Set<Promise<unknown>>();
-  // Late events arrive in many small batches: while a session is being signed, further requests
-  // for it collapse into one more signature afterwards instead of one per batch.
-  const again = new Set<string>();
-  const running = new Set<string>();
-  const sealLater = (id: string, what: string) => {
-    if (running.has(id)) {
-      again.add(id);
-      return;
+  // Seals run in the background, one at a time: a thousand sessions ending together must not
+  // rebuild a thousand bundles at once (memory), and late events arriving in many small batches
+  // for one session collapse into one more signature. close() waits for the queue to drain.
+  const queued = new Set<string>();
+  let worker: Promise<void> | null = null;
+  const work = async () => {
+    for (let id = first(queued); id !== undefined; id = first(queued)) {
+      queued.delete(id);
+      await evidence.seal(id).catch((err) => log(`evidence: could not sign session ${id}: ${String(err)}`));
     }
-    running.add(id);
-    const p = evidence
-      .seal(id)
-      .catch((err) => log(`evidence: could not ${what} session ${id}: ${String(err)}`))
-      .finally(() => {
-        sealing.delete(p);
-        running.delete(id);
-        if (again.delete(id)) sealLater(id, 're-sign');
-      });
-    sealing.add(p);
+  };
+  // An id queued between the loop's last check and its end starts the next round.
+  const spin = (): Promise<void> =>
+    work().finally(() => {
+      worker = queued.size ? spin() : null;
+    });
+  const sealLater = (id: string) => {
+    queued.add(id);
+    worker ??= spin();
   };
   reseal = (ids) => {
-    for (const id of ids) sealLater(id, 're-sign');
+    for (const id of ids) sealLater(id);
   };
 
   const kinds = new Map<string, SessionKind>();
@@ -131,7 +129,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
       if (s?.error && /disk|space|write|record/i.test(s.error)) metrics.recordingFailed();
     });
     // Signing must never hold up the stream's end; a failure is logged and retried on download.
-    sealLater(id, 'sign');
+    sealLater(id);
     previous.onSessionEnded?.(id, state);
   };
 
@@ -226,7 +224,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     metrics,
     access,
     async drain() {
-      while (sealing.size) await Promise.allSettled([...sealing]);
+      while (worker) await worker;
     },
     async sweepRetention(now = new Date()) {
       if (!settings.retentionDays) return 0;
@@ -234,4 +232,8 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
       return r.deleted.length;
     },
   };
+}
+
+function first<T>(set: ReadonlySet<T>): T | undefined {
+  return set.values().next().value;
 }

@@ -43,11 +43,14 @@ export function buildFiles(
 ): UnsignedBundle {
   const session = signedSession(src.session);
   const events = renderEvents(src.events);
-  const cast = new TextDecoder().decode(src.recording);
+  const { cast, embeddedBytes } = reportCast(src.recording);
   const report = renderReport({
     session,
     events: parseEvents(events.text).events,
     cast,
+    ...(embeddedBytes < src.recording.length
+      ? { castNote: `the player holds the first ${embeddedBytes} of ${src.recording.length} bytes` }
+      : {}),
     player: opts.player,
     signer: opts.key.fingerprint,
     version: opts.version,
@@ -61,6 +64,27 @@ export function buildFiles(
   ]);
   const manifest = buildManifest(session.id, files);
   return { files, manifest, manifestBytes: pretty(manifest), events };
+}
+
+/**
+ * The part of the recording report.html embeds. A browser (and V8's string limit, ~512 MiB) cannot
+ * hold huge recordings inline, so past REPORT_CAST_LIMIT the page plays whole lines up to it and
+ * says so; recording.cast in the bundle always holds every byte.
+ */
+export const REPORT_CAST_LIMIT = 64 * 1024 * 1024;
+
+export function reportCast(
+  recording: Uint8Array,
+  limit = REPORT_CAST_LIMIT,
+): {
+  cast: string;
+  embeddedBytes: number;
+} {
+  if (recording.length <= limit) {
+    return { cast: new TextDecoder().decode(recording), embeddedBytes: recording.length };
+  }
+  const end = recording.lastIndexOf(0x0a, limit - 1) + 1;
+  return { cast: new TextDecoder().decode(recording.subarray(0, end)), embeddedBytes: end };
 }
 
 export function signDocument(key: SigningKey, payload: SignaturePayload): SignatureDocument {

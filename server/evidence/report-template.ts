@@ -9,6 +9,8 @@ export interface ReportInput {
   session: SignedSession;
   events: readonly EvidenceEvent[];
   cast: string;
+  /** set when `cast` is only the start of the recording */
+  castNote?: string;
   player: PlayerAssets;
   signer: string;
   version: number;
@@ -63,7 +65,7 @@ footer{margin-top:2rem;color:#666;font-size:12px}
 </style></head><body>
 <h1>audited-exec session evidence</h1>
 <table class="meta">${metaRows}</table>
-<div id="player"></div>
+<div id="player"></div>${input.castNote ? `<p class="note">Recording shortened for this page: ${esc(input.castNote)}; recording.cast in the bundle holds all of it.</p>` : ''}
 <h2>Commands and alerts (${input.events.length})</h2>
 <table id="commands"><thead><tr><th>at</th><th>command</th><th>pid / ppid</th><th>attribution</th><th>time (audit)</th></tr></thead>
 <tbody>${rows}</tbody></table>

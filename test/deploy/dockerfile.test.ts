@@ -107,7 +107,13 @@ describe('Dockerfile', () => {
   it('starts the recorder by default and the shim by args, both bin targets of the package', () => {
     const bin = (JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin;
     const exec = (op: string) => JSON.parse(final.body.findLast((i) => i.op === op)!.args) as string[];
-    expect(exec('ENTRYPOINT')).toEqual(['/usr/bin/tini', '--', 'node', '--enable-source-maps']);
+    expect(exec('ENTRYPOINT')).toEqual([
+      '/usr/bin/tini',
+      '--',
+      'node',
+      '--enable-source-maps',
+      '--max-semi-space-size=2',
+    ]);
     expect(exec('CMD')).toEqual([`/app/${bin['audited-exec-server']}`]);
     const ds = parseYamlDocs(read('deploy/app/shim.yaml')).find((o) => o.kind === 'DaemonSet') as Loose;
     expect(ds.spec.template.spec.containers[0].args[0]).toBe(`/app/${bin['audited-exec-shim']}`);

@@ -93,6 +93,8 @@ export async function spawnRecorder(
   const ownDir = !o.dataDir;
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'audited-exec-recorder-')));
   const args = [
+    // as package.json's start script runs it
+    '--max-semi-space-size=2',
     'server/main.ts',
     '--listen',
     '127.0.0.1:0',
