@@ -93,8 +93,12 @@ describe.skipIf(skipE2E('fault: hostile input', 'root', 'runc'))('hostile input'
   it('takes a flood of 5,000 resizes on a tty session without losing the terminal, and records them', async () => {
     const s = await openSession(rec, alice, { command: ['bash', '--norc', '--noprofile'], tty: true });
     for (let i = 0; i < 5000; i++) s.ws.send(encodeResize({ width: 80 + (i % 40), height: 24 + (i % 10) }));
-    s.type('stty size; exit\n');
-    await s.waitOutput('33 119');
+    // runc hands resizes to the terminal asynchronously: wait in the shell until the last one
+    // landed. The arithmetic keeps the awaited text out of the echoed command line.
+    s.type(
+      'until [ "$(stty size)" = "$((30 + 3)) $((100 + 19))" ]; do sleep 0.05; done; echo size-$((6 * 7)); exit\n',
+    );
+    await s.waitOutput('size-42');
     expect((await s.closed).code).toBe(1000);
     const cast = decodeAsciicast((await call(rec, alice, 'GET', `/api/v1/sessions/${s.id}/recording`)).text);
     expect(cast.events.filter((e) => e.code === 'r').length).toBeGreaterThan(0);
