@@ -1,5 +1,9 @@
 // The recorder's HTTP API as the plugin uses it, and the mapping of every failure to one sentence a
 // kubectl user understands (what went wrong and what to do).
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import WebSocket from 'ws';
 import { SUBPROTOCOLS } from '../common/channel.ts';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
@@ -10,7 +14,7 @@ import type {
   SessionList,
   SessionRecord,
 } from '../common/wire.ts';
-import { type HttpResponse, httpRequest, type TlsOptions } from './http.ts';
+import { type HttpResponse, httpRequest, httpStream, type TlsOptions } from './http.ts';
 import { bufferedSocket, type ChannelSocket } from './stream.ts';
 
 export interface RecorderClientOptions {
@@ -33,6 +37,16 @@ export interface SessionQuery {
   limit?: number;
   continue?: string;
 }
+
+export interface DownloadOptions {
+  /** the Accept header; default application/octet-stream */
+  accept?: string;
+  /** the byte count so far, after every chunk */
+  onBytes?: (n: number) => void;
+}
+
+// A bundle is signed when asked for, one session at a time, so the first byte can be a while coming.
+const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 export class RecorderClient {
   readonly url: string;
@@ -71,6 +85,33 @@ export class RecorderClient {
   async getRecording(id: string): Promise<string> {
     const res = await this.#send('GET', `/api/v1/sessions/${encodeURIComponent(id)}/recording`);
     return res.body;
+  }
+
+  /** GET `path` as text (any 2xx), for answers the caller parses itself. */
+  async getText(path: string): Promise<string> {
+    return (await this.#send('GET', path)).body;
+  }
+
+  /**
+   * GET `path`, streaming the body into `file` via a temp file, so an interrupted download never
+   * leaves a plausible-looking file behind. Resolves to the byte count.
+   */
+  async download(path: string, file: string, opts: DownloadOptions = {}): Promise<number> {
+    const res = await this.#open(path, opts.accept ?? 'application/octet-stream');
+    const tmp = `${file}.part`;
+    let n = 0;
+    res.on('data', (c: Buffer) => {
+      n += c.length;
+      opts.onBytes?.(n);
+    });
+    try {
+      await pipeline(res, createWriteStream(tmp, { mode: 0o600 }));
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw errorFromNetwork(err, this.url);
+    }
+    return n;
   }
 
   /** Opens the session's channel stream; resolves once the WebSocket is open. */
@@ -128,6 +169,25 @@ export class RecorderClient {
     }
     if (res.status >= 200 && res.status < 300) return res;
     throw errorFromResponse(res.status, res.body, this.url);
+  }
+
+  async #open(path: string, accept: string): Promise<IncomingMessage> {
+    let res: IncomingMessage;
+    try {
+      res = await httpStream({
+        url: this.url + path,
+        headers: { Accept: accept, ...this.#opts.headers },
+        tls: this.#opts.tls,
+        timeoutMs: DOWNLOAD_TIMEOUT_MS,
+      });
+    } catch (err) {
+      throw errorFromNetwork(err, this.url);
+    }
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return res;
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    throw errorFromResponse(status, Buffer.concat(chunks).toString('utf8'), this.url);
   }
 }
 

@@ -1,23 +1,16 @@
 // `kubectl audited-exec export ID [-o FILE]`: the signed evidence bundle the web UI gives.
 // `kubectl audited-exec export --user U -n NS --since T --until T -o DIR`: every matching
 // finished session, one bundle each, with progress on stderr. Each download is self-verified.
-// plugin/client.ts reads bodies as text, so binary downloads go through recorderDownload below.
-import { createWriteStream, readFileSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { AuditedExecError } from '../common/errors.ts';
 import { verifyBundle } from '../common/evidence/verify.ts';
+import { readBundleFile } from './bundle.ts';
 import { type CliContext, globalFlags } from './cli.ts';
-import { errorFromNetwork, errorFromResponse } from './client.ts';
 import { type Connection, connect } from './connect.ts';
-import { credentialsFor } from './kubeconfig.ts';
 import { resolveSessionId } from './play.ts';
 import { parseSince } from './session-table.ts';
-import { readBundleFile } from './verify.ts';
 
 interface ExportFlags {
   output?: string;
@@ -66,7 +59,7 @@ async function exportOne(
   }
   const id = await resolveSessionId(conn.client, idArg);
   const file = flags.output ?? `audited-exec-${id}.tar.gz`;
-  const bytes = await recorderDownload(conn, evidencePath(id), file);
+  const bytes = await conn.client.download(evidencePath(id), file, { accept: GZIP });
   ctx.stderr.write(`wrote ${file} (${formatBytes(bytes)}); ${await selfCheck(file)}\n`);
 }
 
@@ -93,7 +86,10 @@ async function exportMany(conn: Connection, flags: ExportFlags, ctx: CliContext)
   const failed: string[] = [];
   for (const [i, s] of sessions.entries()) {
     const file = join(dir, `${s.id}.tar.gz`);
-    const got = await recorderDownload(conn, evidencePath(s.id), file, (n) => progress(i, total + n, s.id));
+    const got = await conn.client.download(evidencePath(s.id), file, {
+      accept: GZIP,
+      onBytes: (n) => progress(i, total + n, s.id),
+    });
     total += got;
     const check = verifyBundle(await readBundleFile(file));
     if (!check.ok) failed.push(`${file}: ${check.problems[0]}`);
@@ -106,6 +102,8 @@ async function exportMany(conn: Connection, flags: ExportFlags, ctx: CliContext)
     ctx.exitCode = 1;
   }
 }
+
+const GZIP = 'application/gzip';
 
 function evidencePath(id: string): string {
   return `/api/v1/sessions/${encodeURIComponent(id)}/evidence`;
@@ -141,69 +139,6 @@ export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-}
-
-/**
- * GET `path` from the recorder with the user's credentials, streaming the body into `file`
- * (via a temp file, so an interrupted download never leaves a plausible-looking bundle).
- * Resolves to the byte count.
- */
-export async function recorderDownload(
-  conn: Connection,
-  path: string,
-  file: string,
-  onBytes?: (n: number) => void,
-): Promise<number> {
-  const res = await recorderRequest(conn, path, 'application/gzip');
-  const tmp = `${file}.part`;
-  let n = 0;
-  res.on('data', (c: Buffer) => {
-    n += c.length;
-    onBytes?.(n);
-  });
-  try {
-    await pipeline(res, createWriteStream(tmp, { mode: 0o600 }));
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw errorFromNetwork(err, conn.client.url);
-  }
-  return n;
-}
-
-export async function recorderGetText(conn: Connection, path: string): Promise<string> {
-  const res = await recorderRequest(conn, path, 'application/json');
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function recorderRequest(
-  conn: Connection,
-  path: string,
-  accept: string,
-): Promise<http.IncomingMessage> {
-  const credentials = await credentialsFor(conn.kube.kc);
-  const ca = conn.endpoint.ca;
-  const url = new URL(conn.client.url + path);
-  const lib = url.protocol === 'https:' ? https : http;
-  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = lib.request(url, {
-      headers: { Accept: accept, ...credentials.headers },
-      ...(credentials.cert ? { cert: credentials.cert, key: credentials.key } : {}),
-      ...(ca ? { ca: 'pem' in ca ? ca.pem : readFileSync(ca.file) } : {}),
-      ...(conn.endpoint.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
-    });
-    req.setTimeout(60_000, () =>
-      req.destroy(Object.assign(new Error('no answer within 60s'), { code: 'ETIMEDOUT' })),
-    );
-    req.on('response', resolve).on('error', (err) => reject(errorFromNetwork(err, conn.client.url)));
-    req.end();
-  });
-  if (res.statusCode === 200) return res;
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  throw errorFromResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), conn.client.url);
 }
 
 /** --until takes what --since takes; only the flag named in the error differs. */

@@ -27,15 +27,10 @@ export interface HttpResponse {
 }
 
 export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
-  const url = new URL(req.url);
-  const lib = url.protocol === 'https:' ? https : http;
-  const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
-  if (req.body !== undefined) {
-    headers['Content-Type'] ??= 'application/json';
-    headers['Content-Length'] = String(Buffer.byteLength(req.body));
-  }
   return new Promise((resolve, reject) => {
-    const r = lib.request(url, { method: req.method ?? 'GET', headers, ...req.tls }, (res) => {
+    // reject stays wired to the request until the body has ended, so a deadline hit mid-body
+    // still rejects with ETIMEDOUT rather than a bare "aborted"
+    start(req, reject, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
@@ -47,14 +42,34 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       );
       res.on('error', reject);
     });
-    r.setTimeout(req.timeoutMs ?? 30_000, () => {
-      r.destroy(
-        Object.assign(new Error(`no answer within ${(req.timeoutMs ?? 30_000) / 1000}s`), {
-          code: 'ETIMEDOUT',
-        }),
-      );
-    });
-    r.on('error', reject);
-    r.end(req.body);
   });
+}
+
+/** The response with its body unread: for bodies too big or too binary to hold as a string. */
+export function httpStream(req: HttpRequest): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => start(req, reject, resolve));
+}
+
+function start(
+  req: HttpRequest,
+  onError: (err: Error) => void,
+  onResponse: (res: http.IncomingMessage) => void,
+): void {
+  const url = new URL(req.url);
+  const lib = url.protocol === 'https:' ? https : http;
+  const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
+  if (req.body !== undefined) {
+    headers['Content-Type'] ??= 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(req.body));
+  }
+  const r = lib.request(url, { method: req.method ?? 'GET', headers, ...req.tls }, onResponse);
+  r.setTimeout(req.timeoutMs ?? 30_000, () => {
+    r.destroy(
+      Object.assign(new Error(`no answer within ${(req.timeoutMs ?? 30_000) / 1000}s`), {
+        code: 'ETIMEDOUT',
+      }),
+    );
+  });
+  r.on('error', onError);
+  r.end(req.body);
 }

@@ -8,11 +8,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
 import { FILES, keyFingerprint } from '../common/evidence/format.ts';
-import { type FileMap, readTarGz } from '../common/evidence/tar.ts';
 import { summarize, verifyBundle } from '../common/evidence/verify.ts';
+import { readBundleFile } from './bundle.ts';
 import { type CliContext, globalFlags } from './cli.ts';
 import { connect } from './connect.ts';
-import { recorderGetText } from './export.ts';
 
 interface VerifyFlags {
   key?: string;
@@ -42,7 +41,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (from) await showBundleKey(from, ctx);
         else {
           const conn = await connect({ flags: globalFlags(cmd), env: ctx.env, homeDir: ctx.homeDir });
-          const body = JSON.parse(await recorderGetText(conn, SIGNING_KEY_PATH)) as { publicKeyPem: string };
+          const body = JSON.parse(await conn.client.getText(SIGNING_KEY_PATH)) as { publicKeyPem: string };
           printKey(body.publicKeyPem, `the recorder at ${conn.client.url}`, ctx);
         }
         return;
@@ -73,17 +72,6 @@ export async function verifyFile(
   }
   ctx.stderr.write(`${file}: verification FAILED\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`);
   return 1;
-}
-
-export async function readBundleFile(file: string): Promise<FileMap> {
-  const bytes = await readFile(file).catch((err: unknown) => {
-    throw new AuditedExecError('EVIDENCE_BUNDLE_UNREADABLE', `cannot read ${file}: ${errorMessage(err)}`);
-  });
-  try {
-    return readTarGz(new Uint8Array(bytes));
-  } catch (err) {
-    throw new AuditedExecError('EVIDENCE_BUNDLE_UNREADABLE', `${file}: ${errorMessage(err)}`);
-  }
 }
 
 async function showBundleKey(file: string, ctx: CliContext): Promise<void> {

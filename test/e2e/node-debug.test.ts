@@ -4,10 +4,7 @@
 // is recorded, its host commands are attributed to it through the debug pod's environment marker,
 // the pod is gone afterwards, and the apiserver audit log shows the pod create as the impersonated
 // user with auditID = session id.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { decodeAsciicast, outputText } from '../../common/asciicast.ts';
@@ -15,67 +12,31 @@ import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/
 import type { SessionCreateResponse, SessionRecord } from '../../common/wire.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
-import type { ShimAttachment } from '../../server/shim/attach.ts';
-import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import type { Sandbox } from '../sandbox/index.ts';
 import { type Credentials, call } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
-import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
-import {
-  argv0,
-  loadAuditRules,
-  pollUntil,
-  type ShimChild,
-  sessionEvents,
-  spawnShim,
-  writeFiles,
-} from './shim-harness.ts';
+import type { RecorderHandle } from '../support/recorder.ts';
+import { argv0, pollUntil, sessionEvents } from './shim-harness.ts';
+import { type ShimRig, startShimRig } from './shim-rig.ts';
 
 const NS = 'audited-exec';
 
 describe.skipIf(skipE2E('node debug e2e', 'root', 'runc', 'auditd'))(
   'node debug end to end (auditd, runc)',
   () => {
+    let rig: ShimRig | undefined;
     let sb: Sandbox;
     let rec: RecorderHandle;
-    let shim: ShimAttachment;
-    let child: ShimChild | undefined;
-    let removeRules: (() => void) | undefined;
-    let dir: string;
-    const alice: Credentials = {};
+    let alice: Credentials;
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'node-debug-e2e-'));
-      removeRules = loadAuditRules(`node-debug-e2e-${process.pid}`);
-      sb = await startSandbox({ runtime: 'runc', log: () => {} });
-      rec = await startRecorder({ sandbox: sb, settings: { debugNamespace: NS } });
-      shim = rec.recorder.modules.shim;
-      alice.token = sb.tokens.alice!;
-      const token = sb.serviceAccountToken({
-        namespace: 'audited-exec',
-        name: 'shim',
-        nodeName: sb.nodeName,
-        audience: 'audited-exec',
-      });
-      const files = writeFiles(dir, { token, 'ca.pem': rec.caPem });
-      child = spawnShim({
-        url: rec.url,
-        caFile: files['ca.pem']!,
-        tokenFile: files.token!,
-        node: sb.nodeName,
-        stateDir: join(dir, 'state'),
-      });
-      await child.waitFor(/"msg":"tailing"/);
-      await child.waitFor(/"msg":"connected to recorder"/);
+      rig = await startShimRig('node-debug-e2e', { settings: { debugNamespace: NS } });
+      ({ sb, alice } = rig);
+      rec = rig.rec();
     }, 120_000);
 
     afterAll(async () => {
-      child?.kill('SIGTERM');
-      await child?.exited;
-      removeRules?.();
-      shim?.ingest.close();
-      await rec?.stop();
-      await sb?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await rig?.stop();
     }, 60_000);
 
     it('records a node session, attributes its host commands, and leaves no pod', async () => {

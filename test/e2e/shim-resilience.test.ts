@@ -5,94 +5,38 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionCreateResponse } from '../../common/wire.ts';
-import type { ShimAttachment } from '../../server/shim/attach.ts';
-import { type Sandbox, startSandbox } from '../sandbox/index.ts';
-import { type Credentials, call, runStream } from '../server/client.ts';
+import { call, runStream } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
-import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
-import {
-  AUDIT_LOG,
-  loadAuditRules,
-  pollUntil,
-  type ShimChild,
-  type StoredEvent,
-  sessionEvents,
-  spawnShim,
-  writeFiles,
-} from './shim-harness.ts';
+import { AUDIT_LOG, pollUntil, type StoredEvent, sessionEvents } from './shim-harness.ts';
+import { type ShimRig, startShimRig } from './shim-rig.ts';
 
 const TICKS = 200;
 // A tag unique to this run: rotated audit logs still hold the ticks of earlier runs.
 const TICK = `tick${randomBytes(3).toString('hex')}-`;
 
 describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim resilience (e2e)', () => {
-  let sb: Sandbox;
-  let rec: RecorderHandle | undefined;
-  let shim: ShimAttachment | undefined;
-  let child: ShimChild | undefined;
-  let removeRules: (() => void) | undefined;
-  let dir: string;
-  let files: Record<string, string>;
-  const alice: Credentials = {};
-
-  const startShim = () =>
-    spawnShim({
-      url: rec!.url,
-      caFile: files['ca.pem']!,
-      tokenFile: files.token!,
-      node: sb.nodeName,
-      stateDir: join(dir, 'state'),
-    });
-
-  async function startRec(port: number): Promise<void> {
-    rec = await startRecorder({ sandbox: sb, dataDir: join(dir, 'data'), settings: { port } });
-    shim = rec.recorder.modules.shim;
-  }
-
-  async function stopRec(): Promise<void> {
-    shim?.ingest.close();
-    await rec?.stop();
-  }
+  let rig: ShimRig | undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'shim-resilience-'));
-    removeRules = loadAuditRules(`shim-res-${process.pid}`);
-    sb = await startSandbox({ runtime: 'runc', log: () => {} });
-    alice.token = sb.tokens.alice!;
-    await startRec(0);
-    const token = sb.serviceAccountToken({
-      namespace: 'audited-exec',
-      name: 'shim',
-      nodeName: sb.nodeName,
-      audience: 'audited-exec',
-    });
-    files = writeFiles(dir, { token, 'ca.pem': rec!.caPem });
-    child = startShim();
-    await child.waitFor(/"msg":"tailing"/);
-    await child.waitFor(/"msg":"connected to recorder"/);
+    rig = await startShimRig('shim-res');
   }, 120_000);
 
   afterAll(async () => {
-    child?.kill('SIGTERM');
-    await child?.exited;
-    removeRules?.();
-    await stopRec();
-    await sb?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stop();
   }, 60_000);
 
   const ticks = (items: StoredEvent[]) => items.filter((e) => e.exec?.argv[1]?.startsWith(TICK));
-  const stored = async (id: string) => ticks(await sessionEvents(rec!, alice, id));
+  const stored = async (id: string) => ticks(await sessionEvents(rig!.rec(), rig!.alice, id));
   const maxTick = (items: StoredEvent[]) =>
     Math.max(0, ...items.map((e) => Number(e.exec!.argv[1]!.slice(TICK.length))));
 
   it('loses no event and stores none twice across shim restart, log rotation and recorder downtime', async () => {
-    const created = await call<SessionCreateResponse>(rec!, alice, 'POST', '/api/v1/sessions', {
+    const { alice, dir } = rig!;
+    const created = await call<SessionCreateResponse>(rig!.rec(), alice, 'POST', '/api/v1/sessions', {
       kind: 'exec',
       namespace: 'default',
       pod: 'web',
@@ -105,7 +49,7 @@ describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim 
       stdin: false,
     });
     const id = created.body.id;
-    expect((await runStream(rec!, alice, created.body.streamPath)).exitCode).toBe(0);
+    expect((await runStream(rig!.rec(), alice, created.body.streamPath)).exitCode).toBe(0);
     const progress = (n: number, what: string) =>
       pollUntil(
         () => stored(id),
@@ -124,11 +68,10 @@ describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim 
       (text) => text.includes(id),
       'a checkpoint with the session',
     );
-    child!.kill('SIGKILL');
-    await child!.exited;
+    rig!.child().kill('SIGKILL');
+    await rig!.child().exited;
     const killedAt = maxTick(await stored(id));
-    child = startShim();
-    await child.waitFor(/"msg":"connected to recorder"/);
+    await rig!.startShim();
     await progress(killedAt + 20, 'ticks after the shim restart');
 
     // 2. auditd rotates audit.log → audit.log.1 mid-stream.
@@ -137,15 +80,14 @@ describe.skipIf(skipE2E('shim resilience e2e', 'root', 'runc', 'auditd'))('shim 
     await progress(rotatedAt + 20, 'ticks after the rotation');
 
     // 3. The recorder goes away while the loop keeps exec'ing, then comes back on the same port.
-    const port = new URL(rec!.url).port;
     const downAt = maxTick(await stored(id));
-    await stopRec();
+    await rig!.stopRecorder();
     await pollUntil(
       async () => readFileSync(AUDIT_LOG, 'utf8'),
       (log) => log.includes(`a1="${TICK}${downAt + 20}"`),
       'ticks written while the recorder is down',
     );
-    await startRec(Number(port));
+    await rig!.startRecorder(); // on the same port
     const all = await pollUntil(
       () => stored(id),
       (items) => maxTick(items) >= TICKS,

@@ -10,7 +10,7 @@ import type { SessionCreateResponse } from '../../common/wire.ts';
 import type { ShimAttachment } from '../../server/shim/attach.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { type Credentials, call, runStream } from '../server/client.ts';
-import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
+import { type RecorderHandle, type RecorderTestOptions, startRecorder } from '../support/recorder.ts';
 import {
   loadAuditRules,
   pollUntil,
@@ -23,6 +23,8 @@ import {
 
 export interface ShimRig {
   sb: Sandbox;
+  /** the rig's own temp dir: the shim's state is in `state/`, the recorder's data in `data/` */
+  dir: string;
   alice: Credentials;
   rec(): RecorderHandle;
   shim(): ShimAttachment;
@@ -36,7 +38,12 @@ export interface ShimRig {
   stop(): Promise<void>;
 }
 
-export async function startShimRig(name: string): Promise<ShimRig> {
+export interface ShimRigOptions {
+  /** recorder settings beyond the data dir and port the rig owns */
+  settings?: RecorderTestOptions['settings'];
+}
+
+export async function startShimRig(name: string, o: ShimRigOptions = {}): Promise<ShimRig> {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   const removeRules = loadAuditRules(`${name}-${process.pid}`);
   let sb: Sandbox | undefined;
@@ -49,6 +56,7 @@ export async function startShimRig(name: string): Promise<ShimRig> {
     get sb() {
       return sb!;
     },
+    dir,
     alice,
     rec: () => rec!,
     shim: () => rec!.recorder.modules.shim,
@@ -74,7 +82,11 @@ export async function startShimRig(name: string): Promise<ShimRig> {
       await rec!.stop();
     },
     async startRecorder() {
-      rec = await startRecorder({ sandbox: sb!, dataDir: join(dir, 'data'), settings: { port } });
+      rec = await startRecorder({
+        sandbox: sb!,
+        dataDir: join(dir, 'data'),
+        settings: { ...o.settings, port },
+      });
       port = Number(new URL(rec.url).port);
     },
     async stop() {

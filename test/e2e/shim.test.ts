@@ -3,74 +3,41 @@
 // get their commands (even after the shell exits), concurrent sessions stay apart, a shell opened
 // around the recorder raises unrecorded-tty, a forged marker raises marker-conflict, and a forged
 // event for another node is refused.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { SessionCreateResponse, SessionRecord } from '../../common/wire.ts';
 import type { ShimAttachment } from '../../server/shim/attach.ts';
-import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import type { Sandbox } from '../sandbox/index.ts';
 import { type Credentials, call, runStream } from '../server/client.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
-import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
-import {
-  argv0,
-  loadAuditRules,
-  openTtySession,
-  pollUntil,
-  type ShimChild,
-  sessionEvents,
-  spawnShim,
-  writeFiles,
-} from './shim-harness.ts';
+import type { RecorderHandle } from '../support/recorder.ts';
+import { argv0, openTtySession, pollUntil, sessionEvents } from './shim-harness.ts';
+import { type ShimRig, startShimRig } from './shim-rig.ts';
 
 describe.skipIf(skipE2E('shim e2e', 'root', 'runc', 'auditd', 'kubectl'))(
   'shim end to end (auditd, runc)',
   () => {
+    let rig: ShimRig | undefined;
     let sb: Sandbox;
     let rec: RecorderHandle;
     let shim: ShimAttachment;
-    let child: ShimChild | undefined;
-    let removeRules: (() => void) | undefined;
     let dir: string;
     let shimToken: string;
-    const alice: Credentials = {};
+    let alice: Credentials;
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'shim-e2e-'));
-      removeRules = loadAuditRules(`shim-e2e-${process.pid}`);
-      sb = await startSandbox({ runtime: 'runc', log: () => {} });
-      rec = await startRecorder({ sandbox: sb });
-      shim = rec.recorder.modules.shim;
-      alice.token = sb.tokens.alice!;
-      shimToken = sb.serviceAccountToken({
-        namespace: 'audited-exec',
-        name: 'shim',
-        nodeName: sb.nodeName,
-        audience: 'audited-exec',
-      });
-      const files = writeFiles(dir, { token: shimToken, 'ca.pem': rec.caPem });
-      child = spawnShim({
-        url: rec.url,
-        caFile: files['ca.pem']!,
-        tokenFile: files.token!,
-        node: sb.nodeName,
-        stateDir: join(dir, 'state'),
-      });
-      await child.waitFor(/"msg":"tailing"/);
-      await child.waitFor(/"msg":"connected to recorder"/);
+      rig = await startShimRig('shim-e2e');
+      ({ sb, alice, dir } = rig);
+      rec = rig.rec();
+      shim = rig.shim();
+      shimToken = readFileSync(join(dir, 'token'), 'utf8');
     }, 120_000);
 
     afterAll(async () => {
-      child?.kill('SIGTERM');
-      await child?.exited;
-      removeRules?.();
-      shim?.ingest.close();
-      await rec?.stop();
-      await sb?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await rig?.stop();
     }, 60_000);
 
     it('attributes commands, a nohup child that runs after exit, and keeps concurrent sessions apart', async () => {

@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureStatus } from '../../common/status.ts';
 import { errorFromNetwork, errorFromResponse, RecorderClient } from '../../plugin/client.ts';
@@ -95,6 +98,9 @@ describe('errorFromNetwork', () => {
   });
 });
 
+// every byte value: a text decode on the way would mangle the bytes above 0x7f
+const BLOB = Buffer.from(Array.from({ length: 256 * 64 }, (_, i) => i % 256));
+
 describe('RecorderClient against a real HTTP server', () => {
   let server: Server;
   let url: string;
@@ -108,6 +114,11 @@ describe('RecorderClient against a real HTTP server', () => {
       if (req.headers.authorization !== 'Bearer good') {
         res.statusCode = 401;
         res.end(JSON.stringify(failureStatus(401, 'token rejected by TokenReview')));
+        return;
+      }
+      if (u.pathname === '/blob') {
+        res.setHeader('Content-Type', 'application/gzip');
+        res.end(BLOB);
         return;
       }
       if (u.pathname === '/api/v1/sessions') {
@@ -147,6 +158,33 @@ describe('RecorderClient against a real HTTP server', () => {
     await expect(client.openStream('/api/v1/sessions/x/stream')).rejects.toMatchObject({
       code: 'UNAUTHENTICATED',
     });
+  });
+
+  it('downloads binary bodies byte for byte, with credentials and progress', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plugin-client-'));
+    try {
+      const client = new RecorderClient({ url, headers: { Authorization: 'Bearer good' }, tls: {} });
+      const counts: number[] = [];
+      const file = join(dir, 'b.tar.gz');
+      const n = await client.download('/blob', file, {
+        accept: 'application/gzip',
+        onBytes: (c) => counts.push(c),
+      });
+      expect(n).toBe(BLOB.length);
+      expect(readFileSync(file).equals(BLOB)).toBe(true);
+      expect(counts.at(-1)).toBe(BLOB.length);
+      expect(seen.at(-1)?.headers.accept).toBe('application/gzip');
+      expect(existsSync(`${file}.part`)).toBe(false);
+
+      const missing = join(dir, 'missing.tar.gz');
+      await expect(client.download('/api/v1/sessions/x/evidence', missing)).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        message: 'Error from server (NotFound): session "x" not found',
+      });
+      expect(existsSync(missing) || existsSync(`${missing}.part`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a closed port as unreachable', async () => {
