@@ -182,6 +182,7 @@ export class ProcessTable {
   }
 
   #alive(proc: ProcSource, entry: ProcEntry): boolean {
+    if (proc.exists?.(entry.pid) === false) return false;
     const stat = proc.stat(entry.pid);
     return stat !== null && (stat.ppid === entry.ppid || stat.ppid <= 1 || isReaperName(stat.comm));
   }

@@ -2,7 +2,7 @@
 // core runs offline (no /proc) and in tests (a map). The real implementation reads /proc; every
 // call may race with the process exiting, which is an ordinary null, not an error.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -22,6 +22,9 @@ export interface ProcSource {
   nsPids(pid: number): number[] | null;
   /** the pids of the process's live children (/proc/PID/task/PID/children) */
   children(pid: number): number[] | null;
+  /** whether the pid exists at all: a stat of its directory, far cheaper than reading a file, for
+   *  sweeps over thousands of mostly dead entries (absent: stat() alone decides) */
+  exists?(pid: number): boolean;
 }
 
 /** The NSpid line of /proc/PID/status text. */
@@ -84,6 +87,10 @@ export class ProcFs implements ProcSource {
       .split(' ')
       .filter((s) => s.length > 0)
       .map(Number);
+  }
+
+  exists(pid: number): boolean {
+    return existsSync(`${this.#root}/${pid}`);
   }
 
   #read(pid: number, file: string): string | null {

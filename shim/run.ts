@@ -78,6 +78,9 @@ export function worthShipping(out: AttributedOutput): boolean {
   return out.kind === 'alert' || out.exec?.session != null || out.containerId !== null;
 }
 
+const SHIP_DELAY_MS = 200;
+const SHIP_BATCH = 500;
+
 /** Audit serial → where its first line starts, for the events still open in the assembler. */
 type LinePosition = { inode: number; offset: number };
 
@@ -102,6 +105,9 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   let caughtUp = false;
   pipeline = new Pipeline({
     proc: new ProcFs(),
+    // Swept more often than offline: the table's session processes go into every checkpoint, and a
+    // storm's dead ones would otherwise make it megabytes a second (the sweep itself is cheap).
+    sweepEvery: 4000,
     emit: (out) => {
       if (worthShipping(out)) batch.push(toShimEvent(out, config.node, bootId));
     },
@@ -130,17 +136,27 @@ export async function runDaemon(config: RunConfig): Promise<void> {
         pipeline.flush();
         idleSince = null;
       }
-      ship();
+      shipSoon();
     },
   });
+  // Each enqueue is an fsync'd spool append and a WebSocket message (and, from the server, an ack):
+  // during a storm the log goes idle between auditd's writes hundreds of times a second, so idle
+  // ships wait SHIP_DELAY_MS to gather what follows.
+  let shipTimer: NodeJS.Timeout | null = null;
   const ship = () => {
+    if (shipTimer !== null) clearTimeout(shipTimer);
+    shipTimer = null;
     if (batch.length > 0) shipper.enqueue(batch);
     batch = [];
+  };
+  const shipSoon = () => {
+    if (batch.length > 0 && shipTimer === null) shipTimer = setTimeout(ship, SHIP_DELAY_MS);
   };
   const starts = new Map<number, LinePosition>();
   // The checkpoint never passes an event that is not spooled yet: it points at the first line of
   // the oldest event still being assembled (a restart reads those lines again; the server stores
   // idempotently), and carries the processes that belong to sessions.
+  let lastStamp = '';
   const checkpoint = async () => {
     ship();
     let at: LinePosition = tailer.position;
@@ -149,7 +165,11 @@ export async function runDaemon(config: RunConfig): Promise<void> {
       if (!open.has(serial)) starts.delete(serial);
       else if (pos.inode !== at.inode || pos.offset < at.offset) at = pos;
     }
+    // Unchanged since the last one (a quiet log): no rewrite.
+    const stamp = `${at.inode}:${at.offset}:${pipeline.stats.events}:${pipeline.stats.processes}`;
+    if (stamp === lastStamp) return;
     await tailer.saveCheckpoint(at, { processes: pipeline.snapshot() });
+    lastStamp = stamp;
   };
   shipper.start();
   const timer = setInterval(() => void checkpoint(), 1000);
@@ -175,7 +195,7 @@ export async function runDaemon(config: RunConfig): Promise<void> {
       const { inode, offset } = tailer.position;
       starts.set(serial, { inode, offset: Math.max(0, offset - Buffer.byteLength(line) - 1) });
     }
-    if (batch.length >= 200) ship();
+    if (batch.length >= SHIP_BATCH) ship();
   }
   pipeline.flush();
   clearInterval(timer);

@@ -1,9 +1,10 @@
-// The shipper's disk spool: events wait here, not in RAM, until the server acks them. Append-only
-// segment files (seg-<firstSeq>.jsonl), fsync'd per append; a segment is deleted once every event
-// in it is acked. The acked seq is kept in a small file so a restart does not resend the past.
+// The shipper's disk spool: events wait here until the server acks them. Append-only segment files
+// (seg-<firstSeq>.jsonl), fsync'd per append; a segment is deleted once every event in it is acked.
+// The acked seq is kept in a small file so a restart does not resend the past. Sending reads the
+// recent, unacked events from a bounded in-memory copy of their JSON lines (re-reading and parsing
+// a whole segment per batch cost more than the rest of the shim); older ones come from disk.
 
 import {
-  appendFileSync,
   closeSync,
   fsyncSync,
   mkdirSync,
@@ -14,6 +15,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { ShimEvent } from '../common/wire.ts';
@@ -22,6 +24,10 @@ export interface SpoolOptions {
   dir: string;
   /** bytes after which a new segment starts */
   segmentBytes?: number;
+  /** bytes of recent JSON lines kept in memory for sending */
+  memoryBytes?: number;
+  /** the acked file is rewritten at most this often (and always before a segment is deleted) */
+  ackWriteMs?: number;
 }
 
 interface Segment {
@@ -34,19 +40,34 @@ interface Segment {
 export class Spool {
   readonly #dir: string;
   readonly #segmentBytes: number;
+  readonly #memoryBytes: number;
+  readonly #ackWriteMs: number;
   readonly #segments: Segment[] = [];
+  /** JSON lines of the most recent events, contiguous seqs from #recentFirst */
+  #recent: string[] = [];
+  #recentStart = 0;
+  #recentFirst = 1;
+  #recentBytes = 0;
+  /** the segment of a previous run may end in a torn line: never append to it */
+  #appendable: Segment | null = null;
+  #parsed: { file: string; bytes: number; events: ShimEvent[] } | null = null;
   #acked = 0;
+  #ackedWritten = 0;
+  #ackWrittenAt = 0;
   #lastSeq = 0;
 
   constructor(options: SpoolOptions) {
     this.#dir = options.dir;
-    this.#segmentBytes = options.segmentBytes ?? 1 << 20;
+    this.#segmentBytes = options.segmentBytes ?? 8 << 20;
+    this.#memoryBytes = options.memoryBytes ?? 8 << 20;
+    this.#ackWriteMs = options.ackWriteMs ?? 5000;
     mkdirSync(this.#dir, { recursive: true });
     try {
       this.#acked = Number(readFileSync(join(this.#dir, 'acked'), 'utf8')) || 0;
     } catch {
       this.#acked = 0;
     }
+    this.#ackedWritten = this.#acked;
     const names = readdirSync(this.#dir).filter((n) => /^seg-\d+\.jsonl$/.test(n));
     names.sort((a, b) => Number(a.slice(4, -6)) - Number(b.slice(4, -6)));
     for (const name of names) {
@@ -64,6 +85,7 @@ export class Spool {
       });
     }
     this.#lastSeq = Math.max(this.#acked, this.#segments.at(-1)?.lastSeq ?? 0);
+    this.#recentFirst = this.#lastSeq + 1;
     this.ack(this.#acked);
   }
 
@@ -84,8 +106,8 @@ export class Spool {
   append(events: Omit<ShimEvent, 'seq'>[]): ShimEvent[] {
     if (events.length === 0) return [];
     const out = events.map((e) => ({ ...e, seq: ++this.#lastSeq }) as ShimEvent);
-    let seg = this.#segments.at(-1);
-    if (seg === undefined || seg.bytes >= this.#segmentBytes) {
+    let seg = this.#appendable;
+    if (seg === null || seg.bytes >= this.#segmentBytes) {
       seg = {
         firstSeq: out[0]!.seq,
         lastSeq: 0,
@@ -93,17 +115,20 @@ export class Spool {
         bytes: 0,
       };
       this.#segments.push(seg);
+      this.#appendable = seg;
     }
-    const text = out.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    const lines = out.map((e) => JSON.stringify(e));
+    const text = `${lines.join('\n')}\n`;
     const fd = openSync(seg.file, 'a');
     try {
-      appendFileSync(fd, text);
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     seg.lastSeq = out.at(-1)!.seq;
     seg.bytes += Buffer.byteLength(text);
+    this.#remember(lines);
     return out;
   }
 
@@ -112,7 +137,7 @@ export class Spool {
     const out: ShimEvent[] = [];
     for (const seg of this.#segments) {
       if (seg.lastSeq <= after) continue;
-      for (const e of readEvents(seg.file)) {
+      for (const e of this.#segmentEvents(seg)) {
         if (e.seq > after) out.push(e);
         if (out.length >= limit) return out;
       }
@@ -120,18 +145,93 @@ export class Spool {
     return out;
   }
 
+  /** Like read, as the events' JSON texts (from memory when they are recent), with the last seq
+   *  returned: what the shipper sends without parsing and re-serialising. */
+  readJson(after: number, limit: number): { json: string[]; lastSeq: number } {
+    const live = this.#recent.length - this.#recentStart;
+    if (live > 0 && after + 1 >= this.#recentFirst && after < this.#lastSeq) {
+      const from = this.#recentStart + (after + 1 - this.#recentFirst);
+      const json = this.#recent.slice(from, from + limit);
+      return { json, lastSeq: after + json.length };
+    }
+    const events = this.read(after, limit);
+    return { json: events.map((e) => JSON.stringify(e)), lastSeq: events.at(-1)?.seq ?? after };
+  }
+
+  /** A segment's events, parsed once for the batches that resend it one after another. */
+  #segmentEvents(seg: Segment): ShimEvent[] {
+    const c = this.#parsed;
+    if (c !== null && c.file === seg.file && c.bytes === seg.bytes) return c.events;
+    const events = readEvents(seg.file);
+    this.#parsed = { file: seg.file, bytes: seg.bytes, events };
+    return events;
+  }
+
   ack(seq: number): void {
     if (seq > this.#acked) {
       this.#acked = Math.min(seq, this.#lastSeq);
-      writeFileSync(join(this.#dir, 'acked.tmp'), String(this.#acked));
-      renameSync(join(this.#dir, 'acked.tmp'), join(this.#dir, 'acked'));
+      this.#forget();
     }
+    let deleting = false;
     while (
       this.#segments.length > 0 &&
       this.#segments[0]!.lastSeq <= this.#acked &&
       this.#segments[0]!.lastSeq > 0
     ) {
-      rmSync(this.#segments.shift()!.file, { force: true });
+      // On disk first: a restart must never take its seqs from an acked file older than a deleted
+      // segment (it would hand out seqs the server already stored, and they would be ignored).
+      if (!deleting) this.#writeAcked();
+      deleting = true;
+      const seg = this.#segments.shift()!;
+      if (seg === this.#appendable) this.#appendable = null;
+      rmSync(seg.file, { force: true });
+      if (this.#parsed?.file === seg.file) this.#parsed = null;
+    }
+    if (this.#acked > this.#ackedWritten && Date.now() - this.#ackWrittenAt >= this.#ackWriteMs)
+      this.#writeAcked();
+  }
+
+  /** Writes the acked seq now (shutdown). */
+  flush(): void {
+    if (this.#acked > this.#ackedWritten) this.#writeAcked();
+  }
+
+  #writeAcked(): void {
+    writeFileSync(join(this.#dir, 'acked.tmp'), String(this.#acked));
+    renameSync(join(this.#dir, 'acked.tmp'), join(this.#dir, 'acked'));
+    this.#ackedWritten = this.#acked;
+    this.#ackWrittenAt = Date.now();
+  }
+
+  #remember(lines: string[]): void {
+    for (const l of lines) {
+      this.#recent.push(l);
+      this.#recentBytes += l.length;
+    }
+    // Bounded: past memoryBytes the oldest go (they stay on disk).
+    while (this.#recentBytes > this.#memoryBytes && this.#recentStart < this.#recent.length) this.#drop();
+    this.#compact();
+  }
+
+  /** Drops acked events from memory. */
+  #forget(): void {
+    while (this.#recentStart < this.#recent.length && this.#recentFirst <= this.#acked) this.#drop();
+    if (this.#recentStart === this.#recent.length)
+      this.#recentFirst = Math.max(this.#recentFirst, this.#acked + 1);
+    this.#compact();
+  }
+
+  #drop(): void {
+    this.#recentBytes -= this.#recent[this.#recentStart]!.length;
+    this.#recent[this.#recentStart] = '';
+    this.#recentStart++;
+    this.#recentFirst++;
+  }
+
+  #compact(): void {
+    if (this.#recentStart > 1024 && this.#recentStart * 2 > this.#recent.length) {
+      this.#recent = this.#recent.slice(this.#recentStart);
+      this.#recentStart = 0;
     }
   }
 }

@@ -4,11 +4,12 @@
 // rotated file are read before audit.log, so nothing is lost and nothing is read twice.
 // fs.watch wakes the reader; a poll covers filesystems where watch events do not arrive.
 
-import { type FSWatcher, watch } from 'node:fs';
+import { readSync, statSync } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
 import type { LogSource } from './log-source.ts';
+import { LogWaiter } from './log-waiter.ts';
 
 export type { Checkpoint } from './checkpoint.ts';
 
@@ -19,6 +20,10 @@ export interface FileTailerOptions {
   /** without a checkpoint: read the current file from its start (default) or only new lines */
   fromStart?: boolean;
   pollMs?: number;
+  /** least time between going idle and reading again (batches auditd's small writes) */
+  settleMs?: number;
+  /** a log that gave lines this recently is polled every settleMs instead of watched */
+  busyMs?: number;
   /** called when the reader has caught up and waits for more (the daemon flushes open events) */
   onIdle?: () => void;
   log?: (fields: Record<string, unknown>) => void;
@@ -30,14 +35,23 @@ export class FileTailer implements LogSource {
   readonly #opts: Required<Omit<FileTailerOptions, 'onIdle' | 'log' | 'checkpointFile'>> &
     Pick<FileTailerOptions, 'onIdle' | 'log'> & { checkpointFile: string | null };
   #closed = false;
-  #wake: (() => void) | null = null;
-  #watcher: FSWatcher | null = null;
+  readonly #waiter: LogWaiter;
   #inode = 0;
   #offset = 0;
   #lastSerial: number | null = null;
+  readonly #buf = Buffer.allocUnsafe(CHUNK);
 
   constructor(options: FileTailerOptions) {
-    this.#opts = { fromStart: true, pollMs: 500, checkpointFile: null, ...options };
+    this.#opts = {
+      fromStart: true,
+      pollMs: 500,
+      settleMs: 20,
+      busyMs: 250,
+      checkpointFile: null,
+      ...options,
+    };
+    const { pollMs, settleMs, busyMs } = this.#opts;
+    this.#waiter = new LogWaiter({ dir: dirname(this.#opts.path), pollMs, settleMs, busyMs });
   }
 
   /** Where the last yielded line ended. */
@@ -66,11 +80,7 @@ export class FileTailer implements LogSource {
 
   async *lines(): AsyncGenerator<string> {
     const { path } = this.#opts;
-    try {
-      this.#watcher = watch(dirname(path), () => this.#wake?.());
-    } catch {
-      this.#watcher = null; // polling alone still works
-    }
+    this.#waiter.watch();
     const cp = await this.#loadCheckpoint();
     // Rotated files newer than the checkpointed one, oldest first, then the live file.
     if (cp !== null) {
@@ -96,8 +106,7 @@ export class FileTailer implements LogSource {
 
   close(): void {
     this.#closed = true;
-    this.#watcher?.close();
-    this.#wake?.();
+    this.#waiter.close();
   }
 
   async *#follow(fromEnd: boolean): AsyncGenerator<string> {
@@ -110,7 +119,7 @@ export class FileTailer implements LogSource {
           try {
             fh = await open(path, 'r');
           } catch {
-            await this.#sleep();
+            await this.#waiter.sleep();
             continue;
           }
         }
@@ -124,21 +133,26 @@ export class FileTailer implements LogSource {
         let rotated = false;
         for (;;) {
           // A line still being written stays unread (offset does not move past it) until its \n.
-          const lines = splitLines(await readChunk(fh, this.#offset));
+          // Sync: a page-cache read is shorter than the thread-pool round trip of an async one.
+          const lines = splitLines(readChunkSync(fh.fd, this.#offset, this.#buf));
           if (lines.length > 0) {
+            this.#waiter.busy();
             for (const [line, bytes] of lines) {
               this.#offset += bytes;
               yield line;
             }
             // A busy log never leaves this loop on its own: close() must still stop it.
             if (this.#closed) return;
+            // Reads are sync: let timers and sockets (shipping, acks, checkpoints) run between
+            // chunks while a backlog is read.
+            await new Promise(setImmediate);
             continue;
           }
           if (this.#closed) return;
           // Seen rotated, then read once more: auditd may have written lines between the last read
           // and the rotation, and writes nothing to a rotated file after it.
           if (rotated) break;
-          const now = await statOrNull(path);
+          const now = statSync(path, { throwIfNoEntry: false }) ?? null;
           if (now === null || now.ino !== st.ino) {
             rotated = true;
             continue;
@@ -148,7 +162,7 @@ export class FileTailer implements LogSource {
             continue;
           }
           this.#opts.onIdle?.();
-          await this.#sleep();
+          await this.#waiter.sleep();
         }
         const next = await this.#openSuccessor(st.ino, (await fh.stat()).mtimeMs);
         await fh.close();
@@ -211,7 +225,7 @@ export class FileTailer implements LogSource {
       this.#inode = (await fh.stat()).ino;
       this.#offset = from;
       for (;;) {
-        const lines = splitLines(await readChunk(fh, this.#offset));
+        const lines = splitLines(await readChunk(fh, this.#offset, this.#buf));
         if (lines.length === 0) break;
         for (const [line, bytes] of lines) {
           this.#offset += bytes;
@@ -243,20 +257,6 @@ export class FileTailer implements LogSource {
       return null;
     }
   }
-
-  #sleep(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.#opts.pollMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = () => {
-        this.#wake = null;
-        done();
-      };
-    });
-  }
 }
 
 async function statOrNull(path: string) {
@@ -267,8 +267,12 @@ async function statOrNull(path: string) {
   }
 }
 
-async function readChunk(fh: FileHandle, position: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(CHUNK);
+/** Reads into `buf`, reused per tailer: splitLines copies the lines out before the next read. */
+function readChunkSync(fd: number, position: number, buf: Buffer): Buffer {
+  return buf.subarray(0, readSync(fd, buf, 0, CHUNK, position));
+}
+
+async function readChunk(fh: FileHandle, position: number, buf: Buffer): Promise<Buffer> {
   const { bytesRead } = await fh.read(buf, 0, CHUNK, position);
   return buf.subarray(0, bytesRead);
 }
