@@ -112,7 +112,7 @@ export class Attributor {
     if (
       !runtime &&
       entry.session === null &&
-      entry.containerId !== null &&
+      (entry.containerId !== null || underRuntime(entry)) &&
       event.tty?.startsWith('pts') &&
       !entry.ttyReported
     ) {
@@ -187,4 +187,16 @@ export class Attributor {
 
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * A process the runtime (runc exec, containerd-shim) started is a container process even when it
+ * was gone before its cgroup could be read: a quick `kubectl exec -it … -- sh -c …` around the
+ * recorder must still raise unrecorded-tty when the shim lags behind the log.
+ */
+function underRuntime(entry: ProcEntry): boolean {
+  for (let a = entry.parent, n = 0; a !== null && n < 64; a = a.parent, n++) {
+    if (isRuntimeName(a.name)) return true;
+  }
+  return false;
 }

@@ -184,7 +184,16 @@ export class ProcessTable {
   #alive(proc: ProcSource, entry: ProcEntry): boolean {
     if (proc.exists?.(entry.pid) === false) return false;
     const stat = proc.stat(entry.pid);
-    return stat !== null && (stat.ppid === entry.ppid || stat.ppid <= 1 || isReaperName(stat.comm));
+    return stat !== null && this.#consistent(entry, stat);
+  }
+
+  #consistent(entry: ProcEntry, stat: { ppid: number; comm: string }): boolean {
+    return (
+      stat.ppid === entry.ppid ||
+      stat.ppid <= 1 ||
+      isReaperName(stat.comm) ||
+      this.#sameLineage(entry, stat.ppid)
+    );
   }
 
   #remove(entry: ProcEntry): void {
@@ -236,8 +245,10 @@ export class ProcessTable {
   #lookup(pid: number, timeMs: number, depth: number): ProcEntry | null {
     if (pid <= 0) return null;
     const known = this.#entries.get(pid);
-    if (known) return known;
     const stat = this.#proc?.stat(pid) ?? null;
+    // A parent named by a new event is alive right now: an entry whose recorded parent /proc
+    // contradicts is an earlier process that had this pid (pids wrap within seconds under load).
+    if (known && (stat === null || this.#consistent(known, stat))) return known;
     if (stat === null) return null;
     const parent =
       depth < MAX_PROC_DEPTH && stat.ppid > 0 ? this.#lookup(stat.ppid, timeMs, depth + 1) : null;

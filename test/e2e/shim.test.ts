@@ -161,15 +161,16 @@ describe.skipIf(skipE2E('shim e2e', 'root', 'runc', 'auditd', 'kubectl'))(
       const ready = shown('K-2');
       pty.write('echo K-$((1+1))\r');
       await ready;
-      pty.write('exit\r');
-      expect(await exited).toBe(0);
-
+      // The shell stays open until the alert is in: the shim reads the container id from /proc,
+      // which a process that already exited no longer has (then the alert names no container).
       const web = sb.podContainerId('default', 'web');
       const page = await pollUntil(
         () => shim.events.unrecordedAlerts({ node: sb.nodeName, since, limit: 50 }),
         (p) => p.items.some((a) => a.containerId === web),
         'an unrecorded-tty alert for default/web',
       );
+      pty.write('exit\r');
+      expect(await exited).toBe(0);
       const alert = page.items.find((a) => a.containerId === web)!;
       expect(alert).toMatchObject({
         alert: 'unrecorded-tty',
