@@ -1,18 +1,13 @@
 // Attribution latency: from a command's exec (its audit timestamp) to the moment it is listed by
 // the session's events API, through the real shim daemon tailing auditd's log. Commands are typed
 // into a recorded bash one at a time; the API is polled every 20 ms (that is the resolution).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Channel } from '../common/channel.ts';
-import { attachShim } from '../server/shim/attach.ts';
-import { loadAuditRules, spawnShim, writeFiles } from '../test/e2e/shim-harness.ts';
 import { call } from '../test/server/client.ts';
 import { auditdRunning, missing } from '../test/support/prereq.ts';
-import { startRecorder } from '../test/support/recorder.ts';
 import { openRecorded } from './channel-client.ts';
 import type { BenchResult } from './result.ts';
 import type { SandboxProcess } from './sandbox-process.ts';
+import { startShimStage } from './shim-stage.ts';
 import { summarize } from './stats.ts';
 
 interface EventItem {
@@ -32,18 +27,7 @@ export async function latencyBench(o: {
   const why = missing('root', 'auditd') ?? (auditdRunning() ? null : 'auditd is not running');
   if (why) return { name, method: '', notMeasured: why };
   const sb = o.sandbox;
-  const dir = await mkdtemp(join(tmpdir(), 'bench-latency-'));
-  const removeRules = loadAuditRules(`bench-lat-${process.pid}`);
-  const rec = await startRecorder({ sandbox: sb });
-  attachShim(rec.recorder);
-  const files = writeFiles(dir, { token: sb.shimToken, 'ca.pem': rec.caPem });
-  const child = spawnShim({
-    url: rec.url,
-    caFile: files['ca.pem']!,
-    tokenFile: files.token!,
-    node: sb.nodeName,
-    stateDir: join(dir, 'state'),
-  });
+  const { rec, child, stop } = await startShimStage(sb, 'lat');
   try {
     await child.waitFor(/"msg":"connected to recorder"/, 60_000);
     const alice = { token: sb.tokens.alice! };
@@ -88,10 +72,6 @@ export async function latencyBench(o: {
       targets: [{ what: 'p99 <= 1 s', met: missed === 0 && lat.p99 <= 1000 }],
     };
   } finally {
-    child.kill('SIGTERM');
-    await child.exited;
-    removeRules();
-    await rec.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
   }
 }

@@ -4,17 +4,12 @@
 // /proc/PID/stat over the same window for both; losses are checked against the kernel's lost
 // counter and by counting the session's stored execs against what the storm says it ran.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { attachShim } from '../server/shim/attach.ts';
 import { lostCount } from '../shim/run.ts';
-import { loadAuditRules, spawnShim, writeFiles } from '../test/e2e/shim-harness.ts';
 import { auditdRunning, missing } from '../test/support/prereq.ts';
-import { startRecorder } from '../test/support/recorder.ts';
 import { openRecorded } from './channel-client.ts';
 import type { BenchResult } from './result.ts';
 import type { SandboxProcess } from './sandbox-process.ts';
+import { startShimStage } from './shim-stage.ts';
 import { cpuTicks, round, TICKS_PER_SECOND } from './stats.ts';
 
 /** Parallel bash loops that exec /bin/true at `rate` per second in total, paced on EPOCHREALTIME; the wait
@@ -22,10 +17,8 @@ import { cpuTicks, round, TICKS_PER_SECOND } from './stats.ts';
 export function stormScript(o: { rate: number; seconds: number; loops: number }): string {
   const per = Math.round(o.rate / o.loops);
   const loop = `n=0; start=\${EPOCHREALTIME/./}; end=$((start + ${o.seconds} * 1000000)); while :; do now=\${EPOCHREALTIME/./}; [ $now -ge $end ] && break; if [ $n -lt $(( (now - start) * ${per} / 1000000 )) ]; then /bin/true; n=$((n+1)); else read -t 0.002 _; fi; done; echo execs=$n`;
-  // Each loop is its own exec'd bash, not a `( … ) &` subshell: a subshell that forks without exec
-  // inside a container is not attributed (the shim links clone children by the syscall's exit
-  // value, a pid of the container's namespace; reported to the lead), and this benchmark measures
-  // cost, not that gap.
+  // Each loop is its own exec'd bash so the storm's shape matches earlier runs' figures (subshells
+  // inside a container are attributed too since the shim maps namespace pids; test/e2e/shim.test.ts).
   return `for j in {1..${o.loops}}; do bash -c '${loop}' & done; wait`;
 }
 
@@ -45,23 +38,12 @@ export async function shimCpuBench(o: {
   const why = missing('root', 'auditd') ?? (auditdRunning() ? null : 'auditd is not running');
   if (why) return { name, method: '', notMeasured: why };
   const sb = o.sandbox;
-  const dir = await mkdtemp(join(tmpdir(), 'bench-shim-'));
-  const removeRules = loadAuditRules(`bench-shim-${process.pid}`);
-  const rec = await startRecorder({ sandbox: sb });
-  const shim = attachShim(rec.recorder);
-  const files = writeFiles(dir, { token: sb.shimToken, 'ca.pem': rec.caPem });
-  const child = spawnShim({
-    url: rec.url,
-    caFile: files['ca.pem']!,
-    tokenFile: files.token!,
-    node: sb.nodeName,
-    stateDir: join(dir, 'state'),
-  });
+  const { rec, shim, child, stateDir, stop } = await startShimStage(sb, 'shim');
   try {
     await child.waitFor(/"msg":"tailing"/, 60_000);
     await child.waitFor(/"msg":"connected to recorder"/, 60_000);
     const shimPid = Number(
-      execFileSync('pgrep', ['-n', '-f', `state-dir=${join(dir, 'state')}`], { encoding: 'utf8' }).trim(),
+      execFileSync('pgrep', ['-n', '-f', `state-dir=${stateDir}`], { encoding: 'utf8' }).trim(),
     );
     const aPid = auditdPid();
     const loops = o.loops;
@@ -134,11 +116,6 @@ export async function shimCpuBench(o: {
       ],
     };
   } finally {
-    child.kill('SIGTERM');
-    await child.exited;
-    removeRules();
-    shim.ingest.close();
-    await rec.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
   }
 }
