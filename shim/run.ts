@@ -43,6 +43,31 @@ export function lostCount(status: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * Whether the auditd the kernel names is a live process. The kernel keeps a killed auditd's pid
+ * until it next fails to deliver a record, and meanwhile records go to the kernel log, not to
+ * audit.log: the shim would tail a file that never grows. `stat` reads /proc/PID/stat (host pid
+ * namespace: the DaemonSet runs with hostPID).
+ */
+export function auditdState(
+  status: string,
+  stat: (pid: number) => string | null,
+): 'running' | 'stopped' | 'dead' {
+  const pid = Number(/^pid (\d+)$/m.exec(status)?.[1] ?? 0);
+  if (pid === 0) return 'stopped';
+  const line = stat(pid);
+  const m = line ? /^\d+ \((.*)\) (\S)/s.exec(line) : null;
+  return m && m[1] === 'auditd' && m[2] !== 'Z' && m[2] !== 'X' ? 'running' : 'dead';
+}
+
+function readStat(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 async function reportAuditState(): Promise<void> {
   try {
     const rules = checkRules((await run('auditctl', ['-l'])).stdout);
@@ -52,7 +77,19 @@ async function reportAuditState(): Promise<void> {
       ...rules,
       ...(rules.enough ? {} : { hint: 'load deploy/auditd/audited-exec.rules' }),
     });
-    log({ level: 'info', msg: 'audit status', lost: lostCount((await run('auditctl', ['-s'])).stdout) });
+    const status = (await run('auditctl', ['-s'])).stdout;
+    const auditd = auditdState(status, readStat);
+    log({
+      level: auditd === 'running' ? 'info' : 'warn',
+      msg: 'audit status',
+      auditd,
+      lost: lostCount(status),
+      ...(auditd === 'running'
+        ? {}
+        : {
+            hint: 'auditd is not running: the kernel is not writing audit.log, so no command can be attributed',
+          }),
+    });
   } catch (err) {
     log({ level: 'warn', msg: 'cannot run auditctl; rules not checked', err: String(err) });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runConfigFrom } from '../../shim/config.ts';
-import { checkRules, lostCount } from '../../shim/run.ts';
+import { auditdState, checkRules, lostCount } from '../../shim/run.ts';
 
 describe('daemon start checks', () => {
   it('knows when the loaded rules cover 64- and 32-bit execve', () => {
@@ -19,6 +19,20 @@ describe('daemon start checks', () => {
 
   it('reads the lost counter from auditctl -s', () => {
     expect(lostCount('enabled 1\nfailure 1\npid 4820\nlost 17\nbacklog 0\n')).toBe(17);
+  });
+
+  it('tells a live auditd from a stopped one and from a killed one the kernel still names', () => {
+    const stats: Record<number, string> = {
+      4820: '4820 (auditd) S 1 4820 4820 0 -1',
+      4821: '4821 (auditd) Z 1 4821 4821 0 -1',
+      4822: '4822 (sshd: a (b)) S 1 4822 4822 0 -1',
+    };
+    const stat = (pid: number) => stats[pid] ?? null;
+    expect(auditdState('enabled 1\npid 4820\nlost 0\n', stat)).toBe('running');
+    expect(auditdState('enabled 1\npid 0\nlost 0\n', stat)).toBe('stopped');
+    expect(auditdState('enabled 1\npid 4821\n', stat)).toBe('dead');
+    expect(auditdState('enabled 1\npid 4822\n', stat)).toBe('dead');
+    expect(auditdState('enabled 1\npid 9999\n', stat)).toBe('dead');
   });
 
   it('turns flags and env into settings', () => {

@@ -2,7 +2,7 @@
 // prerequisite skips the suite with a printed reason; in CI (CI=true) or with
 // AUDITED_EXEC_E2E=required it fails, so CI can never go green by skipping.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 
 export type Prereq = 'root' | 'runc' | 'auditd' | 'chromium' | 'kubectl' | 'asciinema';
 
@@ -11,7 +11,7 @@ export const KUBECTL = process.env.AUDITED_EXEC_KUBECTL ?? '/usr/lib/google-clou
 const checks: Record<Prereq, () => string | null> = {
   root: () => (process.getuid?.() === 0 ? null : 'not running as root'),
   runc: () => executable('/usr/sbin/runc') ?? executable('/usr/bin/runc'),
-  auditd: () => executable('/usr/sbin/auditd') ?? executable('/usr/sbin/auditctl'),
+  auditd: () => executable('/usr/sbin/auditd') ?? executable('/usr/sbin/auditctl') ?? auditdProblem(),
   chromium: () => executable('/usr/bin/chromium'),
   kubectl: () => executable(KUBECTL),
   asciinema: () => executable('/usr/bin/asciinema'),
@@ -55,12 +55,31 @@ export function skipE2E(suite: string, ...needs: Prereq[]): boolean {
   return true;
 }
 
-/** True when auditd is running and answering auditctl. */
+/** True when a live auditd is registered with the kernel (so records reach audit.log). */
 export function auditdRunning(): boolean {
+  return auditdProblem() === null;
+}
+
+/**
+ * Why audit records would not reach /var/log/audit/audit.log, or null. The kernel keeps naming
+ * a killed auditd's pid until it next fails to deliver a record, so the pid must be a live auditd.
+ */
+function auditdProblem(): string | null {
+  let status: string;
   try {
-    execFileSync('/usr/sbin/auditctl', ['-s'], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
+    status = execFileSync('/usr/sbin/auditctl', ['-s'], { stdio: 'pipe', encoding: 'utf8' });
+  } catch (err) {
+    return `auditctl -s failed: ${(err as Error).message.split('\n')[0]}`;
   }
+  const pid = Number(/^pid (\d+)$/m.exec(status)?.[1] ?? 0);
+  const hint = 'start it with `bash scripts/start-auditd.sh`';
+  if (pid === 0) return `auditd is not running; ${hint}`;
+  try {
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    if (comm === 'auditd' && state !== 'Z' && state !== 'X') return null;
+  } catch {
+    // no such process
+  }
+  return `the kernel names auditd pid ${pid}, but no live auditd has that pid; ${hint}`;
 }
