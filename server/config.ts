@@ -35,6 +35,8 @@ export interface Settings {
   debugPodTimeoutMs: number;
   /** Groups whose direct exec the admission webhook allows (and reports). */
   breakGlassGroups: string[];
+  /** A browser session's token is checked again with TokenReview this often (revocation takes effect). */
+  webSessionReviewMs: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } = {
@@ -47,6 +49,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } =
   debugImage: 'busybox:1.36',
   debugPodTimeoutMs: 120_000,
   breakGlassGroups: ['audited-exec:break-glass'],
+  webSessionReviewMs: 300_000,
 };
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -102,6 +105,13 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
         'comma-separated groups admission lets exec directly',
         env.AUDITED_EXEC_BREAK_GLASS_GROUPS,
       ),
+    )
+    .addOption(
+      opt(
+        '--web-session-review <seconds>',
+        "how often a browser session's token is checked again (default 300)",
+        env.AUDITED_EXEC_WEB_SESSION_REVIEW,
+      ),
     );
   program.parse(argv);
   const o = program.opts<Record<string, string | undefined>>();
@@ -120,6 +130,10 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
   if (podTimeout !== undefined && !(Number.isFinite(podTimeout) && podTimeout > 0)) {
     throw new AuditedExecError('CONFIG_INVALID', '--debug-pod-timeout must be a positive number of seconds');
   }
+  const review = o.webSessionReview === undefined ? undefined : Number(o.webSessionReview);
+  if (review !== undefined && !(Number.isFinite(review) && review > 0)) {
+    throw new AuditedExecError('CONFIG_INVALID', '--web-session-review must be a positive number of seconds');
+  }
   return {
     ...DEFAULT_SETTINGS,
     ...listen,
@@ -137,6 +151,7 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
       debugNamespace: o.debugNamespace,
       debugImage: o.debugImage,
       debugPodTimeoutMs: podTimeout === undefined ? undefined : podTimeout * 1000,
+      webSessionReviewMs: review === undefined ? undefined : review * 1000,
       breakGlassGroups: o.breakGlassGroups
         ?.split(',')
         .map((g) => g.trim())

@@ -203,7 +203,10 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     recordingPathFor: (id) => recordingPath(settings.dataDir, id),
     evidence,
     events: deps.events ? eventsFromStore(deps.events) : shim.events.uiSource(),
-    config: { publicOrigins: settings.publicUrl ? [new URL(settings.publicUrl).origin] : [] },
+    config: {
+      publicOrigins: settings.publicUrl ? [new URL(settings.publicUrl).origin] : [],
+      webSessions: { reviewIntervalMs: settings.webSessionReviewMs },
+    },
   });
 
   const retention = createRetention({

@@ -1,8 +1,10 @@
 // Browser sign-in sessions: an opaque random id in a cookie, the identity server-side.
 // The table keys on SHA-256(id) so a heap dump or a timing side channel on the map never yields a
-// usable cookie. The user's bearer token is NOT kept: the session lives until its absolute or idle
-// expiry (or logout), which therefore bounds how long a revoked token keeps browser access.
-import { createHash, randomBytes } from 'node:crypto';
+// usable cookie. The user's bearer token is kept only sealed (AES-256-GCM) under a key derived from
+// the cookie id, which the server does not store: a heap dump yields no token, and a request that
+// presents the cookie can unseal it to ask TokenReview again. That re-review (every
+// reviewIntervalMs) is what ends a browser session whose token was revoked or whose groups changed.
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { UserInfo } from './user.ts';
 
 export interface WebSession {
@@ -11,6 +13,12 @@ export interface WebSession {
   csrf: string;
   createdAt: number;
   lastSeenAt: number;
+  /** when TokenReview last accepted the token */
+  reviewedAt: number;
+  /** iv ‖ ciphertext ‖ tag of the bearer token; absent when signed in without one */
+  sealedToken?: Buffer;
+  /** the re-review in flight, shared by concurrent requests */
+  review?: Promise<UserInfo | null>;
 }
 
 export interface WebSessionOptions {
@@ -18,6 +26,8 @@ export interface WebSessionOptions {
   absoluteTtlMs: number;
   /** idle lifetime, ms */
   idleTtlMs: number;
+  /** how often a session's token is checked again with TokenReview, ms */
+  reviewIntervalMs: number;
   /** oldest sessions are evicted beyond this many */
   maxSessions: number;
   now: () => number;
@@ -26,6 +36,7 @@ export interface WebSessionOptions {
 export const WEB_SESSION_DEFAULTS: WebSessionOptions = {
   absoluteTtlMs: 8 * 3600_000,
   idleTtlMs: 30 * 60_000,
+  reviewIntervalMs: 5 * 60_000,
   maxSessions: 10_000,
   now: Date.now,
 };
@@ -38,19 +49,52 @@ function key(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
 
+/** The token's sealing key: derivable only from the cookie id (domain-separated from key()). */
+function sealingKey(id: string): Buffer {
+  return createHmac('sha256', id).update('audited-exec web-session token').digest();
+}
+
+function seal(id: string, token: string): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(id), iv);
+  const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]);
+}
+
+function unseal(id: string, sealed: Buffer): string | null {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', sealingKey(id), sealed.subarray(0, 12));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    return Buffer.concat([
+      decipher.update(sealed.subarray(12, sealed.length - 16)),
+      decipher.final(),
+    ]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
 export class WebSessions {
   readonly options: WebSessionOptions;
   readonly #table = new Map<string, WebSession>();
 
   constructor(options: Partial<WebSessionOptions> = {}) {
     this.options = { ...WEB_SESSION_DEFAULTS, ...options };
-    if (this.options.idleTtlMs <= 0 || this.options.absoluteTtlMs <= 0) {
+    if (
+      this.options.idleTtlMs <= 0 ||
+      this.options.absoluteTtlMs <= 0 ||
+      this.options.reviewIntervalMs <= 0
+    ) {
       throw new RangeError('web session lifetimes must be positive');
     }
   }
 
-  /** Starts a session; returns the cookie value (the only place the raw id exists). */
-  create(viewer: UserInfo): { id: string; session: WebSession } {
+  /**
+   * Starts a session; returns the cookie value (the only place the raw id exists). With the token
+   * that signed in, the session is re-reviewed every reviewIntervalMs; without one it lives until
+   * its expiry.
+   */
+  create(viewer: UserInfo, token?: string): { id: string; session: WebSession } {
     this.#sweep();
     while (this.#table.size >= this.options.maxSessions) {
       const oldest = this.#table.keys().next().value;
@@ -59,7 +103,14 @@ export class WebSessions {
     }
     const now = this.options.now();
     const id = randomToken();
-    const session: WebSession = { viewer, csrf: randomToken(), createdAt: now, lastSeenAt: now };
+    const session: WebSession = {
+      viewer,
+      csrf: randomToken(),
+      createdAt: now,
+      lastSeenAt: now,
+      reviewedAt: now,
+      ...(token ? { sealedToken: seal(id, token) } : {}),
+    };
     this.#table.set(key(id), session);
     return { id, session };
   }
@@ -77,6 +128,19 @@ export class WebSessions {
     }
     session.lastSeenAt = now;
     return session;
+  }
+
+  /** The token to review again when the last review is older than reviewIntervalMs; else null. */
+  tokenDue(id: string, session: WebSession): string | null {
+    if (!session.sealedToken) return null;
+    if (this.options.now() - session.reviewedAt < this.options.reviewIntervalMs) return null;
+    return unseal(id, session.sealedToken);
+  }
+
+  /** Records a review that accepted the token: the identity is replaced by what it said. */
+  reviewed(session: WebSession, viewer: UserInfo): void {
+    session.viewer = viewer;
+    session.reviewedAt = this.options.now();
   }
 
   destroy(id: string | undefined): void {

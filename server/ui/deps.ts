@@ -1,10 +1,12 @@
 // What the web UI needs from the rest of the recorder. Everything except `events` and `evidence`
 // exists in the server today; those two are optional so the UI works before they are wired.
+
 import type { AccessReviewer } from '../auth/access.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { WebSessionOptions } from '../auth/web-session.ts';
 import type { Store } from '../store/store.ts';
 import type { UnrecordedAlert } from './pages/unrecorded.ts';
+import type { SignInLimitOptions } from './sign-in-limit.ts';
 import type { TrustedProxyConfig } from './viewer.ts';
 
 export interface UiEventSource {
@@ -32,6 +34,8 @@ export interface UiConfig {
   /** origins the UI is reached at (scheme://host[:port]); the request's own Host is always accepted */
   publicOrigins: string[];
   webSessions: Partial<WebSessionOptions>;
+  /** failed sign-ins allowed per client address and window */
+  signInLimit: Partial<SignInLimitOptions>;
   trustedProxy?: TrustedProxyConfig;
   pageSize: number;
   /** most store rows one list request examines (visibility/search filtering) */
@@ -41,6 +45,7 @@ export interface UiConfig {
 export const UI_DEFAULTS: UiConfig = {
   publicOrigins: [],
   webSessions: {},
+  signInLimit: {},
   pageSize: 50,
   maxScanned: 5000,
 };

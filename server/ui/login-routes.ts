@@ -11,6 +11,7 @@ import { loginPage } from './pages/login.ts';
 import { readForm, redirect, safeNext, sendHtml, sendProblem } from './respond.ts';
 import type { UiContext } from './routes.ts';
 import { requestOrigin, sameOrigin, sameToken } from './security.ts';
+import { SignInLimit } from './sign-in-limit.ts';
 import { LOGIN_COOKIE, reviewToken, SESSION_COOKIE } from './viewer.ts';
 
 const LOGIN_COOKIE_SECONDS = 3600;
@@ -32,16 +33,21 @@ export function originOk(req: IncomingMessage, configured: readonly string[]): b
 }
 
 export function loginRoutes(router: Router, ui: UiContext): void {
-  const showLogin = (ctx: RequestContext, code: number, next: string, error?: string) => {
+  const limit = new SignInLimit(ui.config.signInLimit);
+  const showLogin = (
+    ctx: RequestContext,
+    code: number,
+    next: string,
+    error?: string,
+    headers: Record<string, string> = {},
+  ) => {
     const csrf = randomToken();
     const cookie = serializeCookie(LOGIN_COOKIE, csrf, { maxAge: LOGIN_COOKIE_SECONDS });
     sendHtml(
       ctx.res,
       code,
       layout({ title: 'Sign in' }, loginPage({ csrf, next, ...(error ? { error } : {}) })),
-      {
-        'Set-Cookie': cookie,
-      },
+      { 'Set-Cookie': cookie, ...headers },
     );
   };
 
@@ -77,14 +83,31 @@ export function loginRoutes(router: Router, ui: UiContext): void {
       if (!token || /\s/.test(token) || token.length > 16_384) {
         return showLogin(ctx, 400, next, 'Paste one bearer token (no spaces).');
       }
+      const address = req.socket.remoteAddress ?? 'unknown';
+      const wait = limit.retryAfter(address);
+      if (wait > 0) {
+        return showLogin(
+          ctx,
+          429,
+          next,
+          `Too many failed sign-ins from your address; try again in ${wait} s.`,
+          {
+            'Retry-After': String(wait),
+          },
+        );
+      }
       let user: Awaited<ReturnType<typeof reviewToken>>;
       try {
         user = await reviewToken(ui.deps.authenticator, req, token);
       } catch (err) {
         return showLogin(ctx, 503, next, `The token could not be checked: ${errorMessage(err)}`);
       }
-      if (!user) return showLogin(ctx, 401, next, 'The cluster did not accept this token.');
-      const { id } = ui.sessions.create({ ...user });
+      if (!user) {
+        limit.failed(address);
+        return showLogin(ctx, 401, next, 'The cluster did not accept this token.');
+      }
+      limit.succeeded(address);
+      const { id } = ui.sessions.create({ ...user }, token);
       redirect(res, next, {
         'Set-Cookie': [
           serializeCookie(SESSION_COOKIE, id, { maxAge: ui.sessions.cookieMaxAge() }),

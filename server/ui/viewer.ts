@@ -69,7 +69,10 @@ export interface ViewerSources {
 export async function resolveViewer(req: IncomingMessage, s: ViewerSources): Promise<ResolvedViewer | null> {
   const cookie = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
   const session = s.sessions.get(cookie);
-  if (session) return { user: session.viewer, session, via: 'cookie' };
+  if (cookie && session) {
+    const current = await recheck(cookie, session, req, s);
+    return current ? { user: current.viewer, session: current, via: 'cookie' } : null;
+  }
   if (verifiedProxy(req.socket, s.trustedProxy)) {
     // A verified proxy speaks for its users only; it never signs in as itself.
     const user = userFromProxyHeaders(req.headers, { ...TRUSTED_PROXY_DEFAULTS, ...s.trustedProxy });
@@ -77,6 +80,31 @@ export async function resolveViewer(req: IncomingMessage, s: ViewerSources): Pro
   }
   const user = await s.authenticator.authenticate(req);
   return user ? { user, via: 'authenticator' } : null;
+}
+
+/**
+ * A cookie session whose token is due for review asks TokenReview again: a revoked or expired
+ * token ends the session (null: the browser is sent to sign in), changed groups take effect. A
+ * review that cannot be made throws (503), leaving the session for the next request to retry.
+ */
+async function recheck(
+  cookie: string,
+  session: WebSession,
+  req: IncomingMessage,
+  s: ViewerSources,
+): Promise<WebSession | null> {
+  const token = s.sessions.tokenDue(cookie, session);
+  if (token === null) return session;
+  session.review ??= reviewToken(s.authenticator, req, token).finally(() => {
+    delete session.review;
+  });
+  const user = await session.review;
+  if (!user) {
+    s.sessions.destroy(cookie);
+    return null;
+  }
+  s.sessions.reviewed(session, { ...user });
+  return session;
 }
 
 /** TokenReview of a pasted token through the server's authenticator (the one path tokens take). */

@@ -61,6 +61,7 @@ function uidFor(secret: Buffer, name: string): string {
 export class Authenticator {
   readonly #secret = randomBytes(32);
   readonly #static = new Map<string, UserInfo>();
+  readonly #revoked = new Set<string>();
   readonly tokens: Record<string, string> = {};
 
   constructor() {
@@ -120,6 +121,7 @@ export class Authenticator {
    * the API); TokenReview passes its spec.audiences. Returns the audiences the token was valid for.
    */
   authenticateToken(token: string, audiences: string[] = [], now = Date.now()): AuthnResult {
+    if (this.#revoked.has(token)) return { ok: false, reason: 'token has been revoked' };
     const stat = this.#static.get(token);
     if (stat) return { ok: true, user: stat, audiences: audiences.length ? audiences : [API_AUDIENCE] };
     const parts = token.split('.');
@@ -145,6 +147,11 @@ export class Authenticator {
       user: this.serviceAccountUser(k.namespace, k.serviceaccount.name, k.node?.name, claims.jti),
       audiences: matched,
     };
+  }
+
+  /** Like deleting a token's Secret or its service account: the token stops authenticating. */
+  revoke(token: string): void {
+    this.#revoked.add(token);
   }
 
   /** A client certificate already verified by TLS against the CA: CN = user, O = groups. */

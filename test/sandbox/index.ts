@@ -75,6 +75,8 @@ export interface Sandbox {
   deletePod(namespace: string, name: string): Promise<void>;
   podContainerId(namespace: string, pod: string, container?: string): string;
   serviceAccountToken(opts: ServiceAccountTokenOptions): string;
+  /** The token stops authenticating (requests and TokenReview), as when its Secret is deleted. */
+  revokeToken(token: string): void;
   setRbac(policy: RbacPolicy): void;
   stop(): Promise<void>;
 }
@@ -206,6 +208,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return c.id;
       },
       serviceAccountToken: (opts) => authn.serviceAccountToken(opts),
+      revokeToken: (token) => authn.revoke(token),
       setRbac: (p) => {
         policy = p;
       },

@@ -49,3 +49,29 @@ describe('web sessions', () => {
     expect(t.get(b.id)).toBeNull();
   });
 });
+
+describe('web session token review', () => {
+  it('keeps the token sealed, due for review only after the interval, and only for its own cookie', () => {
+    let now = 0;
+    const t = new WebSessions({ reviewIntervalMs: 1000, now: () => now });
+    const { id, session } = t.create(alice, 'secret-token');
+    expect(session.sealedToken?.includes(Buffer.from('secret-token'))).toBe(false);
+    expect(t.tokenDue(id, session)).toBeNull();
+    now = 1000;
+    expect(t.tokenDue(id, session)).toBe('secret-token');
+    // Another cookie id derives another key: the sealed token does not open.
+    const other = t.create(alice, 'other');
+    expect(t.tokenDue(other.id, session)).toBeNull();
+    t.reviewed(session, { ...alice, groups: ['auditors', 'system:authenticated'] });
+    expect(t.tokenDue(id, session)).toBeNull();
+    expect(t.get(id)?.viewer.groups).toContain('auditors');
+  });
+
+  it('never asks for a review of a session signed in without a token', () => {
+    let now = 0;
+    const t = new WebSessions({ reviewIntervalMs: 1, now: () => now });
+    const { id, session } = t.create(alice);
+    now = 10;
+    expect(t.tokenDue(id, session)).toBeNull();
+  });
+});

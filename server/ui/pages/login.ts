@@ -1,4 +1,4 @@
-// Sign-in: paste a Kubernetes bearer token; it is checked once with TokenReview and not kept.
+// Sign-in: paste a Kubernetes bearer token; TokenReview checks it now and again while the session lasts.
 import { html, type SafeHtml } from '../html.ts';
 
 export interface LoginPageData {
@@ -15,7 +15,8 @@ export function loginPage(d: LoginPageData): SafeHtml {
 <h1 id="login-h">Sign in</h1>
 <p>Paste a Kubernetes bearer token the cluster accepts (for example the output of
 <code>kubectl create token NAME</code> or the token from your kubeconfig). It is verified with the
-cluster's TokenReview and is not stored; you get a browser session instead.</p>
+cluster's TokenReview and checked again every few minutes while you are signed in, so a revoked
+or expired token ends the browser session. It is never written to disk.</p>
 ${d.error ? html`<p class="error" role="alert" id="login-error">${d.error}</p>` : ''}
 <form method="post" action="/ui/login">
   <input type="hidden" name="_csrf" value="${d.csrf}">
