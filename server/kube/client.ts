@@ -35,6 +35,8 @@ export interface KubeResponse<T = unknown> {
   /** Parsed JSON, or undefined when the body was not JSON. */
   body: T | undefined;
   text: string;
+  /** The body as received (logs are bytes, not necessarily UTF-8). */
+  bytes: Buffer;
 }
 
 export type HeaderValues = Record<string, string | string[]>;
@@ -124,14 +126,15 @@ export class KubeClient {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', reject);
           res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
+            const bytes = Buffer.concat(chunks);
+            const text = bytes.toString('utf8');
             let body: T | undefined;
             try {
               body = JSON.parse(text) as T;
             } catch {
               body = undefined;
             }
-            resolve({ status: res.statusCode ?? 0, body, text });
+            resolve({ status: res.statusCode ?? 0, body, text, bytes });
           });
         },
       );

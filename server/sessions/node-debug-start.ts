@@ -21,7 +21,7 @@ export interface PodLike {
 
 export type StartState =
   | { state: 'running'; containerId?: string }
-  | { state: 'terminated'; containerId?: string; detail: string }
+  | { state: 'terminated'; containerId?: string; detail: string; exitCode?: number }
   | { state: 'waiting'; detail: string };
 
 export function containerStart(pod: PodLike, container: string): StartState {
@@ -33,7 +33,12 @@ export function containerStart(pod: PodLike, container: string): StartState {
   if (cs?.state?.terminated) {
     const t = cs.state.terminated;
     const detail = `container ${container} terminated (${t.reason ?? `exit code ${t.exitCode ?? '?'}`})`;
-    return { state: 'terminated', ...id, detail };
+    return {
+      state: 'terminated',
+      ...id,
+      detail,
+      ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
+    };
   }
   if (status.phase === 'Failed' || status.phase === 'Succeeded') {
     return {

@@ -14,6 +14,7 @@ import { RecordingWriter, recordingPath } from '../recording/writer.ts';
 import { impersonation } from './create.ts';
 import { waitForDebugContainer } from './node-debug.ts';
 import { nodeDebugSettings, removeDebugPod } from './node-debug-create.ts';
+import { containerEnded, replayEndedContainer } from './node-debug-logs.ts';
 import { progressLine } from './node-debug-start.ts';
 import { Relay } from './relay.ts';
 import type { SessionServices } from './services.ts';
@@ -108,8 +109,9 @@ export async function runNodeDebug(
   );
   let lastSaid = Number.NEGATIVE_INFINITY;
   let lastDetail = '';
+  let started: Awaited<ReturnType<typeof waitForDebugContainer>>;
   try {
-    const started = await waitForDebugContainer({
+    started = await waitForDebugContainer({
       kube: services.kube,
       ref,
       auditId: id,
@@ -151,6 +153,26 @@ export async function runNodeDebug(
     },
     id,
   );
+  if (started.state === 'terminated') {
+    // Nothing left to attach to: the container's log stands in for its stream, as in kubectl debug.
+    user.off('message', keep);
+    user.off('close', gone);
+    const result = await replayEndedContainer({
+      kube: services.kube,
+      ref,
+      impersonate: imp,
+      auditId: id,
+      recording,
+      user,
+      exitCode: started.exitCode ?? null,
+      tty: session.tty,
+    });
+    await finish(services, id, recording, result);
+    await removeDebugPod(services, ref, id);
+    if (user.readyState === user.OPEN) user.close(1000);
+    done();
+    return;
+  }
   const upstream = await openChannelStream(
     services.kube,
     attachPath({ ...ref, ...session }),
@@ -170,13 +192,35 @@ export async function runNodeDebug(
   if (session.tty) say(ATTACH_HINT);
   user.off('message', keep);
   user.off('close', gone);
+  let sawOutput = false;
+  upstream.ws.on('message', (data: Buffer) => {
+    if (data.length > 1 && (data[0] === Channel.stdout || data[0] === Channel.stderr)) sawOutput = true;
+  });
   const relay = new Relay({
     client: user,
     upstream: upstream.ws,
     recording,
     tty: session.tty,
     finalize: async (result) => {
-      await finish(services, id, recording, result);
+      let final = result;
+      if (
+        result.outcome === 'exited' &&
+        !sawOutput &&
+        (await containerEnded(services.kube, ref, id).catch(() => false))
+      ) {
+        final = await replayEndedContainer({
+          kube: services.kube,
+          ref,
+          impersonate: imp,
+          auditId: id,
+          recording,
+          user,
+          exitCode: result.exitCode ?? null,
+          tty: session.tty,
+          sendStatus: false,
+        });
+      }
+      await finish(services, id, recording, final);
       await removeDebugPod(services, ref, id);
     },
   });

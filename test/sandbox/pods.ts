@@ -146,11 +146,14 @@ export class PodManager {
         const log: Buffer[] = [];
         this.#logs.set(`${key}/${c.name}`, log);
         let logBytes = 0;
-        container.main.onOutput((_s, d) => {
-          log.push(d);
-          logBytes += d.length;
-          while (log.length > 1 && logBytes > LOG_LIMIT) logBytes -= log.shift()!.length;
-        });
+        container.main.onOutput(
+          (_s, d) => {
+            log.push(d);
+            logBytes += d.length;
+            while (log.length > 1 && logBytes > LOG_LIMIT) logBytes -= log.shift()!.length;
+          },
+          { fromStart: true },
+        );
         void container.main.exited.then((code) => this.#onMainExit(ns, pod.metadata.name, c.name, code));
         statuses.push({
           name: c.name,

@@ -13,8 +13,11 @@ export interface Proc {
   /** stdin reached EOF (v5 close frame for channel 0, or the client went away) */
   endStdin(): void;
   resize(size: TerminalSize): void;
-  /** Subscribes to output; returns the unsubscribe function. */
-  onOutput(cb: (stream: OutputStream, data: Buffer) => void): () => void;
+  /**
+   * Subscribes to output; returns the unsubscribe function. `fromStart` (a container's log) also
+   * gets what a main process (holdEarlyOutput) printed before that subscription.
+   */
+  onOutput(cb: (stream: OutputStream, data: Buffer) => void, opts?: { fromStart?: boolean }): () => void;
   /** Resolves with the exit code once all output has been delivered (128+n for signal n). */
   readonly exited: Promise<number>;
   kill(signal?: NodeJS.Signals): void;
@@ -27,17 +30,40 @@ export interface SpawnOptions {
   cwd?: string;
   tty: boolean;
   size?: TerminalSize;
+  /** A container's main process: keep its first output for the log collector (onOutput fromStart). */
+  holdEarlyOutput?: boolean;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
+/**
+ * Output subscribers. A main process holds what it prints until its log collector subscribes
+ * (fromStart), as the kubelet captures a container's output from its first byte even though the
+ * collector starts after the process; attach streams and everything else see only new output.
+ */
 class Listeners {
   readonly #set = new Set<(stream: OutputStream, data: Buffer) => void>();
-  add(cb: (stream: OutputStream, data: Buffer) => void): () => void {
+  #early: [OutputStream, Buffer][] | null;
+  #earlyBytes = 0;
+  constructor(holdEarly = false) {
+    this.#early = holdEarly ? [] : null;
+  }
+  add(cb: (stream: OutputStream, data: Buffer) => void, opts: { fromStart?: boolean } = {}): () => void {
     this.#set.add(cb);
+    if (opts.fromStart) {
+      const early = this.#early;
+      this.#early = null;
+      for (const [stream, data] of early ?? []) cb(stream, data);
+    }
     return () => this.#set.delete(cb);
   }
   emit(stream: OutputStream, data: Buffer): void {
+    if (this.#early) {
+      this.#early.push([stream, data]);
+      this.#earlyBytes += data.length;
+      // Bounded: a collector that never comes must not hold a chatty process's output forever.
+      if (this.#earlyBytes > 1 << 20) this.#early = null;
+    }
     for (const cb of this.#set) cb(stream, data);
   }
 }
@@ -47,7 +73,7 @@ export function spawnProc(opts: SpawnOptions): Proc {
 }
 
 function spawnTty(opts: SpawnOptions): Proc {
-  const listeners = new Listeners();
+  const listeners = new Listeners(opts.holdEarlyOutput);
   const pty = spawnPty(opts.file, opts.args, {
     name: 'xterm',
     cols: opts.size?.width || 80,
@@ -77,7 +103,7 @@ function spawnTty(opts: SpawnOptions): Proc {
     resize: (size) => {
       if (!done && size.width > 0 && size.height > 0) pty.resize(size.width, size.height);
     },
-    onOutput: (cb) => listeners.add(cb),
+    onOutput: (cb, o) => listeners.add(cb, o),
     exited,
     kill: (signal = 'SIGKILL') => {
       if (!done) pty.kill(signal);
@@ -86,7 +112,7 @@ function spawnTty(opts: SpawnOptions): Proc {
 }
 
 function spawnPipes(opts: SpawnOptions): Proc {
-  const listeners = new Listeners();
+  const listeners = new Listeners(opts.holdEarlyOutput);
   const child = spawnChild(opts.file, opts.args, {
     cwd: opts.cwd ?? '/',
     env: opts.env,
@@ -108,7 +134,7 @@ function spawnPipes(opts: SpawnOptions): Proc {
     },
     endStdin: () => child.stdin.end(),
     resize: () => {},
-    onOutput: (cb) => listeners.add(cb),
+    onOutput: (cb, o) => listeners.add(cb, o),
     exited,
     kill: (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -54,6 +54,7 @@ export class PtyRuntime implements ContainerRuntime {
     };
     const [file, ...args] = spec.command;
     const main = spawnProc({
+      holdEarlyOutput: true,
       file: await resolve(file!),
       args,
       env,

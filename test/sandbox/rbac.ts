@@ -58,6 +58,14 @@ const ALICE_LIKE = (users: string[], groups: string[] = []): RbacRule[] => [
     resources: ['pods/exec', 'pods/attach'],
     namespaces: ['default', 'audited-exec'],
   },
+  {
+    users,
+    groups,
+    verbs: ['get'],
+    apiGroups: [''],
+    resources: ['pods/log'],
+    namespaces: ['default', 'audited-exec'],
+  },
   { users, groups, verbs: ['get', 'list'], apiGroups: [''], resources: ['nodes'] },
 ];
 

@@ -169,6 +169,7 @@ export class RuncRuntime implements ContainerRuntime {
         ),
       );
       main = spawnProc({
+        holdEarlyOutput: true,
         file: this.#runc,
         args: this.#runcArgs('run', '--bundle', bundle, '--pid-file', pidFile, spec.id),
         env: { PATH: process.env.PATH ?? CONTAINER_PATH, TERM: 'xterm' },
