@@ -53,7 +53,7 @@ describe.skipIf(skipE2E('server node-debug short commands', 'root', 'runc'))(
       const { result, text, session } = await run([
         'sh',
         '-c',
-        'echo before-attach-$((6*7)); sleep 0.5; exit 2',
+        'echo before-attach-$((6*7)); sleep 2; exit 2',
       ]);
       expect(result.exitCode).toBe(2);
       expect(result.stdout).toContain('before-attach-42');
