@@ -1,7 +1,7 @@
 // The recorder's optional modules on top of sessions: evidence (signing + bundles), the web UI,
 // the admission webhook and Prometheus metrics. app.ts calls registerModules once; each module
 // keeps its own file, this one only connects them to the router, the store and the hooks.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SessionKind, SessionRecord, ShimEvent } from '../common/wire.ts';
 import { createAdmissionHandler } from './admission/webhook.ts';
@@ -9,6 +9,7 @@ import type { Authenticator } from './auth/authenticator.ts';
 import type { UserInfo } from './auth/user.ts';
 import type { Settings } from './config.ts';
 import { createEvidence, type Evidence } from './evidence/evidence.ts';
+import { openRecordingFile } from './evidence/recording-file.ts';
 import { createRetention } from './evidence/retention.ts';
 import {
   type Authorize,
@@ -77,14 +78,8 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     store: {
       ...signatures,
       getSession: async (id) => (await store.getSession(id)) ?? null,
-      readRecording: async (id) => {
-        try {
-          return await readFile(recordingPath(settings.dataDir, id));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-          throw err;
-        }
-      },
+      // Read in pieces: a whole recording in memory would OOM the recorder on a 1 GiB session.
+      openRecording: (id) => openRecordingFile(recordingPath(settings.dataDir, id)),
       listEvents: (id) => events.listEvents(id),
     },
   });

@@ -7,7 +7,8 @@
 // on every auditor's machine, and ustar is small enough to write and read here with node:zlib
 // alone (no native dependency in a kubectl plugin). Names stay under 100 bytes, so no
 // prefix/pax long-name handling is needed; the reader refuses anything it does not understand.
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { AuditedExecError } from '../errors.ts';
 
 export type FileMap = Map<string, Uint8Array>;
@@ -42,6 +43,49 @@ export function tarEnd(): Uint8Array {
 
 export function writeTarGz(files: FileMap, options: TarOptions = {}): Uint8Array {
   return new Uint8Array(gzipSync(writeTar(files, options), { level: 9 }));
+}
+
+/** A member whose body is read while the archive is written; it must yield exactly `size` bytes. */
+export interface TarEntry {
+  name: string;
+  size: number;
+  body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+}
+
+/** One member's blocks with the body streamed: what tarMember gives, for bodies too big to hold. */
+export async function* tarMemberStream(
+  entry: TarEntry,
+  options: TarOptions = {},
+): AsyncGenerator<Uint8Array> {
+  yield header(entry.name, entry.size, Math.floor(options.mtime ?? 0));
+  let n = 0;
+  for await (const chunk of entry.body) {
+    n += chunk.length;
+    // Past the header's size the archive is already wrong: fail before writing the extra bytes.
+    if (n > entry.size) break;
+    yield chunk;
+  }
+  if (n !== entry.size) bad(`bundle: ${entry.name}: read ${n} bytes, the header says ${entry.size}`);
+  const pad = (BLOCK - (entry.size % BLOCK)) % BLOCK;
+  if (pad) yield new Uint8Array(pad);
+}
+
+/**
+ * writeTarGz as a stream, byte for byte the same archive (zlib's output does not depend on how
+ * its input is chunked). An error in an entry's body comes out of the returned stream.
+ */
+export function writeTarGzStream(
+  entries: Iterable<TarEntry>,
+  options: TarOptions = {},
+): AsyncIterable<Uint8Array> {
+  const gzip = createGzip({ level: 9 });
+  async function* tar() {
+    for (const entry of entries) yield* tarMemberStream(entry, options);
+    yield tarEnd();
+  }
+  // pipeline destroys gzip with the source's error, so the reader sees it; the promise is redundant.
+  pipeline(tar(), gzip).catch(() => {});
+  return gzip;
 }
 
 function header(name: string, size: number, mtime: number): Uint8Array {

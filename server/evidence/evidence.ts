@@ -5,9 +5,10 @@
 import { AuditedExecError } from '../../common/errors.ts';
 import { canonicalJson } from '../../common/evidence/canonical-json.ts';
 import { renderEvents } from '../../common/evidence/events.ts';
-import { type SignatureDocument, sha256Hex, signedSession } from '../../common/evidence/format.ts';
+import { type SignatureDocument, signedSession } from '../../common/evidence/format.ts';
 import { buildFiles, nextPayload, packBundle, signDocument } from './bundle.ts';
 import { loadPlayerAssets, type PlayerAssets } from './player-assets.ts';
+import { hashRecording } from './recording-file.ts';
 import type { SigningKey } from './signing-key.ts';
 import { checkSessionId, type EvidenceStore } from './store.ts';
 
@@ -27,8 +28,8 @@ export interface SealResult {
 export interface Evidence {
   /** Sign the session (state ended/interrupted/refused) if it is unsigned or changed since. */
   seal(id: string): Promise<SealResult>;
-  /** The sealed .tar.gz, sealing first if the session changed since the last signature. */
-  bundle(id: string): Promise<Uint8Array>;
+  /** The sealed .tar.gz (read it in pieces), sealing first if the session changed since the last signature. */
+  bundle(id: string): Promise<Blob>;
 }
 
 export function createEvidence(options: EvidenceOptions): Evidence {
@@ -56,8 +57,8 @@ export function createEvidence(options: EvidenceOptions): Evidence {
     ) {
       return { signed: false, head };
     }
-    const recording = (await store.readRecording(id)) ?? new Uint8Array();
-    const digest = sha256Hex(recording);
+    const blob = (await store.openRecording(id)) ?? new Blob([]);
+    const digest = await hashRecording(id, blob);
     // The store kept a running SHA-256 while recording; a file that hashes differently now was
     // changed on disk after the fact, and signing it would launder the change.
     if (session.recordingSha256 && session.recordingSha256 !== digest) {
@@ -73,11 +74,10 @@ export function createEvidence(options: EvidenceOptions): Evidence {
       );
     }
     const player = options.player ?? (await loadPlayerAssets());
-    const src = { session, recording, events };
-    const unsigned = buildFiles(src, { key, player, version: chain.length + 1 });
+    const src = { session, recording: { sessionId: id, blob, sha256: digest }, events };
+    const unsigned = await buildFiles(src, { key, player, version: chain.length + 1 });
     const doc = signDocument(key, nextPayload(unsigned, src, chain, clock()));
-    const next = [...chain, doc];
-    await store.appendSignature(id, doc, packBundle(unsigned, next));
+    await store.appendSignature(id, doc, packBundle(unsigned, src.recording, [...chain, doc]));
     return { signed: true, head: doc };
   }
 

@@ -1,6 +1,8 @@
 // report.html: one self-contained page an auditor opens from file:// with no network: session
 // metadata, the command timeline, and the recording in an inlined asciinema-player. Clicking a
 // command seeks the player to it. Pure: the caller passes the player's JS and CSS in.
+// The page comes in pieces, the embedded recording escaped a piece at a time as they are read:
+// it reaches REPORT_CAST_LIMIT, and whole copies of it (decoded, escaped, joined) cost GiBs.
 import type { EvidenceEvent } from '../../common/evidence/events.ts';
 import type { SignedSession } from '../../common/evidence/format.ts';
 import type { PlayerAssets } from './player-assets.ts';
@@ -8,7 +10,8 @@ import type { PlayerAssets } from './player-assets.ts';
 export interface ReportInput {
   session: SignedSession;
   events: readonly EvidenceEvent[];
-  cast: string;
+  /** the recording's bytes to embed (whole lines) */
+  cast: Uint8Array;
   /** set when `cast` is only the start of the recording */
   castNote?: string;
   player: PlayerAssets;
@@ -16,9 +19,12 @@ export interface ReportInput {
   version: number;
 }
 
-export function renderReport(input: ReportInput): string {
+const enc = new TextEncoder();
+
+/** report.html's bytes in order, rendered as they are read (hashing, then packing, renders twice). */
+export function* renderReport(input: ReportInput): Generator<Uint8Array> {
   const { session: s, player } = input;
-  const origin = recordingOrigin(input.cast, s.startedAt);
+  const origin = recordingOrigin(castHeader(input.cast), s.startedAt);
   const rows = input.events.map((e) => row(e, origin)).join('\n');
   const target = s.kind === 'node-debug' ? `node/${s.node ?? ''}` : `${s.namespace ?? ''}/${s.pod ?? ''}`;
   const meta: Array<[string, unknown]> = [
@@ -50,7 +56,7 @@ export function renderReport(input: ReportInput): string {
     .filter(([, v]) => v !== undefined && v !== null && v !== '')
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`)
     .join('\n');
-  return `<!doctype html>
+  const head = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:">
 <title>Session ${esc(s.id)} — audited-exec evidence</title>
@@ -71,7 +77,8 @@ footer{margin-top:2rem;color:#666;font-size:12px}
 <tbody>${rows}</tbody></table>
 <footer>Rendered with asciinema-player ${esc(player.version)}. This page is one file of a signed bundle;
 check the bundle with <code>kubectl audited-exec verify</code>: the page alone proves nothing.</footer>
-<script type="application/json" id="recording">${jsonForScript(input.cast)}</script>
+<script type="application/json" id="recording">`;
+  const tail = `</script>
 <script>${player.js.replace(/<\/script/gi, '<\\/script')}</script>
 <script>
 (function () {
@@ -90,6 +97,9 @@ check the bundle with <code>kubectl audited-exec verify</code>: the page alone p
 </script>
 </body></html>
 `;
+  yield enc.encode(head);
+  yield* castJson(input.cast);
+  yield enc.encode(tail);
 }
 
 function row(e: EvidenceEvent, origin: number): string {
@@ -111,10 +121,10 @@ function row(e: EvidenceEvent, origin: number): string {
  * start has milliseconds, so it wins when it falls inside that second. (No idle-time limit in
  * the player: compressed pauses would make these offsets wrong.)
  */
-function recordingOrigin(cast: string, startedAt: string): number {
+function recordingOrigin(castHeader: string, startedAt: string): number {
   const started = Date.parse(startedAt);
   try {
-    const header = JSON.parse(cast.slice(0, cast.indexOf('\n'))) as { timestamp?: number };
+    const header = JSON.parse(castHeader) as { timestamp?: number };
     const t = header.timestamp;
     if (typeof t === 'number' && !(started >= t * 1000 && started < t * 1000 + 1000)) return t * 1000;
   } catch {
@@ -127,9 +137,34 @@ function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The cast's first line; with no newline, as slicing the text to indexOf('\n') (-1) gives. */
+function castHeader(cast: Uint8Array): string {
+  const nl = cast.indexOf(0x0a);
+  const dec = new TextDecoder();
+  return nl >= 0 ? dec.decode(cast.subarray(0, nl)) : dec.decode(cast).slice(0, -1);
+}
+
+const PIECE = 1024 * 1024;
+
+/**
+ * The cast's text as a JSON string for inside <script>, a piece at a time; the same bytes as
+ * escaping the whole text at once: JSON escapes each character on its own, and the streaming
+ * decoder never splits a character (or a surrogate pair) between pieces.
+ */
+function* castJson(cast: Uint8Array): Generator<Uint8Array> {
+  const dec = new TextDecoder();
+  const piece = (text: string) => enc.encode(forScript(JSON.stringify(text).slice(1, -1)));
+  yield enc.encode('"');
+  for (let at = 0; at < cast.length; at += PIECE) {
+    yield piece(dec.decode(cast.subarray(at, at + PIECE), { stream: true }));
+  }
+  yield piece(dec.decode());
+  yield enc.encode('"');
+}
+
 /** JSON inside <script>: `<` escaped so no `</script>` or `<!--` in the data can end the element. */
-function jsonForScript(value: unknown): string {
-  return JSON.stringify(value)
+function forScript(json: string): string {
+  return json
     .replace(/</g, '\\u003c')
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');

@@ -3,10 +3,11 @@
 //   GET /.well-known/audited-exec/signing-key     → {algorithm, publicKeyPem, fingerprint}, no auth
 //   PUT /api/v1/sessions/{id}/legal-hold          → body {"legalHold": bool}, authorised callers only
 //   GET /api/v1/evidence?user=&namespace=&since=&until=  → tar of <id>.tar.gz bundles + index.json
+import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { AuditedExecError, errorMessage } from '../../common/errors.ts';
-import { sha256Hex } from '../../common/evidence/format.ts';
-import { tarEnd, tarMember } from '../../common/evidence/tar.ts';
+import { tarEnd, tarMember, tarMemberStream } from '../../common/evidence/tar.ts';
 import { failureStatus } from '../../common/status.ts';
 import type { SessionRecord } from '../../common/wire.ts';
 import type { Evidence } from './evidence.ts';
@@ -56,12 +57,13 @@ export const getEvidence: Handler = guard(async (req, res, ctx) => {
   const bundle = await ctx.evidence.bundle(id);
   res.writeHead(200, {
     'content-type': 'application/gzip',
-    'content-length': bundle.length,
+    'content-length': bundle.size,
     'content-disposition': `attachment; filename="audited-exec-${id}.tar.gz"`,
     'x-evidence-signer': ctx.key.fingerprint,
     'cache-control': 'no-store',
   });
-  res.end(bundle);
+  // Streamed: a bundle holds its whole recording. A failure now cuts the response (guard).
+  await pipeline(bundle.stream(), res);
 });
 
 export const putLegalHold: Handler = guard(async (req, res, ctx) => {
@@ -90,15 +92,22 @@ export const getBulkExport: Handler = guard(async (req, res, ctx) => {
   });
   const index: Array<{ id: string; file?: string; sha256?: string; skipped?: string }> = [];
   for (const s of sessions) {
+    let bundle: Blob;
     try {
-      const bundle = await ctx.evidence.bundle(s.id);
-      const file = `${s.id}.tar.gz`;
-      for (const block of tarMember(file, bundle)) await write(res, block);
-      index.push({ id: s.id, file, sha256: sha256Hex(bundle) });
+      bundle = await ctx.evidence.bundle(s.id);
     } catch (err) {
       // Headers are gone: a failure per session goes into the index instead of the status line.
       index.push({ id: s.id, skipped: errorMessage(err) });
+      continue;
     }
+    // Once a member has begun the archive cannot skip it: a read failure here cuts the response.
+    const file = `${s.id}.tar.gz`;
+    const hash = createHash('sha256');
+    const body = hashing(bundle, hash);
+    for await (const block of tarMemberStream({ name: file, size: bundle.size, body })) {
+      await write(res, block);
+    }
+    index.push({ id: s.id, file, sha256: hash.digest('hex') });
   }
   for (const block of tarMember(
     'index.json',
@@ -108,6 +117,13 @@ export const getBulkExport: Handler = guard(async (req, res, ctx) => {
   }
   res.end(tarEnd());
 });
+
+async function* hashing(blob: Blob, hash: Hash): AsyncGenerator<Uint8Array> {
+  for await (const chunk of blob.stream()) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
 
 function guard(fn: Handler): Handler {
   return async (req, res, ctx) => {

@@ -3,16 +3,21 @@
 // bundles they seal. createFileSignatureStore is the embedded default (data directory); a
 // PostgreSQL deployment implements the same four methods over a table so any replica serves
 // any bundle.
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, openAsBlob } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { AuditedExecError } from '../../common/errors.ts';
 import type { SignatureDocument } from '../../common/evidence/format.ts';
 import type { SessionRecord, ShimEvent } from '../../common/wire.ts';
 
 export interface SessionSource {
   getSession(id: string): Promise<SessionRecord | null>;
-  /** the finished asciicast file; null when the session never produced one (refused) */
-  readRecording(id: string): Promise<Uint8Array | null>;
+  /**
+   * The finished asciicast file, read in pieces (openRecordingFile in recording-file.ts); null
+   * when the session never produced one (refused).
+   */
+  openRecording(id: string): Promise<Blob | null>;
   /** every shim event attributed to the session, any order, duplicates allowed */
   listEvents(id: string): Promise<ShimEvent[]>;
 }
@@ -23,10 +28,11 @@ export interface SignatureStore {
   /**
    * Stores the next link and the bundle it seals. Must refuse (code EVIDENCE_CHAIN_CONFLICT)
    * when that version already exists: two replicas signing at once must not fork the chain.
+   * `bundle` is the .tar.gz as it is produced, read once; if it fails, nothing is stored.
    */
-  appendSignature(id: string, doc: SignatureDocument, bundle: Uint8Array): Promise<void>;
-  /** the bundle sealed by the latest signature */
-  readBundle(id: string): Promise<Uint8Array | null>;
+  appendSignature(id: string, doc: SignatureDocument, bundle: AsyncIterable<Uint8Array>): Promise<void>;
+  /** the bundle sealed by the latest signature, read in pieces like the recording */
+  readBundle(id: string): Promise<Blob | null>;
   deleteEvidence(id: string): Promise<void>;
 }
 
@@ -72,7 +78,13 @@ export function createFileSignatureStore(options: { dir: string }): SignatureSto
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const v = doc.payload.version;
       const tmp = join(dir, `.${name(v, 'tar.gz')}.${process.pid}.tmp`);
-      await writeFile(tmp, bundle, { mode: 0o600 });
+      try {
+        // flush: fsync before close, so the rename never publishes a bundle the disk does not hold.
+        await pipeline(bundle, createWriteStream(tmp, { mode: 0o600, flush: true }));
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
       await rename(tmp, join(dir, name(v, 'tar.gz')));
       let fh: Awaited<ReturnType<typeof open>>;
       try {
@@ -94,7 +106,7 @@ export function createFileSignatureStore(options: { dir: string }): SignatureSto
     async readBundle(id) {
       const v = (await versions(id)).at(-1);
       if (v === undefined) return null;
-      return new Uint8Array(await readFile(join(sessionDir(id), name(v, 'tar.gz'))));
+      return openAsBlob(join(sessionDir(id), name(v, 'tar.gz')));
     },
     async deleteEvidence(id) {
       await rm(sessionDir(id), { recursive: true, force: true });

@@ -27,7 +27,8 @@ export interface UiEventSource {
 
 /** The evidence service (server/evidence/evidence.ts createEvidence): the same bundle the REST API sends. */
 export interface EvidenceSource {
-  bundle(sessionId: string): Promise<Uint8Array>;
+  /** the .tar.gz, file-backed: stream it, it holds the whole recording */
+  bundle(sessionId: string): Promise<Blob>;
 }
 
 export interface UiConfig {

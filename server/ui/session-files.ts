@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { SessionRecord } from '../../common/wire.ts';
 import { sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
@@ -91,10 +92,12 @@ export function sessionFileRoutes(get: Get, viewable: Viewable): void {
     ctx.res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'application/gzip',
-      'Content-Length': String(bundle.length),
+      'Content-Length': String(bundle.size),
       'Content-Disposition': `attachment; filename="audited-exec-${s.id}.tar.gz"`,
       'Cache-Control': 'no-store',
     });
-    ctx.res.end(bundle);
+    if (ctx.req.method === 'HEAD') return ctx.res.end();
+    // Headers are sent: a read failure or a client gone can only cut the response (pipeline does).
+    await pipeline(bundle.stream(), ctx.res).catch(() => {});
   });
 }

@@ -6,6 +6,7 @@ import { readTarGz } from '../../common/evidence/tar.ts';
 import { verifyBundle } from '../../common/evidence/verify.ts';
 import { createEvidence } from '../../server/evidence/evidence.ts';
 import {
+  bundleBytes,
   fakePlayer,
   memoryKey,
   recording,
@@ -45,7 +46,7 @@ describe('evidence service', () => {
     const results = await Promise.all([evidence.seal(SESSION_ID), evidence.seal(SESSION_ID)]);
     expect(results.map((r) => r.signed)).toEqual([true, false]);
     expect(store.chains.get(SESSION_ID)!.docs.map((d) => d.payload.version)).toEqual([1, 2]);
-    const files = readTarGz((await store.readBundle(SESSION_ID))!);
+    const files = readTarGz(await bundleBytes(store.readBundle(SESSION_ID)));
     expect(verifyBundle(files)).toMatchObject({ ok: true, chainLength: 2, commands: 8 });
   });
 
@@ -55,7 +56,7 @@ describe('evidence service', () => {
     await evidence.seal(SESSION_ID);
     store.sessions.set(SESSION_ID, sessionRecord({ legalHold: true }));
     expect((await evidence.seal(SESSION_ID)).signed).toBe(false);
-    const files = readTarGz(await evidence.bundle(SESSION_ID));
+    const files = readTarGz(await bundleBytes(evidence.bundle(SESSION_ID)));
     expect(JSON.parse(new TextDecoder().decode(files.get(FILES.session)))).not.toHaveProperty('legalHold');
   });
 

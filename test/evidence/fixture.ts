@@ -93,21 +93,35 @@ export function memoryStore(): MemoryStore {
     events,
     chains,
     getSession: async (id) => sessions.get(id) ?? null,
-    readRecording: async (id) => recordings.get(id) ?? null,
+    openRecording: async (id) => blobOf(recordings.get(id)),
     listEvents: async (id) => events.get(id) ?? [],
     listSignatures: async (id) => [...(chains.get(id)?.docs ?? [])],
     appendSignature: async (id, doc, bundle) => {
       const c = chains.get(id) ?? { docs: [], bundles: [] };
       if (c.docs.length + 1 !== doc.payload.version) throw new Error('chain conflict');
+      const parts: Uint8Array[] = [];
+      for await (const part of bundle) parts.push(part);
+      const bytes = Buffer.concat(parts);
       c.docs.push(doc);
-      c.bundles.push(bundle);
+      c.bundles.push(new Uint8Array(bytes));
       chains.set(id, c);
     },
-    readBundle: async (id) => chains.get(id)?.bundles.at(-1) ?? null,
+    readBundle: async (id) => blobOf(chains.get(id)?.bundles.at(-1)),
     deleteEvidence: async (id) => {
       chains.delete(id);
     },
   };
+}
+
+function blobOf(bytes: Uint8Array | undefined): Blob | null {
+  return bytes ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : null;
+}
+
+/** A sealed bundle's bytes (Evidence.bundle and readBundle give a Blob to stream). */
+export async function bundleBytes(blob: Blob | Promise<Blob | null>): Promise<Uint8Array> {
+  const b = await blob;
+  if (!b) throw new Error('no bundle');
+  return b.bytes();
 }
 
 export function seededStore(): MemoryStore {

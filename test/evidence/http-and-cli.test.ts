@@ -53,7 +53,10 @@ beforeAll(async () => {
   ]);
   Object.assign(store, {
     getSession: async (id: string) => sessions.get(id) ?? null,
-    readRecording: async (id: string) => recordings.get(id) ?? null,
+    openRecording: async (id: string) => {
+      const bytes = recordings.get(id);
+      return bytes ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : null;
+    },
     listEvents: async (id: string) => (id === SESSION_ID ? shimEvents : []),
   });
   const ctx: Omit<EvidenceRouteContext, 'params'> = {

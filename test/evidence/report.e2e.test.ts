@@ -9,7 +9,7 @@ import { readTarGz } from '../../common/evidence/tar.ts';
 import { createEvidence } from '../../server/evidence/evidence.ts';
 import { loadPlayerAssets } from '../../server/evidence/player-assets.ts';
 import { skipE2E } from '../support/prereq.ts';
-import { memoryKey, SESSION_ID, seededStore } from './fixture.ts';
+import { bundleBytes, memoryKey, SESSION_ID, seededStore } from './fixture.ts';
 
 const artifacts = join(import.meta.dirname, '../../test-artifacts/evidence');
 
@@ -25,7 +25,7 @@ describe.skipIf(skipE2E('report.html in chromium', 'chromium'))('report.html in 
       key: memoryKey(),
       player: await loadPlayerAssets(),
     });
-    const files = readTarGz(await evidence.bundle(SESSION_ID));
+    const files = readTarGz(await bundleBytes(evidence.bundle(SESSION_ID)));
     mkdirSync(artifacts, { recursive: true });
     const path = join(artifacts, 'report.html');
     writeFileSync(path, files.get(FILES.report)!);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTar, readTarGz, writeTar, writeTarGz } from '../../common/evidence/tar.ts';
+import { readTar, readTarGz, writeTar, writeTarGz, writeTarGzStream } from '../../common/evidence/tar.ts';
 
 const enc = new TextEncoder();
 const tmp = mkdtempSync(join(tmpdir(), 'evidence-tar-'));
@@ -25,6 +25,24 @@ describe('ustar', () => {
 
   it('is byte-for-byte reproducible', () => {
     expect(writeTarGz(files, { mtime: 5 })).toEqual(writeTarGz(files, { mtime: 5 }));
+  });
+
+  it('streams the same bytes, however the bodies are cut', async () => {
+    async function* pieces(data: Uint8Array) {
+      for (let at = 0; at < data.length; at += 1000) yield data.subarray(at, at + 1000);
+    }
+    const entries = [...files].map(([name, data]) => ({ name, size: data.length, body: pieces(data) }));
+    const out: Uint8Array[] = [];
+    for await (const chunk of writeTarGzStream(entries, { mtime: 5 })) out.push(chunk);
+    expect(new Uint8Array(Buffer.concat(out))).toEqual(writeTarGz(files, { mtime: 5 }));
+  });
+
+  it('fails the stream when a body does not match its stated size', async () => {
+    const drain = async (size: number) => {
+      for await (const _ of writeTarGzStream([{ name: 'a.bin', size, body: [new Uint8Array(10)] }]));
+    };
+    await expect(drain(11)).rejects.toThrow('bundle: a.bin: read 10 bytes, the header says 11');
+    await expect(drain(9)).rejects.toThrow(/a\.bin: read 10 bytes, the header says 9/);
   });
 
   it('is read by GNU tar, and reads what GNU tar writes', () => {

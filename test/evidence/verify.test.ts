@@ -8,7 +8,15 @@ import { summarize, verifyBundle } from '../../common/evidence/verify.ts';
 import { signDocument } from '../../server/evidence/bundle.ts';
 import { createEvidence } from '../../server/evidence/evidence.ts';
 import type { SigningKey } from '../../server/evidence/signing-key.ts';
-import { fakePlayer, memoryKey, otherRecording, SESSION_ID, seededStore, shimEvents } from './fixture.ts';
+import {
+  bundleBytes,
+  fakePlayer,
+  memoryKey,
+  otherRecording,
+  SESSION_ID,
+  seededStore,
+  shimEvents,
+} from './fixture.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -18,7 +26,7 @@ let files: FileMap;
 beforeAll(async () => {
   key = memoryKey();
   const evidence = createEvidence({ store: seededStore(), key, player: fakePlayer });
-  files = readTarGz(await evidence.bundle(SESSION_ID));
+  files = readTarGz(await bundleBytes(evidence.bundle(SESSION_ID)));
 });
 
 function copy(): FileMap {
@@ -158,7 +166,9 @@ describe('verifyBundle', () => {
   it('catches a bundle re-signed with a different key: only when told whose key to expect', async () => {
     const mallory = memoryKey();
     const forged = readTarGz(
-      await createEvidence({ store: seededStore(), key: mallory, player: fakePlayer }).bundle(SESSION_ID),
+      await bundleBytes(
+        createEvidence({ store: seededStore(), key: mallory, player: fakePlayer }).bundle(SESSION_ID),
+      ),
     );
     const self = verifyBundle(forged);
     expect(self).toMatchObject({ ok: true, trust: 'self', signer: mallory.fingerprint });
@@ -193,7 +203,7 @@ describe('verifyBundle', () => {
       late.auditTime = '1795472990.000';
       late.exec!.argv = ['sleep', '1'];
       store.events.set(SESSION_ID, [...shimEvents, late]);
-      chained = readTarGz(await evidence.bundle(SESSION_ID));
+      chained = readTarGz(await bundleBytes(evidence.bundle(SESSION_ID)));
     });
 
     it('verifies every link of a two-version chain', () => {
