@@ -5,13 +5,14 @@
 // truncated at 128 bytes and is kept only as a hint.
 
 import type { AuditEvent } from './assembler.ts';
+import { decodeArgv } from './execve-argv.ts';
 import {
   type AuditRecord,
   decodeProctitle,
+  fieldNames,
   fieldNumber,
   fieldText,
   untrusted,
-  untrustedBytes,
 } from './parser.ts';
 
 interface Base {
@@ -92,19 +93,48 @@ export function syscallKind(syscall: AuditRecord): SyscallKind {
   return byArch?.[syscall.field('syscall') ?? ''] ?? null;
 }
 
+// What attribution reads of a SYSCALL record, picked in one pass (it has some 30 fields).
+const PICKED = fieldNames([
+  'pid',
+  'ppid',
+  'success',
+  'uid',
+  'auid',
+  'tty',
+  'comm',
+  'exe',
+  'key',
+  'exit',
+  'a0',
+]);
+const [PID, PPID, SUCCESS, UID, AUID, TTY, COMM, EXE, KEY, EXIT, A0] = PICKED.list.map(
+  (_, i) => i,
+) as number[];
+
 /** Exec or Fork for process-creating syscalls, null for everything else (and for threads). */
 export function interpretEvent(event: AuditEvent): ProcessEvent | null {
-  const syscall = event.records.find((r) => r.type === 'SYSCALL');
+  const records = event.records;
+  let syscall: AuditRecord | undefined;
+  for (let i = 0; i < records.length && syscall === undefined; i++)
+    if (records[i]!.type === 'SYSCALL') syscall = records[i];
   if (syscall === undefined) return null;
   const kind = syscallKind(syscall);
   if (kind === null) return null;
-  // Field by field: a SYSCALL record has some 30 fields and attribution needs a dozen.
-  const f = (name: string) => syscall.field(name);
-  const pid = fieldNumber(f('pid'));
-  const ppid = fieldNumber(f('ppid'));
+  const f = syscall.pick(PICKED);
+  const pid = fieldNumber(f[PID!]);
+  const ppid = fieldNumber(f[PPID!]);
   if (pid === null || ppid === null) return null;
-  const success = fieldText(f('success')) === 'yes';
-  const tty = f('tty');
+  const success = fieldText(f[SUCCESS!]) === 'yes';
+  if (kind !== 'exec') {
+    if (!success) return null;
+    const child = fieldNumber(f[EXIT!]);
+    if (child === null || child <= 0) return null;
+    if (kind === 'thread-capable-clone' && (Number.parseInt(f[A0!] ?? '0', 16) & CLONE_THREAD) !== 0)
+      return null;
+  }
+  const tty = f[TTY!];
+  const raw = new Array<string>(records.length);
+  for (let i = 0; i < records.length; i++) raw[i] = records[i]!.line;
   const base: Base = {
     node: event.node,
     serial: event.serial,
@@ -113,77 +143,87 @@ export function interpretEvent(event: AuditEvent): ProcessEvent | null {
     auditId: `${event.time}:${event.serial}`,
     pid,
     ppid,
-    uid: fieldNumber(f('uid')),
-    auid: unset(fieldNumber(f('auid'))),
+    uid: fieldNumber(f[UID!]),
+    auid: unset(fieldNumber(f[AUID!])),
     tty: tty === undefined || tty === '(none)' ? null : tty,
-    comm: untrusted(f('comm')),
-    exe: untrusted(f('exe')),
-    key: keyOf(f('key')),
-    raw: event.records.map((r) => r.line),
+    comm: untrusted(f[COMM!]),
+    exe: untrusted(f[EXE!]),
+    key: keyOf(f[KEY!]),
+    raw,
   };
-  if (kind === 'exec') return toExec(base, event.records, success);
-  if (!success) return null;
-  const child = fieldNumber(f('exit'));
-  if (child === null || child <= 0) return null;
-  if (kind === 'thread-capable-clone' && (Number.parseInt(f('a0') ?? '0', 16) & CLONE_THREAD) !== 0)
-    return null;
-  return { ...base, kind: 'fork', parentPid: pid, childPid: child };
+  if (kind === 'exec') return toExec(base, records, success);
+  return { ...base, kind: 'fork', parentPid: pid, childPid: fieldNumber(f[EXIT!])! };
 }
 
 function toExec(base: Base, records: AuditRecord[], success: boolean): Exec {
-  const execve = records.filter((r) => r.type === 'EXECVE');
-  const cwd = records.find((r) => r.type === 'CWD');
-  const proctitle = records.find((r) => r.type === 'PROCTITLE');
+  const execve: AuditRecord[] = [];
+  let cwd: AuditRecord | undefined;
+  let proctitle: AuditRecord | undefined;
+  for (const r of records) {
+    if (r.type === 'EXECVE') execve.push(r);
+    else if (r.type === 'CWD') cwd ??= r;
+    else if (r.type === 'PROCTITLE') proctitle ??= r;
+  }
   const { argv, complete } = decodeArgv(execve);
-  return {
-    ...base,
-    kind: 'exec',
-    success,
-    argv,
-    argvComplete: complete,
-    cwd: cwd ? untrusted(cwd.field('cwd')) : null,
-    // A display hint only: decoded when someone looks.
-    get proctitle() {
-      return proctitle ? decodeProctitle(proctitle.field('proctitle')) : null;
-    },
-  };
+  return new ExecEvent(base, success, argv, complete, cwd ? untrusted(cwd.field('cwd')) : null, proctitle);
 }
 
-/** argv from one or more EXECVE records (long argument lists continue in further records). */
-export function decodeArgv(records: AuditRecord[]): { argv: string[]; complete: boolean } {
-  if (records.length === 0) return { argv: [], complete: false };
-  const merged: Record<string, string> = Object.create(null);
-  for (const r of records) Object.assign(merged, r.fields);
-  const argc = fieldNumber(merged['argc']) ?? 0;
-  const argv: string[] = [];
-  let complete = true;
-  for (let i = 0; i < argc; i++) {
-    const whole = merged[`a${i}`];
-    if (whole !== undefined) {
-      argv.push(untrusted(whole) ?? '');
-      continue;
-    }
-    const len = merged[`a${i}_len`];
-    if (len === undefined) {
-      complete = false;
-      break;
-    }
-    // Pieces are each quoted or hex (the kernel decides per argument); join bytes before decoding
-    // so a UTF-8 character split across pieces survives.
-    const parts: Buffer[] = [];
-    for (let j = 0; ; j++) {
-      const piece = merged[`a${i}[${j}]`];
-      if (piece === undefined) break;
-      const bytes = untrustedBytes(piece);
-      if (bytes !== null) parts.push(bytes);
-    }
-    const bytes = Buffer.concat(parts);
-    const expected = fieldNumber(len) ?? 0;
-    // a{i}_len counts hex digits when the argument was hex-encoded, bytes when quoted.
-    if (bytes.length !== expected && bytes.length * 2 !== expected) complete = false;
-    argv.push(bytes.toString('utf8'));
+/** An Exec whose PROCTITLE, a display hint only, is decoded when someone looks (a getter on the
+ *  class: an object literal with a getter is built on V8's slow path, once per exec). */
+class ExecEvent implements Exec {
+  readonly node: string | null;
+  readonly serial: number;
+  readonly time: string;
+  readonly timeMs: number;
+  readonly auditId: string;
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number | null;
+  readonly auid: number | null;
+  readonly tty: string | null;
+  readonly comm: string | null;
+  readonly exe: string | null;
+  readonly key: string | null;
+  readonly raw: string[];
+  readonly kind = 'exec' as const;
+  readonly success: boolean;
+  readonly argv: string[];
+  readonly argvComplete: boolean;
+  readonly cwd: string | null;
+  readonly #proctitle: AuditRecord | undefined;
+
+  constructor(
+    base: Base,
+    success: boolean,
+    argv: string[],
+    argvComplete: boolean,
+    cwd: string | null,
+    proctitle: AuditRecord | undefined,
+  ) {
+    this.node = base.node;
+    this.serial = base.serial;
+    this.time = base.time;
+    this.timeMs = base.timeMs;
+    this.auditId = base.auditId;
+    this.pid = base.pid;
+    this.ppid = base.ppid;
+    this.uid = base.uid;
+    this.auid = base.auid;
+    this.tty = base.tty;
+    this.comm = base.comm;
+    this.exe = base.exe;
+    this.key = base.key;
+    this.raw = base.raw;
+    this.success = success;
+    this.argv = argv;
+    this.argvComplete = argvComplete;
+    this.cwd = cwd;
+    this.#proctitle = proctitle;
   }
-  return { argv, complete };
+
+  get proctitle(): string[] | null {
+    return this.#proctitle ? decodeProctitle(this.#proctitle.field('proctitle')) : null;
+  }
 }
 
 function keyOf(value: string | undefined): string | null {

@@ -2,12 +2,13 @@
 // lines in, one JSON line per exec plus alert lines out. `attributeLines` is the pure entry point
 // the benchmark and tests call; `attributeStream` adds file/stdin/gzip reading and JSON writing.
 
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { Readable, type Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { AttributedExec, AttributionAlert } from '../common/wire.ts';
 import type { AttributedOutput, ExpectedExec } from './attribution.ts';
+import { LineSplitter } from './line-splitter.ts';
+import { inputChunks } from './offline-input.ts';
 import type { AuditLineError } from './parser.ts';
 import { Pipeline, type PipelineStats } from './pipeline.ts';
 
@@ -44,22 +45,43 @@ export interface StreamOptions {
   reportBadLines?: number;
 }
 
+// Output is written in batches of about this many characters.
+const OUT_CHARS = 64 * 1024;
+
 export async function attributeStream(options: StreamOptions): Promise<PipelineStats> {
-  const raw = options.input === '-' ? (options.stdin ?? process.stdin) : createReadStream(options.input);
-  const source = await maybeGunzip(Readable.from(raw as AsyncIterable<Buffer>));
   const reportBad = options.reportBadLines ?? 5;
   let reported = 0;
+  let pending = '';
   const pipeline = new Pipeline({
     proc: null,
-    emit: (o) => options.out.write(`${JSON.stringify(o.exec ?? o.alert)}\n`),
+    emit: (o) => {
+      pending += `${JSON.stringify(o.exec ?? o.alert)}\n`;
+    },
     onBadLine: (lineNo, error) => {
       if (reported++ < reportBad) options.log(`line ${lineNo}: ${error.message} (${error.code}); skipped`);
     },
   });
-  // crlfDelay handles \r\n; readline splits on \n only, never on the ENRICHED 0x1d byte.
-  const rl = createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of rl) pipeline.line(line);
-  pipeline.flush();
+  const line = (text: string): void => {
+    pipeline.line(text);
+  };
+  // Lines are cut synchronously, a chunk at a time: no event or promise per line. Like readline,
+  // bytes of an incomplete UTF-8 sequence at the very end of the input are dropped.
+  const decoder = new StringDecoder('utf8');
+  const splitter = new LineSplitter();
+  try {
+    for await (const chunk of inputChunks(options.input, options.stdin ?? process.stdin)) {
+      splitter.push(decoder.write(chunk), line);
+      if (pending.length >= OUT_CHARS) {
+        await write(options.out, pending);
+        pending = '';
+      }
+    }
+    splitter.end(line);
+    pipeline.flush();
+  } finally {
+    // Also when the input fails midway (a truncated .gz): what was attributed is still written.
+    if (pending.length > 0) await write(options.out, pending);
+  }
   const s = pipeline.stats;
   options.log(
     `${s.lines} lines, ${s.records} records, ${s.events} events, ${s.badLines} bad lines, ` +
@@ -68,16 +90,7 @@ export async function attributeStream(options: StreamOptions): Promise<PipelineS
   return s;
 }
 
-/** Peeks at the first two bytes: gzip'd archives (audit.log.3.gz) are read transparently. */
-async function maybeGunzip(stream: Readable): Promise<Readable> {
-  const it = stream[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) return Readable.from([]);
-  const head = first.value as Buffer;
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield head;
-    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer;
-  }
-  const all = Readable.from(rest());
-  return head[0] === 0x1f && head[1] === 0x8b ? all.pipe(createGunzip()) : all;
+/** Waits for the stream to drain when it asks to, so a slow reader bounds our memory. */
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
 }

@@ -3,13 +3,12 @@
 // only that; key=value fields are scanned on first use, because most records (PATH, BPRM_FCAPS,
 // SOCKADDR…) are never looked at. No regex on the hot path.
 
-import { recordTypeName } from './record-types.ts';
+import { scanFields } from './field-scan.ts';
+import { recordTypeAt } from './record-types.ts';
 import { fieldText } from './values.ts';
 
 const SPACE = 0x20;
-const GS = 0x1d; // ENRICHED: interpreted fields follow this byte
 const DQUOTE = 0x22;
-const SQUOTE = 0x27;
 const EQ = 0x3d;
 
 export type AuditFields = Record<string, string>;
@@ -22,20 +21,25 @@ export class AuditRecord {
   readonly node: string | null;
   /** 'SYSCALL', 'EXECVE', 'UNKNOWN[1329]'; numeric types are mapped to names where known */
   readonly type: string;
-  /** "sec.ms" exactly as in msg=audit(...) */
-  readonly time: string;
   readonly timeMs: number;
   readonly serial: number;
   readonly line: string;
   /** index of the first body character after "):" */
   readonly bodyStart: number;
+  /** where "sec.ms" is in line: sliced only for the records that are asked (an event's first) */
+  readonly #timeStart: number;
+  readonly #timeEnd: number;
   #fields: AuditFields | undefined;
   #enriched: AuditFields | null | undefined;
+  /** index of the ENRICHED separator, or the line's length; -1 until first needed */
+  #gs = -1;
 
   constructor(init: {
     node: string | null;
     type: string;
-    time: string;
+    /** "sec.ms" is line.slice(timeStart, timeEnd) */
+    timeStart: number;
+    timeEnd: number;
     timeMs: number;
     serial: number;
     line: string;
@@ -43,11 +47,17 @@ export class AuditRecord {
   }) {
     this.node = init.node;
     this.type = init.type;
-    this.time = init.time;
+    this.#timeStart = init.timeStart;
+    this.#timeEnd = init.timeEnd;
     this.timeMs = init.timeMs;
     this.serial = init.serial;
     this.line = init.line;
     this.bodyStart = init.bodyStart;
+  }
+
+  /** "sec.ms" exactly as in msg=audit(...) */
+  get time(): string {
+    return this.line.slice(this.#timeStart, this.#timeEnd);
   }
 
   /** "sec.ms:serial", the audit id ausearch and the wire use */
@@ -66,8 +76,7 @@ export class AuditRecord {
   field(name: string): string | undefined {
     if (this.#fields !== undefined) return this.#fields[name];
     const s = this.line;
-    let end = s.indexOf('\u001d', this.bodyStart);
-    if (end < 0) end = s.length;
+    const end = this.#kernelEnd();
     let at: number;
     if (s.startsWith(name, this.bodyStart) && s.charCodeAt(this.bodyStart + name.length) === EQ) {
       at = this.bodyStart;
@@ -76,23 +85,50 @@ export class AuditRecord {
       if (at < 0 || at >= end) return undefined;
       at++;
     }
-    const vs = at + name.length + 1;
-    const c = s.charCodeAt(vs);
-    if (c === DQUOTE) {
-      const close = s.indexOf('"', vs + 1);
-      return s.slice(vs, close < 0 || close >= end ? end : close + 1);
+    return valueAt(s, at + name.length + 1, end);
+  }
+
+  /** `names.list.map((n) => this.field(n))` in one pass over the line: every key position (the
+   *  body start and each space before the ENRICHED separator) is tried against the names that
+   *  start with its character, and the first match of each name wins, as indexOf would find it. */
+  pick(names: FieldNames): (string | undefined)[] {
+    const list = names.list;
+    const out = new Array<string | undefined>(list.length).fill(undefined);
+    if (this.#fields !== undefined) {
+      for (let j = 0; j < list.length; j++) out[j] = this.#fields[list[j]!];
+      return out;
     }
-    let ve = s.indexOf(' ', vs);
-    if (ve < 0 || ve > end) ve = end;
-    return s.slice(vs, ve);
+    const s = this.line;
+    const end = this.#kernelEnd();
+    const byFirst = names.byFirst;
+    let missing = list.length;
+    for (let k = this.bodyStart; k < end; ) {
+      const candidates = byFirst[s.charCodeAt(k)];
+      if (candidates !== undefined) {
+        for (let c = 0; c < candidates.length; c++) {
+          const j = candidates[c]!;
+          const name = list[j]!;
+          const eq = k + name.length;
+          if (out[j] === undefined && s.charCodeAt(eq) === EQ && eq < end && s.startsWith(name, k)) {
+            out[j] = valueAt(s, eq + 1, end);
+            if (--missing === 0) return out;
+            break;
+          }
+        }
+      }
+      const sp = s.indexOf(' ', k);
+      if (sp < 0) break;
+      k = sp + 1;
+    }
+    return out;
   }
 
   /** One ENRICHED (after 0x1d) field's value, without scanning the record. */
   enrichedField(name: string): string | undefined {
     if (this.#enriched !== undefined) return this.#enriched?.[name];
     const s = this.line;
-    const gs = s.indexOf('\u001d', this.bodyStart);
-    if (gs < 0) return undefined;
+    const gs = this.#kernelEnd();
+    if (gs === s.length) return undefined;
     let at: number;
     if (s.startsWith(name, gs + 1) && s.charCodeAt(gs + 1 + name.length) === EQ) at = gs + 1;
     else {
@@ -110,6 +146,16 @@ export class AuditRecord {
   get enriched(): AuditFields | null {
     if (this.#enriched === undefined) this.#scan();
     return this.#enriched!;
+  }
+
+  /** Where the kernel's fields end: the ENRICHED separator (0x1d), or the line's end. Found once:
+   *  a SYSCALL record is asked for its syscall name, then for a dozen fields. */
+  #kernelEnd(): number {
+    if (this.#gs < 0) {
+      const gs = this.line.indexOf('\u001d', this.bodyStart);
+      this.#gs = gs < 0 ? this.line.length : gs;
+    }
+    return this.#gs;
   }
 
   #scan(): void {
@@ -165,7 +211,7 @@ export function parseAuditLine(line: string): ParseResult {
   const typeStart = i;
   while (i < end && line.charCodeAt(i) !== SPACE) i++;
   if (i === typeStart) return fail('no-type', 'empty type=');
-  const type = recordTypeName(line.slice(typeStart, i));
+  const type = recordTypeAt(line, typeStart, i);
   const open = line.indexOf('audit(', i);
   if (open < 0 || open > i + 8) return fail('no-timestamp', 'no msg=audit(...) timestamp');
   let p = open + 6;
@@ -180,7 +226,7 @@ export function parseAuditLine(line: string): ParseResult {
   for (let c = line.charCodeAt(p); c >= 0x30 && c <= 0x39; c = line.charCodeAt(++p)) ms = ms * 10 + c - 0x30;
   const msDigits = p - msStart;
   if (msDigits === 0 || line.charCodeAt(p) !== 0x3a) return fail('bad-timestamp', 'timestamp has no :serial');
-  const time = line.slice(secStart, p);
+  const timeEnd = p;
   p++;
   const serialStart = p;
   let serial = 0;
@@ -196,7 +242,8 @@ export function parseAuditLine(line: string): ParseResult {
   return new AuditRecord({
     node,
     type,
-    time,
+    timeStart: secStart,
+    timeEnd,
     timeMs: sec * 1000 + msNorm,
     serial,
     line: line.slice(0, end),
@@ -204,57 +251,36 @@ export function parseAuditLine(line: string): ParseResult {
   });
 }
 
-/** Scans key=value pairs into `out`; returns the index of the 0x1d separator or `end`.
- *  Bare words (AVC's "denied { read }", AppArmor's "subj=docker-default (enforce)") are joined to
- *  the previous unquoted value; a userspace msg='...' is kept whole and its inner fields added
- *  where they do not shadow an outer one. */
-function scanFields(s: string, start: number, end: number, out: AuditFields, stopAtGs: boolean): number {
-  let i = start;
-  let lastKey: string | null = null;
-  let gs = -1; // the next 0x1d at or after i (or end), found on first need
-  while (i < end) {
-    let c = s.charCodeAt(i);
-    while (c === SPACE && i < end) c = s.charCodeAt(++i);
-    if (i >= end) break;
-    if (c === GS) {
-      if (stopAtGs) return i;
-      i++;
-      continue;
-    }
-    const ks = i;
-    while (i < end && c !== SPACE && c !== EQ && c !== GS) c = s.charCodeAt(++i);
-    if (i >= end || c !== EQ) {
-      if (lastKey !== null) out[lastKey] += ' ' + s.slice(ks, i);
-      continue;
-    }
-    const key = s.slice(ks, i);
-    i++;
-    c = s.charCodeAt(i);
-    if (c === DQUOTE || c === SQUOTE) {
-      let close = s.indexOf(c === DQUOTE ? '"' : "'", i + 1);
-      if (close < 0 || close >= end) close = end - 1;
-      out[key] = s.slice(i, close + 1);
-      if (c === SQUOTE) {
-        const inner: AuditFields = Object.create(null);
-        scanFields(s, i + 1, close, inner, false);
-        for (const k in inner) if (!(k in out)) out[k] = inner[k]!;
-      }
-      i = close + 1;
-      lastKey = null;
-    } else {
-      // indexOf, not a char loop: EXECVE values run to thousands of hex digits.
-      const vs = i;
-      if (gs < i) {
-        gs = s.indexOf('\u001d', i);
-        if (gs < 0 || gs > end) gs = end;
-      }
-      const sp = s.indexOf(' ', i);
-      i = sp < 0 || sp > gs ? gs : sp;
-      out[key] = s.slice(vs, i);
-      lastKey = key;
-    }
+/** A field value as `field` reads it: a quoted value to its closing quote (spaces and all), any
+ *  other to the next space; never past `end` (the ENRICHED separator or the line's end). */
+function valueAt(s: string, vs: number, end: number): string {
+  if (s.charCodeAt(vs) === DQUOTE) {
+    const close = s.indexOf('"', vs + 1);
+    return s.slice(vs, close < 0 || close >= end ? end : close + 1);
   }
-  return end;
+  let ve = s.indexOf(' ', vs);
+  if (ve < 0 || ve > end) ve = end;
+  return s.slice(vs, ve);
+}
+
+/** Field names prepared for AuditRecord.pick: indexed by first character, so a key position is
+ *  compared only with the names it could be. */
+export interface FieldNames {
+  readonly list: readonly string[];
+  /** first character code → indices into list */
+  readonly byFirst: readonly (readonly number[] | undefined)[];
+}
+
+export function fieldNames(list: readonly string[]): FieldNames {
+  const byFirst: number[][] = [];
+  list.forEach((name, j) => {
+    if (!/^[\x21-\x7e]+$/.test(name) || name.includes('=') || list.indexOf(name) !== j)
+      throw new Error(`bad field name ${name}`);
+    const first = name.charCodeAt(0);
+    byFirst[first] ??= [];
+    byFirst[first].push(j);
+  });
+  return { list, byFirst };
 }
 
 export { decodeProctitle, fieldNumber, fieldText, untrusted, untrustedBytes } from './values.ts';

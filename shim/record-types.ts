@@ -27,6 +27,20 @@ const NAMES: Record<string, string> = {
   '1400': 'AVC',
 };
 
+// The types of nearly every line: returned as these constants rather than a fresh slice, so the
+// assembler's and exec-event's type comparisons are pointer compares and the slice is never made.
+const COMMON = ['SYSCALL', 'PATH', 'PROCTITLE', 'CWD', 'EXECVE', 'BPRM_FCAPS', 'EOE', 'SOCKADDR'];
+
+/** recordTypeName(line.slice(start, end)), without the slice for the common types. */
+export function recordTypeAt(line: string, start: number, end: number): string {
+  const length = end - start;
+  for (let i = 0; i < COMMON.length; i++) {
+    const name = COMMON[i]!;
+    if (name.length === length && line.startsWith(name, start)) return name;
+  }
+  return recordTypeName(line.slice(start, end));
+}
+
 export function recordTypeName(raw: string): string {
   const c = raw.charCodeAt(0);
   if (c >= 0x30 && c <= 0x39) return NAMES[raw] ?? `UNKNOWN[${raw}]`;

@@ -52,6 +52,18 @@ export function decodeProctitle(value: string | undefined): string[] | null {
 /** The number in a numeric field, or null for absent/unset/non-numeric values. */
 export function fieldNumber(value: string | undefined): number | null {
   if (value === undefined || value.length === 0) return null;
+  // Plain decimal digits (pids, uids: nearly every call) are read inline, exactly as Number()
+  // reads them while they are below 2^53; anything else (hex, signs, exponents) goes to Number().
+  if (value.length <= 15) {
+    let n = 0;
+    let i = 0;
+    for (; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      n = n * 10 + c - 0x30;
+    }
+    if (i === value.length) return n;
+  }
   const n = Number(value);
   return Number.isFinite(n) ? n : null;
 }

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeProctitle, fieldText, parseAuditLine, untrusted } from '../../shim/parser.ts';
+import {
+  type AuditRecord,
+  decodeProctitle,
+  fieldNames,
+  fieldText,
+  parseAuditLine,
+  untrusted,
+} from '../../shim/parser.ts';
 import { fixtureFiles, fixtureLines } from './fixtures.ts';
 
 function record(line: string) {
@@ -159,5 +166,65 @@ describe('parseAuditLine fuzz', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('AuditRecord.pick', () => {
+  const NAMES = [
+    'arch',
+    'syscall',
+    'success',
+    'exit',
+    'a0',
+    'ppid',
+    'pid',
+    'auid',
+    'uid',
+    'tty',
+    'comm',
+    'exe',
+    'key',
+  ];
+  const names = fieldNames(NAMES);
+  const real = fixtureFiles()
+    .flatMap(fixtureLines)
+    .filter((l) => l.includes('type='));
+  const same = (line: string) => {
+    const r = parseAuditLine(line);
+    if (r.kind !== 'record') return;
+    // pick is field() for each name, in one pass; both before and after a full scan.
+    expect(r.pick(names)).toEqual(NAMES.map((n) => r.field(n)));
+    const scanned = parseAuditLine(line) as AuditRecord;
+    void scanned.fields;
+    expect(scanned.pick(names)).toEqual(NAMES.map((n) => scanned.field(n)));
+  };
+
+  it('reads what field() reads on every fixture line', () => {
+    for (const line of real) same(line);
+  });
+
+  it('reads what field() reads on mutated lines (quoted spaces, repeated keys, ENRICHED)', () => {
+    const pieces = [' ', '=', '"', ' pid=', 'pid=', ' key=', '\u001d', ' exe="a b"', 'a0=', ' ppid=7'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...real),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom(...pieces)), { maxLength: 6 }),
+        (line, edits) => {
+          let s = line;
+          for (const [at, del, ins] of edits) {
+            const i = at % (s.length + 1);
+            s = s.slice(0, i) + ins + s.slice(i + (del % 5));
+          }
+          same(s);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses names it could not match exactly', () => {
+    expect(() => fieldNames(['a b'])).toThrow();
+    expect(() => fieldNames(['a=b'])).toThrow();
+    expect(() => fieldNames(['pid', 'pid'])).toThrow();
   });
 });
