@@ -5,8 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AuditedExecError } from '../common/errors.ts';
-import { verifyBundle } from '../common/evidence/verify.ts';
-import { readBundleFile } from './bundle.ts';
+import { verifyBundleFile } from './bundle.ts';
 import { type CliContext, globalFlags } from './cli.ts';
 import { type Connection, connect } from './connect.ts';
 import { resolveSessionId } from './play.ts';
@@ -91,7 +90,7 @@ async function exportMany(conn: Connection, flags: ExportFlags, ctx: CliContext)
       onBytes: (n) => progress(i, total + n, s.id),
     });
     total += got;
-    const check = verifyBundle(await readBundleFile(file));
+    const check = await verifyBundleFile(file);
     if (!check.ok) failed.push(`${file}: ${check.problems[0]}`);
     progress(i + 1, total, s.id);
   }
@@ -110,7 +109,7 @@ function evidencePath(id: string): string {
 }
 
 async function selfCheck(file: string): Promise<string> {
-  const r = verifyBundle(await readBundleFile(file));
+  const r = await verifyBundleFile(file);
   return r.ok
     ? `self-consistent, signed by ${r.signer}; check the signer with: kubectl audited-exec verify ${file} --fingerprint F`
     : `WARNING, it does not verify: ${r.problems[0]}`;

@@ -1,15 +1,15 @@
 // `kubectl audited-exec verify FILE [--key PEM | --fingerprint F]`: checks an evidence bundle
 // offline. Exit 0 with a summary when every file, digest and signature link matches; exit 1
 // naming each file and field that does not. All logic is common/evidence/verify.ts; this file
-// only reads the bundle and prints.
+// only prints (plugin/bundle.ts streams the bundle to it).
 // `verify --show-key` prints the recorder's public key (fetched from it); `--show-key FILE`
 // prints the key inside a bundle.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
 import { FILES, keyFingerprint } from '../common/evidence/format.ts';
-import { summarize, verifyBundle } from '../common/evidence/verify.ts';
-import { readBundleFile } from './bundle.ts';
+import { summarize } from '../common/evidence/verify.ts';
+import { readBundleMember, verifyBundleFile } from './bundle.ts';
 import { type CliContext, globalFlags } from './cli.ts';
 import { connect } from './connect.ts';
 
@@ -61,8 +61,7 @@ export async function verifyFile(
     throw new AuditedExecError('USAGE', 'give --key or --fingerprint, not both');
   }
   const publicKeyPem = flags.key ? await readText(flags.key, '--key') : undefined;
-  const files = await readBundleFile(file);
-  const report = verifyBundle(files, {
+  const report = await verifyBundleFile(file, {
     ...(publicKeyPem ? { publicKeyPem } : {}),
     ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}),
   });
@@ -75,7 +74,7 @@ export async function verifyFile(
 }
 
 async function showBundleKey(file: string, ctx: CliContext): Promise<void> {
-  const pem = (await readBundleFile(file)).get(FILES.publicKey);
+  const pem = await readBundleMember(file, FILES.publicKey, 1024 * 1024);
   if (!pem) throw new AuditedExecError('EVIDENCE_BUNDLE_UNREADABLE', `${file}: has no ${FILES.publicKey}`);
   printKey(new TextDecoder().decode(pem), `bundle ${file} (its own claim: compare with the recorder's)`, ctx);
 }

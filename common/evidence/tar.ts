@@ -125,23 +125,40 @@ export function readTar(tar: Uint8Array): FileMap {
   const files: FileMap = new Map();
   let off = 0;
   while (off + BLOCK <= tar.length) {
-    const h = tar.subarray(off, off + BLOCK);
-    if (h.every((b) => b === 0)) return files;
-    const name = text(h, 0, 100);
-    const stored = Number.parseInt(text(h, 148, 8).trim() || 'x', 8);
-    if (stored !== checksum(h)) bad(`bundle: corrupt tar header at offset ${off}`);
-    const type = String.fromCharCode(h[156] ?? 0);
-    if (type !== '0' && type !== '\0') bad(`bundle: ${name}: unsupported tar entry type '${type}'`);
-    if (text(h, 345, 155) !== '') bad(`bundle: ${name}: long names are not used in evidence bundles`);
-    checkName(name);
-    if (files.has(name)) bad(`bundle: ${name} appears twice`);
-    const size = Number.parseInt(text(h, 124, 12).trim() || 'x', 8);
+    const member = readTarHeader(tar.subarray(off, off + BLOCK), off, files);
+    if (!member) return files;
+    const { name, size } = member;
     if (!Number.isSafeInteger(size) || off + BLOCK + size > tar.length) bad(`bundle: ${name}: truncated`);
     files.set(name, tar.slice(off + BLOCK, off + BLOCK + size));
     off += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
   }
   return bad('bundle: tar archive ends without its end-of-archive blocks');
 }
+
+/**
+ * One 512-byte header as every reader here checks it (readTar and the streaming tar-read.ts share
+ * it, so no bundle reads one way in memory and another streamed): null for the end-of-archive
+ * block, else the member's name and its size (NaN when the field is not octal; the caller says
+ * "truncated"). `seen` holds the names read so far: a name may appear once.
+ */
+export function readTarHeader(
+  h: Uint8Array,
+  offset: number,
+  seen: { has(name: string): boolean },
+): { name: string; size: number } | null {
+  if (h.every((b) => b === 0)) return null;
+  const name = text(h, 0, 100);
+  const stored = Number.parseInt(text(h, 148, 8).trim() || 'x', 8);
+  if (stored !== checksum(h)) bad(`bundle: corrupt tar header at offset ${offset}`);
+  const type = String.fromCharCode(h[156] ?? 0);
+  if (type !== '0' && type !== '\0') bad(`bundle: ${name}: unsupported tar entry type '${type}'`);
+  if (text(h, 345, 155) !== '') bad(`bundle: ${name}: long names are not used in evidence bundles`);
+  checkName(name);
+  if (seen.has(name)) bad(`bundle: ${name} appears twice`);
+  return { name, size: Number.parseInt(text(h, 124, 12).trim() || 'x', 8) };
+}
+
+export const TAR_BLOCK = BLOCK;
 
 function checkName(name: string): void {
   // Flat names only: nothing a careless `tar x` could write outside the current directory.

@@ -1,12 +1,13 @@
-// Offline verification of an evidence bundle held in memory. Every problem is one sentence that
-// starts with the file (or "bundle") it is about, so an auditor knows exactly what failed.
+// Offline verification of an evidence bundle. Every problem is one sentence that starts with the
+// file (or "bundle") it is about, so an auditor knows exactly what failed. The bundle is read as
+// it streams (bundle-contents.ts): a recording of GiBs is hashed and checked line by line, never
+// held whole; a bundle already in memory goes through the same path.
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { decodeAsciicast } from '../asciicast.ts';
+import { BundleContents, type Contents } from './bundle-contents.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { parseEvents } from './events.ts';
 import {
   FILES,
-  fileDigest,
   keyFingerprint,
   MANIFEST_FILES,
   MANIFEST_FORMAT,
@@ -14,7 +15,6 @@ import {
   type SignatureDocument,
   type SignedSession,
   sameFingerprint,
-  sha256Hex,
 } from './format.ts';
 import { parseChain, verifyChain } from './signature.ts';
 import type { FileMap } from './tar.ts';
@@ -42,57 +42,84 @@ export interface VerifyReport {
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
+/** One member of a bundle, its body read once, in order (what tar-read.ts yields). */
+export interface BundleEntry {
+  name: string;
+  size: number;
+  body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+}
+
+/** Verifies a bundle as its members stream past; a reading error (a damaged archive) rejects. */
+export async function verifyBundleStream(
+  entries: Iterable<BundleEntry> | AsyncIterable<BundleEntry>,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const read = new BundleContents();
+  for await (const entry of entries) {
+    const sink = read.open(entry.name, entry.size);
+    for await (const chunk of entry.body) sink.write(chunk);
+    sink.end();
+  }
+  return check(read.contents, options);
+}
+
+/** Verifies a bundle held in memory (readTarGz's map). */
 export function verifyBundle(files: FileMap, options: VerifyOptions = {}): VerifyReport {
+  const read = new BundleContents();
+  for (const [name, data] of files) {
+    const sink = read.open(name, data.length);
+    sink.write(data);
+    sink.end();
+  }
+  return check(read.contents, options);
+}
+
+function check(c: Contents, options: VerifyOptions): VerifyReport {
   const problems: string[] = [];
   const trust: Trust = options.publicKeyPem ? 'key' : options.fingerprint ? 'fingerprint' : 'self';
+  const files = c.held;
+  const present = new Set(c.names);
   const text = (name: string) => utf8.decode(files.get(name) ?? new Uint8Array());
 
   for (const name of [FILES.manifest, FILES.signature]) {
-    if (!files.has(name)) problems.push(`bundle: missing ${name}`);
+    if (!present.has(name)) problems.push(`bundle: missing ${name}`);
   }
   const manifest = readManifest(files, problems);
   if (manifest) {
     for (const name of MANIFEST_FILES) {
       const entry = manifest.files[name];
-      const data = files.get(name);
+      const actual = c.digests.get(name);
       if (!entry) problems.push(`manifest.json: does not list ${name}`);
-      else if (!data) problems.push(`manifest.json: missing file ${name}`);
-      else {
-        const actual = fileDigest(data);
-        if (actual.sha256 !== entry.sha256) {
-          problems.push(`${name}: sha256 mismatch (manifest says ${entry.sha256}, file is ${actual.sha256})`);
-        } else if (actual.size !== entry.size) {
-          problems.push(`${name}: size mismatch (manifest says ${entry.size}, file is ${actual.size})`);
-        }
+      else if (!actual) problems.push(`manifest.json: missing file ${name}`);
+      else if (actual.sha256 !== entry.sha256) {
+        problems.push(`${name}: sha256 mismatch (manifest says ${entry.sha256}, file is ${actual.sha256})`);
+      } else if (actual.size !== entry.size) {
+        problems.push(`${name}: size mismatch (manifest says ${entry.size}, file is ${actual.size})`);
       }
     }
     for (const name of Object.keys(manifest.files)) {
       if (!MANIFEST_FILES.includes(name)) problems.push(`manifest.json: lists unexpected file ${name}`);
     }
   }
-  for (const name of files.keys()) {
+  for (const name of c.names) {
     if (name !== FILES.manifest && name !== FILES.signature && !MANIFEST_FILES.includes(name)) {
       problems.push(`bundle: unexpected file ${name} (not covered by the manifest)`);
     }
   }
 
   const key = chooseKey(files, options, problems);
-  const parsed = files.has(FILES.signature) ? parseChain(text(FILES.signature)) : { chain: [], problems: [] };
+  const parsed = present.has(FILES.signature)
+    ? parseChain(text(FILES.signature))
+    : { chain: [], problems: [] };
   problems.push(...parsed.problems);
   const chain = parsed.chain;
   if (key && chain.length) problems.push(...verifyChain(chain, key));
   const latest = chain[chain.length - 1];
-  if (latest) checkAgainstSigned(latest, files, manifest, problems);
+  if (latest) checkAgainstSigned(latest, c, manifest, problems);
 
-  const events = files.has(FILES.events) ? parseEvents(text(FILES.events)) : { events: [], problems: [] };
+  const events = present.has(FILES.events) ? parseEvents(text(FILES.events)) : { events: [], problems: [] };
   problems.push(...events.problems);
-  if (files.has(FILES.recording)) {
-    try {
-      decodeAsciicast(text(FILES.recording));
-    } catch (err) {
-      problems.push(`recording.cast: ${(err as Error).message}`);
-    }
-  }
+  if (c.castProblem) problems.push(`recording.cast: ${c.castProblem.message}`);
   return {
     ok: problems.length === 0,
     problems,
@@ -156,34 +183,33 @@ function parseKey(data: Uint8Array | undefined, label: string, problems: string[
 /** The latest signature must describe exactly the files in the bundle. */
 function checkAgainstSigned(
   doc: SignatureDocument,
-  files: FileMap,
+  c: Contents,
   manifest: Manifest | null,
   problems: string[],
 ): void {
   const p = doc.payload;
-  const manifestData = files.get(FILES.manifest);
-  if (manifestData && sha256Hex(manifestData) !== p.manifest?.sha256) {
+  const manifestDigest = c.digests.get(FILES.manifest);
+  if (manifestDigest && manifestDigest.sha256 !== p.manifest?.sha256) {
     problems.push('manifest.json: digest differs from the signed manifest digest');
   }
   if (manifest && manifest.sessionId !== p.sessionId) {
     problems.push('manifest.json: sessionId does not match the signed session id');
   }
-  const recording = files.get(FILES.recording);
-  if (recording) {
-    const d = fileDigest(recording);
+  const d = c.digests.get(FILES.recording);
+  if (d) {
     if (d.sha256 !== p.recording?.sha256 || d.size !== p.recording?.bytes) {
       problems.push(
         `recording.cast: digest differs from the signed recording digest (signed ${p.recording?.sha256}, file is ${d.sha256})`,
       );
     }
   }
-  const events = files.get(FILES.events);
-  if (events && sha256Hex(events) !== p.events?.sha256) {
+  const events = c.digests.get(FILES.events);
+  if (events && events.sha256 !== p.events?.sha256) {
     problems.push(
-      `events.jsonl: digest differs from the signed events digest (signed ${p.events?.sha256}, file is ${sha256Hex(events)})`,
+      `events.jsonl: digest differs from the signed events digest (signed ${p.events?.sha256}, file is ${events.sha256})`,
     );
   }
-  const sessionData = files.get(FILES.session);
+  const sessionData = c.held.get(FILES.session);
   if (sessionData) {
     let session: Record<string, unknown> | null = null;
     try {
