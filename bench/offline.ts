@@ -42,8 +42,12 @@ export async function offlineBench(o: { records: number; log: (l: string) => voi
     lines.pop();
     let execs = 0;
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const stats = attributeLines(lines, { onOutput: () => execs++ });
     const coreMs = ms(process.hrtime.bigint() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    // CPU time too: on a loaded machine the wall clock also counts time others held the core.
+    const coreCpuMs = (cpu.user + cpu.system) / 1000;
     o.log('offline: attributeLines done');
     const cliMs = await timeChild(process.execPath, ['shim/main.ts', 'attribute', '--input', file]);
     const haveAusearch = existsSync('/usr/sbin/ausearch');
@@ -65,13 +69,18 @@ export async function offlineBench(o: { records: number; log: (l: string) => voi
         'execs out': execs,
         'bad lines': stats.badLines,
         'attributeLines rec/s': rate(coreMs),
+        'attributeLines rec/s (CPU time)': rate(coreCpuMs),
         'shim attribute CLI rec/s': rate(cliMs),
         'ausearch --raw rec/s': haveAusearch ? rate(ausearchMs) : 'not installed',
         'aureport --summary rec/s': rate(aureportMs),
         'attributeLines / ausearch': round(ratio),
         'shim CLI / ausearch': round(ausearchMs / cliMs),
       },
-      targets: [{ what: 'attributeLines >= 2x ausearch --raw', met: ratio >= 2 }],
+      targets: [
+        { what: 'attributeLines >= 2x ausearch --raw', met: ratio >= 2 },
+        // The issue's own figure: 2x the ~280k rec/s it measured for ausearch --raw.
+        { what: 'attributeLines >= 560k rec/s (wall)', met: rate(coreMs) >= 560_000 },
+      ],
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
