@@ -4,6 +4,7 @@
 // /proc/PID/stat over the same window for both; losses are checked against the kernel's lost
 // counter and by counting the session's stored execs against what the storm says it ran.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { lostCount } from '../shim/run.ts';
 import { auditdRunning, missing } from '../test/support/prereq.ts';
 import { openRecorded } from './channel-client.ts';
@@ -20,6 +21,13 @@ export function stormScript(o: { rate: number; seconds: number; loops: number })
   // Each loop is its own exec'd bash so the storm's shape matches earlier runs' figures (subshells
   // inside a container are attributed too since the shim maps namespace pids; test/e2e/shim.test.ts).
   return `for j in {1..${o.loops}}; do bash -c '${loop}' & done; wait`;
+}
+
+/** utime and stime of a process in clock ticks: where the shim's CPU goes (its code or the kernel's). */
+function userSystemTicks(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]), system: Number(fields[12]) };
 }
 
 const auditdPid = (): number =>
@@ -48,7 +56,7 @@ export async function shimCpuBench(o: {
     const aPid = auditdPid();
     const loops = o.loops;
     const lost0 = kernelLost();
-    const cpu0 = { shim: cpuTicks(shimPid), auditd: cpuTicks(aPid) };
+    const cpu0 = { shim: cpuTicks(shimPid), auditd: cpuTicks(aPid), split: userSystemTicks(shimPid) };
     const t0 = Date.now();
     const s = await openRecorded(
       { url: rec.url, caPem: rec.caPem, token: sb.tokens.alice! },
@@ -86,7 +94,7 @@ export async function shimCpuBench(o: {
       await new Promise((r) => setTimeout(r, 250));
     }
     const windowSeconds = (Date.now() - t0) / 1000;
-    const cpu1 = { shim: cpuTicks(shimPid), auditd: cpuTicks(aPid) };
+    const cpu1 = { shim: cpuTicks(shimPid), auditd: cpuTicks(aPid), split: userSystemTicks(shimPid) };
     const lost1 = kernelLost();
     const shimCpu = (cpu1.shim - cpu0.shim) / TICKS_PER_SECOND;
     const auditdCpu = (cpu1.auditd - cpu0.auditd) / TICKS_PER_SECOND;
@@ -100,6 +108,7 @@ export async function shimCpuBench(o: {
         'execs run': ran,
         'achieved execs/s': Math.round(ran / stormSeconds),
         'shim CPU s': round(shimCpu),
+        'shim user/system s': `${round((cpu1.split.user - cpu0.split.user) / TICKS_PER_SECOND)} / ${round((cpu1.split.system - cpu0.split.system) / TICKS_PER_SECOND)}`,
         'auditd CPU s': round(auditdCpu),
         'shim / auditd': round(shimCpu / auditdCpu),
         'execs stored': events.length,

@@ -2,10 +2,11 @@
 // namespace, while every other pid in the audit record is a host pid: for a caller inside a
 // container (exit=36) it names some unrelated host process. So exit= is trusted only for callers in
 // the host pid namespace (NSpid has one entry; the runtime that creates containers always is). A
-// containerised caller's live children are matched on their innermost pid; a child already gone (a
-// short-lived subshell) is never filed under a guess: it is left pending, and its own events name
-// it by their ppid. Only a child re-parented before its first event needs the pending record: its
-// NSpid then leads back to the fork. Pending forks are bounded by age and count.
+// containerised caller's child is never filed under a guess, nor looked up in /proc at the fork:
+// its own events name it by host pid and name its parent by ppid, which is all the table needs.
+// Only a child re-parented before its first event needs more: the fork is kept pending under
+// (container, namespace pid), and the child's NSpid, read when its first event names an adopter
+// as its parent, leads back to the fork. Pending forks are bounded by age and count.
 
 import { isReaperName, isRuntimeName } from './process-names.ts';
 import type { ProcEntry } from './process-table.ts';
@@ -22,13 +23,21 @@ export interface ForkChildrenOptions {
 interface Pending {
   parent: ProcEntry;
   timeMs: number;
+  /** the caller's container id ('' for none) and the child's pid in the caller's namespace */
+  container: string;
+  nsPid: number;
 }
 
 const MAX_DEPTH = 32;
 
 export class ForkChildren {
   readonly #proc: ProcSource | null;
-  readonly #pending = new Map<string, Pending>();
+  /** container → namespace pid → fork: numeric keys, as one is filed per fork in an exec storm */
+  readonly #pending = new Map<string, Map<number, Pending>>();
+  /** every fork filed, oldest first (those since replaced or resolved are skipped at expiry) */
+  #queue: (Pending | undefined)[] = [];
+  #head = 0;
+  #size = 0;
   readonly #ttlMs: number;
   readonly #max: number;
 
@@ -39,22 +48,18 @@ export class ForkChildren {
   }
 
   get pending(): number {
-    return this.#pending.size;
+    return this.#size;
   }
 
-  /** The host pid of the child `parent` forked (exit= `exitPid`), or null when it cannot be known
-   *  now (then the fork is pending). */
+  /** The host pid of the child `parent` forked (exit= `exitPid`), or null when it is not known
+   *  (then the fork is pending). Looking a containerised caller's child up in /proc here (its
+   *  children, then each one's NSpid) was the largest cost of the shim in an exec storm, and bought
+   *  nothing its first event does not tell: that names it and its parent by host pid. */
   hostChild(parent: ProcEntry, exitPid: number, timeMs: number): number | null {
     const ns = this.#nsOf(parent);
     const hostCaller = ns !== null ? ns.length === 1 : isRuntimeName(parent.name) || !maybeContained(parent);
     if (hostCaller) return exitPid;
-    const proc = this.#proc;
-    if (ns !== null && proc !== null) {
-      for (const kid of proc.children(parent.pid) ?? []) {
-        if (proc.nsPids(kid)?.at(-1) === exitPid) return kid;
-      }
-    }
-    this.#add(keyOf(parent.containerId, exitPid), { parent, timeMs });
+    this.#add({ parent, timeMs, container: parent.containerId ?? '', nsPid: exitPid });
     return null;
   }
 
@@ -67,14 +72,13 @@ export class ForkChildren {
     containerOf: (pid: number) => string | null,
   ): ProcEntry | null {
     const proc = this.#proc;
-    if (this.#pending.size === 0 || proc === null) return null;
+    if (this.#size === 0 || proc === null) return null;
     if (byPpid !== null && !this.#adopts(byPpid)) return null;
     const ns = proc.nsPids(pid);
     if (ns === null || ns.length < 2) return null;
-    const key = keyOf(containerOf(pid), ns.at(-1)!);
-    const p = this.#pending.get(key);
+    const p = this.#pending.get(containerOf(pid) ?? '')?.get(ns.at(-1)!);
     if (p === undefined) return null;
-    this.#pending.delete(key);
+    this.#delete(p);
     return p.parent;
   }
 
@@ -88,14 +92,44 @@ export class ForkChildren {
     return entry.ns;
   }
 
-  #add(key: string, p: Pending): void {
-    // Re-inserted so Map order stays arrival order, which expiry relies on.
-    this.#pending.delete(key);
-    this.#pending.set(key, p);
-    for (const [k, old] of this.#pending) {
-      if (this.#pending.size <= this.#max && p.timeMs - old.timeMs <= this.#ttlMs) break;
-      this.#pending.delete(k);
+  #add(p: Pending): void {
+    let forks = this.#pending.get(p.container);
+    if (forks === undefined) {
+      forks = new Map();
+      this.#pending.set(p.container, forks);
     }
+    // A later fork of the same namespace pid is the process that has it now.
+    const had = forks.get(p.nsPid);
+    if (had !== undefined) this.#unpin(had);
+    else this.#size++;
+    forks.set(p.nsPid, p);
+    p.parent.pendingForks = (p.parent.pendingForks ?? 0) + 1;
+    this.#queue.push(p);
+    while (this.#head < this.#queue.length) {
+      const old = this.#queue[this.#head]!;
+      const live = this.#pending.get(old.container)?.get(old.nsPid) === old;
+      if (live && this.#size <= this.#max && p.timeMs - old.timeMs <= this.#ttlMs) break;
+      if (live) this.#delete(old);
+      this.#queue[this.#head++] = undefined;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #delete(p: Pending): void {
+    const forks = this.#pending.get(p.container);
+    if (forks?.get(p.nsPid) !== p) return;
+    forks.delete(p.nsPid);
+    if (forks.size === 0) this.#pending.delete(p.container);
+    this.#size--;
+    this.#unpin(p);
+  }
+
+  /** The parent no longer waits for this fork's child (ProcEntry.pendingForks). */
+  #unpin(p: Pending): void {
+    p.parent.pendingForks = (p.parent.pendingForks ?? 1) - 1;
   }
 }
 
@@ -106,8 +140,4 @@ function maybeContained(entry: ProcEntry): boolean {
     if (isRuntimeName(a.name)) return true;
   }
   return false;
-}
-
-function keyOf(containerId: string | null, nsPid: number): string {
-  return `${containerId ?? ''}:${nsPid}`;
 }

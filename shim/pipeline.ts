@@ -4,7 +4,7 @@
 
 import { EventAssembler } from './assembler.ts';
 import { type AttributedOutput, Attributor, type ExpectedExec } from './attribution.ts';
-import { interpretEvent } from './exec-event.ts';
+import { interpretEvent, type ProcessEvent, syscallKind } from './exec-event.ts';
 import { type AuditLineError, type AuditRecord, parseAuditLine } from './parser.ts';
 import { ProcessTable, type SavedProcess } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
@@ -48,6 +48,8 @@ export class Pipeline {
   #forks = 0;
   #alerts = 0;
   #sinceSweep = 0;
+  /** forks handled at their SYSCALL record, so skipped when the assembler emits them */
+  readonly #earlyForks = new Set<string | number>();
 
   constructor(options: PipelineOptions) {
     this.#opts = options;
@@ -68,17 +70,39 @@ export class Pipeline {
       ...options.assembler,
       onLate: options.onLate,
       onEvent: (event) => {
+        if (this.#earlyForks.size > 0 && this.#earlyForks.delete(keyOf(event))) return;
         const p = interpretEvent(event);
-        if (p === null) return;
-        if (p.kind === 'fork') this.#forks++;
-        else if (!p.success) this.#failed++;
-        this.#attributor.handle(p);
-        if (++this.#sinceSweep >= this.#sweepEvery) {
-          this.#sinceSweep = 0;
-          this.#table.sweep(event.timeMs);
-        }
+        if (p !== null) this.#handle(p);
       },
     });
+  }
+
+  #handle(p: ProcessEvent): void {
+    if (p.kind === 'fork') this.#forks++;
+    else if (!p.success) this.#failed++;
+    this.#attributor.handle(p);
+    if (++this.#sinceSweep >= this.#sweepEvery) {
+      this.#sinceSweep = 0;
+      this.#table.sweep(p.timeMs);
+    }
+  }
+
+  /**
+   * A fork needs only its SYSCALL record, and is handled there rather than when its event ends:
+   * the kernel may write the child's whole exec between the parent's SYSCALL and PROCTITLE records
+   * (seen: a subshell's first child), and a short-lived subshell is gone from /proc by then.
+   */
+  #forkEarly(r: AuditRecord): void {
+    const kind = syscallKind(r);
+    if (kind !== 'fork' && kind !== 'thread-capable-clone') return;
+    const event = { node: r.node, serial: r.serial, time: r.time, timeMs: r.timeMs, records: [r] };
+    const p = interpretEvent(event);
+    if (p === null) return;
+    const key = keyOf(event);
+    // Bounded: a SYSCALL record that came too late to be grouped is never emitted.
+    if (this.#earlyForks.size >= 4096) this.#earlyForks.delete(this.#earlyForks.values().next().value!);
+    this.#earlyForks.add(key);
+    this.#handle(p);
   }
 
   /** Feeds one line; returns its audit serial, or -1 for a line that is not a record. */
@@ -91,6 +115,7 @@ export class Pipeline {
       this.#opts.onBadLine?.(this.#lines, r, text);
       return -1;
     }
+    if (r.type === 'SYSCALL') this.#forkEarly(r);
     this.#assembler.push(r);
     return r.serial;
   }
@@ -136,4 +161,9 @@ export class Pipeline {
       processes: this.#table.size,
     };
   }
+}
+
+/** The assembler's event key. */
+function keyOf(e: { node: string | null; serial: number }): string | number {
+  return e.node === null ? e.serial : `${e.node}\u0000${e.serial}`;
 }

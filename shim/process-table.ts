@@ -5,46 +5,14 @@
 // (through ProcSource) for live parents the log never showed. Dead processes stay while they have
 // descendants in the table, then go; the table is bounded.
 
-import type { Attribution } from '../common/wire.ts';
 import { containerIdFromCgroup } from './cgroup.ts';
 import type { Exec, Fork } from './exec-event.ts';
 import { ForkChildren } from './fork-children.ts';
+import type { ProcEntry, SavedProcess } from './process-entry.ts';
 import { basename, isReaperName, isRuntimeName } from './process-names.ts';
 import type { ProcSource } from './procfs.ts';
 
-export interface ProcEntry {
-  pid: number;
-  ppid: number;
-  /** the parent entry when it was known at creation; kept so a dead parent outlives its children */
-  parent: ProcEntry | null;
-  /** executable name (argv[0]/exe basename or comm) for reaper and runtime checks */
-  name: string | null;
-  containerId: string | null;
-  session: string | null;
-  attribution: Attribution | null;
-  /** an unrecorded-tty alert already covers this process tree */
-  ttyReported: boolean;
-  /** NSpid from /proc once read (host pid first, own namespace's last); null: could not be read */
-  ns?: number[] | null;
-  firstSeenMs: number;
-  lastSeenMs: number;
-  children: number;
-  removed: boolean;
-}
-
-/** What a restart keeps of a process that belongs to a session (or is covered by an alert): the
- *  daemon saves these with its checkpoint, so a process whose session root the new run never sees
- *  (it exec'd before the restart) still lands in its session. */
-export interface SavedProcess {
-  pid: number;
-  ppid: number;
-  name: string | null;
-  containerId: string | null;
-  session: string | null;
-  attribution: Attribution | null;
-  ttyReported: boolean;
-  lastSeenMs: number;
-}
+export type { ProcEntry, SavedProcess } from './process-entry.ts';
 
 export interface Resolved {
   entry: ProcEntry;
@@ -59,17 +27,20 @@ export interface ProcessTableOptions {
   maxEntries?: number;
   /** offline: audit-time idleness after which a childless entry may be evicted */
   idleMs?: number;
-  /** called for every entry the table creates, before any event uses it */
-  onCreate?: (entry: ProcEntry) => void;
 }
 
 const MAX_PROC_DEPTH = 32;
+/** How long (audit time) a process shown alive stays trusted as the parent an event names, without
+ *  asking /proc again. A pid is reused only after its holder exited and the allocator came round
+ *  to it, and the new holder's own fork or exec (which replaces the entry) comes before its
+ *  children's events in the log; this spares a /proc read per exec of a busy parent. */
+const PROVEN_MS = 1000;
 
 export class ProcessTable {
   readonly #entries = new Map<number, ProcEntry>();
   readonly #proc: ProcSource | null;
   readonly #forks: ForkChildren;
-  readonly #opts: { maxEntries: number; idleMs: number; onCreate?: (entry: ProcEntry) => void };
+  readonly #opts: { maxEntries: number; idleMs: number };
 
   constructor(options: ProcessTableOptions = {}) {
     this.#proc = options.proc ?? null;
@@ -112,6 +83,7 @@ export class ProcessTable {
       existing.ppid = event.ppid;
       existing.name = name;
       existing.lastSeenMs = Math.max(existing.lastSeenMs, event.timeMs);
+      existing.provenMs = Math.max(existing.provenMs, event.timeMs);
       if (existing.containerId === null) existing.containerId = this.#containerOf(event.pid);
       return { entry: existing, created: false };
     }
@@ -147,6 +119,8 @@ export class ProcessTable {
         ...s,
         parent,
         firstSeenMs: s.lastSeenMs,
+        // from before the restart: /proc decides whether it is still this process
+        provenMs: Number.NEGATIVE_INFINITY,
         children: 0,
         removed: false,
       };
@@ -166,9 +140,11 @@ export class ProcessTable {
     const before = this.#entries.size;
     const proc = this.#proc;
     if (proc === null && before <= this.#opts.maxEntries) return 0;
+    const live = proc?.pids?.() ?? null;
     for (const entry of this.#entries.values()) {
-      if (entry.children > 0) continue;
-      const dead = proc !== null ? !this.#alive(proc, entry) : nowMs - entry.lastSeenMs > this.#opts.idleMs;
+      if (entry.children > 0 || (entry.pendingForks ?? 0) > 0) continue;
+      const dead =
+        proc !== null ? !this.#alive(proc, entry, live) : nowMs - entry.lastSeenMs > this.#opts.idleMs;
       if (dead) this.#remove(entry);
     }
     if (proc === null && this.#entries.size > this.#opts.maxEntries) {
@@ -181,8 +157,8 @@ export class ProcessTable {
     return before - this.#entries.size;
   }
 
-  #alive(proc: ProcSource, entry: ProcEntry): boolean {
-    if (proc.exists?.(entry.pid) === false) return false;
+  #alive(proc: ProcSource, entry: ProcEntry, live: ReadonlySet<number> | null): boolean {
+    if (live !== null && !live.has(entry.pid)) return false;
     const stat = proc.stat(entry.pid);
     return stat !== null && this.#consistent(entry, stat);
   }
@@ -229,7 +205,10 @@ export class ProcessTable {
 
   #parentOf(pid: number, ppid: number, timeMs: number, name: string | null): ProcEntry {
     const known = this.#entries.get(pid);
-    if (known && this.#sameLineage(known, ppid)) return known;
+    if (known && this.#sameLineage(known, ppid)) {
+      known.provenMs = Math.max(known.provenMs, timeMs);
+      return known;
+    }
     const grandparent = this.#parentFor(pid, ppid, timeMs);
     return this.#create(pid, grandparent, name, timeMs, ppid);
   }
@@ -245,10 +224,14 @@ export class ProcessTable {
   #lookup(pid: number, timeMs: number, depth: number): ProcEntry | null {
     if (pid <= 0) return null;
     const known = this.#entries.get(pid);
+    if (known && timeMs - known.provenMs <= PROVEN_MS) return known;
     const stat = this.#proc?.stat(pid) ?? null;
     // A parent named by a new event is alive right now: an entry whose recorded parent /proc
     // contradicts is an earlier process that had this pid (pids wrap within seconds under load).
-    if (known && (stat === null || this.#consistent(known, stat))) return known;
+    if (known && (stat === null || this.#consistent(known, stat))) {
+      if (stat !== null) known.provenMs = Math.max(known.provenMs, timeMs);
+      return known;
+    }
     if (stat === null) return null;
     const parent =
       depth < MAX_PROC_DEPTH && stat.ppid > 0 ? this.#lookup(stat.ppid, timeMs, depth + 1) : null;
@@ -281,13 +264,13 @@ export class ProcessTable {
       ttyReported: parent?.ttyReported ?? false,
       firstSeenMs: timeMs,
       lastSeenMs: timeMs,
+      provenMs: timeMs,
       children: 0,
       removed: false,
     };
     if (entry.containerId === null) entry.containerId = this.#containerOf(pid);
     if (parent) parent.children++;
     this.#entries.set(pid, entry);
-    this.#opts.onCreate?.(entry);
     return entry;
   }
 

@@ -2,7 +2,7 @@
 // core runs offline (no /proc) and in tests (a map). The real implementation reads /proc; every
 // call may race with the process exiting, which is an ordinary null, not an error.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -20,11 +20,9 @@ export interface ProcSource {
   environ(pid: number): string[] | null;
   /** the NSpid line of /proc/PID/status: the pid in each pid namespace, host first, own last */
   nsPids(pid: number): number[] | null;
-  /** the pids of the process's live children (/proc/PID/task/PID/children) */
-  children(pid: number): number[] | null;
-  /** whether the pid exists at all: a stat of its directory, far cheaper than reading a file, for
-   *  sweeps over thousands of mostly dead entries (absent: stat() alone decides) */
-  exists?(pid: number): boolean;
+  /** every live process id: one listing of /proc, far cheaper than a look per entry for sweeps
+   *  over thousands of mostly dead entries (absent: stat() alone decides) */
+  pids?(): ReadonlySet<number> | null;
 }
 
 /** The NSpid line of /proc/PID/status text. */
@@ -80,17 +78,19 @@ export class ProcFs implements ProcSource {
     return text === null ? null : parseNsPids(text);
   }
 
-  children(pid: number): number[] | null {
-    const text = this.#read(pid, `task/${pid}/children`);
-    if (text === null) return null;
-    return text
-      .split(' ')
-      .filter((s) => s.length > 0)
-      .map(Number);
-  }
-
-  exists(pid: number): boolean {
-    return existsSync(`${this.#root}/${pid}`);
+  pids(): ReadonlySet<number> | null {
+    let names: string[];
+    try {
+      names = readdirSync(this.#root);
+    } catch {
+      return null;
+    }
+    const out = new Set<number>();
+    for (const name of names) {
+      const pid = Number(name);
+      if (pid > 0) out.add(pid);
+    }
+    return out;
   }
 
   #read(pid: number, file: string): string | null {

@@ -12,7 +12,7 @@ import { Pipeline } from './pipeline.ts';
 import type { SavedProcess } from './process-table.ts';
 import { ProcFs } from './procfs.ts';
 import { Shipper } from './shipper.ts';
-import { readCheckpoint, startCheckpoint } from './source/checkpoint.ts';
+import { EventStarts, type LinePosition, readCheckpoint, startCheckpoint } from './source/checkpoint.ts';
 import { FileTailer } from './source/file-tailer.ts';
 
 const run = promisify(execFile);
@@ -118,9 +118,6 @@ export function worthShipping(out: AttributedOutput): boolean {
 const SHIP_DELAY_MS = 200;
 const SHIP_BATCH = 500;
 
-/** Audit serial → where its first line starts, for the events still open in the assembler. */
-type LinePosition = { inode: number; offset: number };
-
 export async function runDaemon(config: RunConfig): Promise<void> {
   mkdirSync(config.stateDir, { recursive: true });
   await reportAuditState();
@@ -143,8 +140,9 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   pipeline = new Pipeline({
     proc: new ProcFs(),
     // Swept more often than offline: the table's session processes go into every checkpoint, and a
-    // storm's dead ones would otherwise make it megabytes a second (the sweep itself is cheap).
-    sweepEvery: 4000,
+    // storm's dead ones would otherwise make it megabytes a second (the sweep itself is one listing
+    // of /proc).
+    sweepEvery: 1000,
     emit: (out) => {
       if (worthShipping(out)) batch.push(toShimEvent(out, config.node, bootId));
     },
@@ -189,19 +187,15 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   const shipSoon = () => {
     if (batch.length > 0 && shipTimer === null) shipTimer = setTimeout(ship, SHIP_DELAY_MS);
   };
-  const starts = new Map<number, LinePosition>();
+  const starts = new EventStarts();
   // The checkpoint never passes an event that is not spooled yet: it points at the first line of
   // the oldest event still being assembled (a restart reads those lines again; the server stores
   // idempotently), and carries the processes that belong to sessions.
   let lastStamp = '';
   const checkpoint = async () => {
     ship();
-    let at: LinePosition = tailer.position;
-    const open = new Set(pipeline.openSerials());
-    for (const [serial, pos] of starts) {
-      if (!open.has(serial)) starts.delete(serial);
-      else if (pos.inode !== at.inode || pos.offset < at.offset) at = pos;
-    }
+    const oldest = starts.oldestOpen(new Set(pipeline.openSerials()));
+    const at: LinePosition = oldest ?? tailer.position;
     // Unchanged since the last one (a quiet log): no rewrite.
     const stamp = `${at.inode}:${at.offset}:${pipeline.stats.events}:${pipeline.stats.processes}`;
     if (stamp === lastStamp) return;
@@ -224,15 +218,16 @@ export async function runDaemon(config: RunConfig): Promise<void> {
     auditLog: config.auditLog,
     server: config.serverUrl,
   });
-  for await (const line of tailer.lines()) {
+  let lastSerial = -1;
+  for await (const { inode, lines, starts: offsets } of tailer.batches()) {
     idleSince = null;
-    const serial = pipeline.line(line);
-    if (serial >= 0 && !starts.has(serial)) {
-      // The tailer's position is just past this line and its newline.
-      const { inode, offset } = tailer.position;
-      starts.set(serial, { inode, offset: Math.max(0, offset - Buffer.byteLength(line) - 1) });
+    for (let i = 0; i < lines.length; i++) {
+      const serial = pipeline.line(lines[i]!);
+      // An event's records mostly come one after another: only a new serial needs the map.
+      if (serial >= 0 && serial !== lastSerial) starts.add(serial, inode, offsets[i]!);
+      lastSerial = serial;
+      if (batch.length >= SHIP_BATCH) ship();
     }
-    if (batch.length >= SHIP_BATCH) ship();
   }
   pipeline.flush();
   clearInterval(timer);

@@ -121,13 +121,13 @@ export class Spool {
     const text = `${lines.join('\n')}\n`;
     const fd = openSync(seg.file, 'a');
     try {
-      writeSync(fd, text);
+      // The bytes written, not Buffer.byteLength: that walks the whole text a second time.
+      seg.bytes += writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     seg.lastSeq = out.at(-1)!.seq;
-    seg.bytes += Buffer.byteLength(text);
     this.#remember(lines);
     return out;
   }

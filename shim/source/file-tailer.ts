@@ -4,6 +4,7 @@
 // rotated file are read before audit.log, so nothing is lost and nothing is read twice.
 // fs.watch wakes the reader; a poll covers filesystems where watch events do not arrive.
 
+import { isAscii } from 'node:buffer';
 import { readSync, statSync } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -31,6 +32,16 @@ export interface FileTailerOptions {
 
 const CHUNK = 256 * 1024;
 
+/** The complete lines of one read, with the file offset each starts at: a consumer that keeps
+ *  work for earlier lines (open events) checkpoints at the first of them. */
+export interface LineBatch {
+  inode: number;
+  lines: string[];
+  starts: number[];
+  /** where the last line (and its newline) ends */
+  end: number;
+}
+
 export class FileTailer implements LogSource {
   readonly #opts: Required<Omit<FileTailerOptions, 'onIdle' | 'log' | 'checkpointFile'>> &
     Pick<FileTailerOptions, 'onIdle' | 'log'> & { checkpointFile: string | null };
@@ -54,7 +65,7 @@ export class FileTailer implements LogSource {
     this.#waiter = new LogWaiter({ dir: dirname(this.#opts.path), pollMs, settleMs, busyMs });
   }
 
-  /** Where the last yielded line ended. */
+  /** Where the last yielded line (or batch) ended. */
   get position(): Checkpoint {
     return { inode: this.#inode, offset: this.#offset, lastSerial: this.#lastSerial };
   }
@@ -78,7 +89,20 @@ export class FileTailer implements LogSource {
     await rename(`${file}.tmp`, file);
   }
 
+  /** Line by line; position() is exact after every line. */
   async *lines(): AsyncGenerator<string> {
+    for await (const batch of this.batches()) {
+      const { lines, starts, end } = batch;
+      for (let i = 0; i < lines.length; i++) {
+        this.#offset = i + 1 < lines.length ? starts[i + 1]! : end;
+        yield lines[i]!;
+      }
+    }
+  }
+
+  /** A read's worth of lines at a time (a generator step per line cost more than the parsing in
+   *  an exec storm); position() is at the batch's end while the consumer holds it. */
+  async *batches(): AsyncGenerator<LineBatch> {
     const { path } = this.#opts;
     this.#waiter.watch();
     const cp = await this.#loadCheckpoint();
@@ -109,7 +133,7 @@ export class FileTailer implements LogSource {
     this.#waiter.close();
   }
 
-  async *#follow(fromEnd: boolean): AsyncGenerator<string> {
+  async *#follow(fromEnd: boolean): AsyncGenerator<LineBatch> {
     const { path } = this.#opts;
     let first = true;
     let fh: FileHandle | null = null;
@@ -134,13 +158,11 @@ export class FileTailer implements LogSource {
         for (;;) {
           // A line still being written stays unread (offset does not move past it) until its \n.
           // Sync: a page-cache read is shorter than the thread-pool round trip of an async one.
-          const lines = splitLines(readChunkSync(fh.fd, this.#offset, this.#buf));
-          if (lines.length > 0) {
+          const batch = splitLines(readChunkSync(fh.fd, this.#offset, this.#buf), this.#inode, this.#offset);
+          if (batch !== null) {
             this.#waiter.busy();
-            for (const [line, bytes] of lines) {
-              this.#offset += bytes;
-              yield line;
-            }
+            this.#offset = batch.end;
+            yield batch;
             // A busy log never leaves this loop on its own: close() must still stop it.
             if (this.#closed) return;
             // Reads are sync: let timers and sockets (shipping, acks, checkpoints) run between
@@ -219,18 +241,16 @@ export class FileTailer implements LogSource {
     return found.sort((a, b) => a.n - b.n);
   }
 
-  async *#readWhole(file: string, from: number): AsyncGenerator<string> {
+  async *#readWhole(file: string, from: number): AsyncGenerator<LineBatch> {
     const fh = await open(file, 'r');
     try {
       this.#inode = (await fh.stat()).ino;
       this.#offset = from;
       for (;;) {
-        const lines = splitLines(await readChunk(fh, this.#offset, this.#buf));
-        if (lines.length === 0) break;
-        for (const [line, bytes] of lines) {
-          this.#offset += bytes;
-          yield line;
-        }
+        const batch = splitLines(await readChunk(fh, this.#offset, this.#buf), this.#inode, this.#offset);
+        if (batch === null) break;
+        this.#offset = batch.end;
+        yield batch;
       }
     } finally {
       await fh.close();
@@ -277,15 +297,33 @@ async function readChunk(fh: FileHandle, position: number, buf: Buffer): Promise
   return buf.subarray(0, bytesRead);
 }
 
-/** The complete lines in a chunk with the bytes each consumed (line + '\n'). An overlong chunk with
- *  no newline at all is returned whole so the reader cannot stall on it. */
-function splitLines(chunk: Buffer): [string, number][] {
-  const out: [string, number][] = [];
-  let start = 0;
-  for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-    out.push([chunk.subarray(start, nl).toString('utf8'), nl + 1 - start]);
-    start = nl + 1;
+/** The complete lines in a chunk read at file offset `at` (null: none). An overlong chunk with no
+ *  newline at all is returned whole so the reader cannot stall on it. */
+function splitLines(chunk: Buffer, inode: number, at: number): LineBatch | null {
+  const last = chunk.lastIndexOf(0x0a);
+  if (last < 0) {
+    if (chunk.length < CHUNK) return null;
+    return { inode, lines: [chunk.toString('utf8')], starts: [at], end: at + chunk.length };
   }
-  if (out.length === 0 && chunk.length === CHUNK) out.push([chunk.toString('utf8'), chunk.length]);
-  return out;
+  const body = chunk.subarray(0, last);
+  const lines: string[] = [];
+  const starts: number[] = [];
+  if (isAscii(body)) {
+    // The kernel hex-encodes every non-ASCII byte, so this is the usual case: one decode and one
+    // split for the whole read, and a character is a byte.
+    let start = at;
+    for (const line of body.toString('latin1').split('\n')) {
+      lines.push(line);
+      starts.push(start);
+      start += line.length + 1;
+    }
+  } else {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0 && nl <= last; nl = chunk.indexOf(0x0a, start)) {
+      lines.push(chunk.subarray(start, nl).toString('utf8'));
+      starts.push(at + start);
+      start = nl + 1;
+    }
+  }
+  return { inode, lines, starts, end: at + last + 1 };
 }

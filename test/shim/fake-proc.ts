@@ -25,8 +25,4 @@ export class FakeProc implements ProcSource {
   cgroup = (pid: number) => this.procs.get(pid)?.cgroup ?? null;
   environ = (pid: number) => this.procs.get(pid)?.environ ?? null;
   nsPids = (pid: number) => this.procs.get(pid)?.ns ?? null;
-  children = (pid: number) =>
-    this.procs.has(pid)
-      ? [...this.procs.values()].filter((p) => p.stat.ppid === pid).map((p) => p.stat.pid)
-      : null;
 }
