@@ -38,6 +38,13 @@ else
   echo "auditd: started (pid $pid)"
 fi
 
+# The kernel's own queue (backlog_limit 64) drops records in an exec burst; Debian's audit.rules
+# raises it to 8192, which this script does not load (it starts auditd without augenrules).
+if [ "$(auditctl -s | awk '$1 == "backlog_limit" { print $2 }')" -lt 8192 ]; then
+  auditctl -b 8192 >/dev/null
+  echo "auditd: kernel backlog_limit raised to 8192"
+fi
+
 probe="audited-exec-probe-$$-$(date +%s%N)"
 auditctl -m "$probe"
 for _ in $(seq 1 100); do

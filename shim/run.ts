@@ -38,6 +38,14 @@ export function checkRules(listing: string): {
   return { execB64, execB32, fork, enough: execB64 && execB32 };
 }
 
+/** Below this the kernel's record queue overflows in an exec burst (its own default is 64). */
+const MIN_BACKLOG = 1024;
+
+export function backlogLimit(status: string): number | null {
+  const m = /^backlog_limit (\d+)/m.exec(status);
+  return m ? Number(m[1]) : null;
+}
+
 export function lostCount(status: string): number | null {
   const m = /^lost (\d+)/m.exec(status);
   return m ? Number(m[1]) : null;
@@ -79,16 +87,22 @@ async function reportAuditState(): Promise<void> {
     });
     const status = (await run('auditctl', ['-s'])).stdout;
     const auditd = auditdState(status, readStat);
+    const backlog = backlogLimit(status);
+    const hints = [
+      ...(auditd === 'running'
+        ? []
+        : ['auditd is not running: the kernel is not writing audit.log, so no command can be attributed']),
+      ...(backlog !== null && backlog < MIN_BACKLOG
+        ? [`the kernel's backlog_limit is ${backlog}: an exec burst loses records; set -b 8192`]
+        : []),
+    ];
     log({
-      level: auditd === 'running' ? 'info' : 'warn',
+      level: hints.length ? 'warn' : 'info',
       msg: 'audit status',
       auditd,
       lost: lostCount(status),
-      ...(auditd === 'running'
-        ? {}
-        : {
-            hint: 'auditd is not running: the kernel is not writing audit.log, so no command can be attributed',
-          }),
+      backlogLimit: backlog,
+      ...(hints.length ? { hint: hints.join('; ') } : {}),
     });
   } catch (err) {
     log({ level: 'warn', msg: 'cannot run auditctl; rules not checked', err: String(err) });

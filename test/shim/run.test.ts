@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runConfigFrom } from '../../shim/config.ts';
-import { auditdState, checkRules, lostCount } from '../../shim/run.ts';
+import { auditdState, backlogLimit, checkRules, lostCount } from '../../shim/run.ts';
 
 describe('daemon start checks', () => {
   it('knows when the loaded rules cover 64- and 32-bit execve', () => {
@@ -19,6 +19,9 @@ describe('daemon start checks', () => {
 
   it('reads the lost counter from auditctl -s', () => {
     expect(lostCount('enabled 1\nfailure 1\npid 4820\nlost 17\nbacklog 0\n')).toBe(17);
+    // backlog (the queue's fill) must not be read as backlog_limit (its size)
+    expect(backlogLimit('pid 4820\nbacklog_limit 64\nlost 17\nbacklog 3\n')).toBe(64);
+    expect(backlogLimit('backlog 3\n')).toBeNull();
   });
 
   it('tells a live auditd from a stopped one and from a killed one the kernel still names', () => {
