@@ -153,20 +153,23 @@ export async function runNodeDebug(
     },
     id,
   );
-  if (started.state === 'terminated') {
-    // Nothing left to attach to: the container's log stands in for its stream, as in kubectl debug.
-    user.off('message', keep);
-    user.off('close', gone);
-    const result = await replayEndedContainer({
+  const replayLog = (exitCode: number | null, sendStatus: boolean) =>
+    replayEndedContainer({
       kube: services.kube,
       ref,
       impersonate: imp,
       auditId: id,
       recording,
       user,
-      exitCode: started.exitCode ?? null,
+      exitCode,
       tty: session.tty,
+      sendStatus,
     });
+  if (started.state === 'terminated') {
+    // Nothing left to attach to: the container's log stands in for its stream, as in kubectl debug.
+    user.off('message', keep);
+    user.off('close', gone);
+    const result = await replayLog(started.exitCode ?? null, true);
     await finish(services, id, recording, result);
     await removeDebugPod(services, ref, id);
     if (user.readyState === user.OPEN) user.close(1000);
@@ -208,17 +211,7 @@ export async function runNodeDebug(
         !sawOutput &&
         (await containerEnded(services.kube, ref, id).catch(() => false))
       ) {
-        final = await replayEndedContainer({
-          kube: services.kube,
-          ref,
-          impersonate: imp,
-          auditId: id,
-          recording,
-          user,
-          exitCode: result.exitCode ?? null,
-          tty: session.tty,
-          sendStatus: false,
-        });
+        final = await replayLog(result.exitCode ?? null, false);
       }
       await finish(services, id, recording, final);
       await removeDebugPod(services, ref, id);

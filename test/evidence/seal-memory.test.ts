@@ -4,9 +4,9 @@
 // capped prefix): the larger may not cost more, and neither much more than that prefix. (The
 // whole-buffer code this replaced grew 567 and 966 MiB here.) The bundle still verifies and
 // carries the recording byte for byte.
+
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { readTarGz } from '../../common/evidence/tar.ts';
 import { verifyBundle } from '../../common/evidence/verify.ts';
 import { REPORT_CAST_LIMIT } from '../../server/evidence/bundle.ts';
 import { SESSION_ID } from './fixture.ts';
+import { writeLargeCast } from './large-cast.ts';
 
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
@@ -23,34 +24,15 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** An asciicast of about `size` bytes, written in 1 MiB pieces; returns its digest and length. */
-function writeCast(path: string, size: number): { sha256: string; bytes: number } {
-  const fd = openSync(path, 'w');
-  const hash = createHash('sha256');
-  const put = (b: Buffer) => {
-    writeSync(fd, b);
-    hash.update(b);
-    return b.length;
-  };
-  let bytes = put(Buffer.from('{"version":2,"width":80,"height":24,"timestamp":1795991385}\n'));
-  for (let n = 0, t = 0; bytes < size; ) {
-    let chunk = '';
-    while (chunk.length < MiB) {
-      n++;
-      t += 0.013;
-      chunk += `${JSON.stringify([Number(t.toFixed(6)), 'o', `line ${n} ${((n * 2654435761) % 2 ** 32).toString(36)} ü output\r\n`])}\n`;
-    }
-    bytes += put(Buffer.from(chunk));
-  }
-  closeSync(fd);
-  return { sha256: hash.digest('hex'), bytes };
-}
-
 async function sealInChild(size: number) {
   const dir = mkdtempSync(join(tmpdir(), 'seal-memory-'));
   dirs.push(dir);
   const cast = join(dir, 'session.cast');
-  const { sha256, bytes } = writeCast(cast, size);
+  const { sha256, bytes } = writeLargeCast(
+    cast,
+    size,
+    (n) => `line ${n} ${((n * 2654435761) % 2 ** 32).toString(36)} ü output`,
+  );
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [join(import.meta.dirname, 'seal-memory.child.ts'), dir, sha256, String(bytes)],

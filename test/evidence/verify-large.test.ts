@@ -4,9 +4,9 @@
 // below the recording's size (what verifying adds to the CLI's baseline is independent of it),
 // and one flipped byte deep inside the recording is still caught and named. (The whole-buffer
 // code this replaced failed here with "Cannot create a string longer than 0x1fffffe8 characters".)
+
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, mkdtempSync, openAsBlob, openSync, rmSync, writeSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, openAsBlob, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,7 @@ import { FILES } from '../../common/evidence/format.ts';
 import { type TarEntry, tarEnd, tarMemberStream } from '../../common/evidence/tar.ts';
 import { buildFiles, nextPayload, signDocument, type UnsignedBundle } from '../../server/evidence/bundle.ts';
 import { fakePlayer, memoryKey, SESSION_ID, sessionRecord, shimEvents } from './fixture.ts';
+import { writeLargeCast } from './large-cast.ts';
 
 const MiB = 1024 * 1024;
 const CAST_SIZE = 640 * MiB;
@@ -24,30 +25,6 @@ const CAST_SIZE = 640 * MiB;
 const FLIP_AT = 600 * MiB;
 const tmp = mkdtempSync(join(tmpdir(), 'verify-large-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** An asciicast of about `size` bytes with terminal-sized output events, written in 1 MiB pieces. */
-function writeCast(path: string, size: number): { sha256: string; bytes: number } {
-  const fd = openSync(path, 'w');
-  const hash = createHash('sha256');
-  const put = (b: Buffer) => {
-    writeSync(fd, b);
-    hash.update(b);
-    return b.length;
-  };
-  let bytes = put(Buffer.from('{"version":2,"width":80,"height":24,"timestamp":1795991385}\n'));
-  for (let n = 0, t = 0; bytes < size; ) {
-    let chunk = '';
-    while (chunk.length < MiB) {
-      n++;
-      t += 0.013;
-      const row = `${n} ${((n * 2654435761) % 2 ** 32).toString(36)} ü \x1b[32mok\x1b[0m `.repeat(20);
-      chunk += `${JSON.stringify([Number(t.toFixed(6)), 'o', `${row}\r\n`])}\n`;
-    }
-    bytes += put(Buffer.from(chunk));
-  }
-  closeSync(fd);
-  return { sha256: hash.digest('hex'), bytes };
-}
 
 /** packBundle's archive, gzipped fast (level 1) to keep the test short; `flip` alters one byte. */
 async function pack(path: string, unsigned: UnsignedBundle, chain: string, cast: string, flip?: number) {
@@ -105,7 +82,9 @@ const flipped = join(tmp, 'flipped.tar.gz');
 
 beforeAll(async () => {
   const cast = join(tmp, 'session.cast');
-  const { sha256, bytes } = writeCast(cast, CAST_SIZE);
+  const { sha256, bytes } = writeLargeCast(cast, CAST_SIZE, (n) =>
+    `${n} ${((n * 2654435761) % 2 ** 32).toString(36)} ü \x1b[32mok\x1b[0m `.repeat(20),
+  );
   const key = memoryKey();
   const src = {
     session: sessionRecord({ recordingSha256: sha256, recordingBytes: bytes }),

@@ -1,41 +1,25 @@
 // End to end: real sandbox apiserver (runc pods), real recorder, real Chromium. Records sessions as
 // alice, then signs in as auditor and bob through the browser.
 import { mkdir } from 'node:fs/promises';
-import { request } from 'node:https';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttributedExec, SessionCreateResponse, SessionRecord, ShimEvent } from '../../common/wire.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { call, runStream } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
+import { rawRequest } from '../support/raw-https.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 
 const ARTIFACTS = 'test-artifacts/ui';
 
 /** Raw HTTPS request (no cookie jar, no redirects followed), for header-level checks. */
-function raw(
+const raw = (
   rec: RecorderHandle,
   method: string,
   path: string,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
   body?: string,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, rec.url), { method, ca: rec.caPem, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+) => rawRequest(rec, method, path, headers, body);
 
 describe.skipIf(skipE2E('ui e2e', 'root', 'runc', 'chromium'))('web UI against a real recorder', () => {
   let sb: Sandbox;

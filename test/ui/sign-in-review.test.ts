@@ -1,16 +1,10 @@
 // A browser session is only as good as the token that opened it: a revoked token ends the session
 // at its next review, and repeated failed sign-ins from one address are slowed down. Real sandbox
 // apiserver (TokenReview) and a real recorder; no browser needed, the requests are the browser's.
-import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { type RawReply, rawRequest } from '../support/raw-https.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
 
 describe('browser sign-in re-review and throttling', () => {
   let sb: Sandbox;
@@ -32,25 +26,10 @@ describe('browser sign-in re-review and throttling', () => {
     headers: Record<string, string> = {},
     body?: string,
     to: RecorderHandle = rec,
-  ) =>
-    new Promise<Reply>((resolve, reject) => {
-      const req = request(new URL(path, to.url), { method, ca: to.caPem, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  ) => rawRequest(to, method, path, headers, body);
 
   /** The sign-in form's POST exactly as a browser sends it; returns the reply. */
-  const postToken = async (token: string, to: RecorderHandle = rec): Promise<Reply> => {
+  const postToken = async (token: string, to: RecorderHandle = rec): Promise<RawReply> => {
     const login = await send('GET', '/ui/login', {}, undefined, to);
     const loginCookie = String(login.headers['set-cookie']).split(';')[0]!;
     const csrf = loginCookie.split('=')[1]!;
