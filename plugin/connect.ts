@@ -5,7 +5,12 @@ import { AuditedExecError, errorMessage } from '../common/errors.ts';
 import type { GlobalFlags } from './cli.ts';
 import { RecorderClient } from './client.ts';
 import { httpRequest } from './http.ts';
-import { credentialsFor, loadKubeconfig, type ResolvedKubeconfig } from './kubeconfig.ts';
+import {
+  apiServerRequestOptions,
+  credentialsFor,
+  loadKubeconfig,
+  type ResolvedKubeconfig,
+} from './kubeconfig.ts';
 import {
   CONFIGMAP_NAME,
   CONFIGMAP_NAMESPACE,
@@ -33,7 +38,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     env: opts.env,
     readConfigMap: () => readPluginConfigMap(kube),
   });
-  const credentials = await credentialsFor(kube.kc);
+  const credentials = await credentialsFor(kube);
   const client = new RecorderClient({
     url: endpoint.url,
     headers: credentials.headers,
@@ -61,22 +66,14 @@ function loadCa(ca: NonNullable<RecorderEndpoint['ca']>): string | Buffer {
 
 /** GET the plugin ConfigMap from the apiserver as the user; null when it does not exist. */
 async function readPluginConfigMap(kube: ResolvedKubeconfig): Promise<PluginConfigMap | null> {
-  const opts: {
-    headers?: Record<string, string>;
-    ca?: Buffer;
-    cert?: Buffer;
-    key?: Buffer;
-    rejectUnauthorized?: boolean;
-    servername?: string;
-  } = {};
-  await kube.kc.applyToHTTPSOptions(opts);
+  const opts = await apiServerRequestOptions(kube);
   const url = `${kube.apiServer.replace(/\/+$/, '')}/api/v1/namespaces/${CONFIGMAP_NAMESPACE}/configmaps/${CONFIGMAP_NAME}`;
   const what = `the ConfigMap ${CONFIGMAP_NAMESPACE}/${CONFIGMAP_NAME} that names the recorder`;
   let res: Awaited<ReturnType<typeof httpRequest>>;
   try {
     res = await httpRequest({
       url,
-      ...(opts.headers ? { headers: opts.headers } : {}),
+      headers: opts.headers,
       tls: {
         ...(opts.ca ? { ca: opts.ca } : {}),
         ...(opts.cert ? { cert: opts.cert } : {}),

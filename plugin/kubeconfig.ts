@@ -2,11 +2,14 @@
 // KUBECONFIG (first file to set a value wins), else ~/.kube/config; --context overrides the current
 // context; -n overrides the context namespace. The credentials found here are what the plugin sends
 // to the recorder, which resolves them to the user (TokenReview or the client certificate).
+// We parse it ourselves: importing @kubernetes/client-node costs ~0.4 s and ~90 MB on every
+// command, so it is loaded only for the legacy auth-provider users (kubeconfig-credentials.ts).
 import { existsSync, readFileSync } from 'node:fs';
-import type https from 'node:https';
-import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { type Cluster, type Context, KubeConfig, loadYaml, type User } from '@kubernetes/client-node';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import yaml from 'js-yaml';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
+
+export { apiServerRequestOptions, type Credentials, credentialsFor } from './kubeconfig-credentials.ts';
 
 export interface KubeconfigOptions {
   /** --kubeconfig */
@@ -19,21 +22,58 @@ export interface KubeconfigOptions {
   homeDir: string;
 }
 
+/** A kubeconfig cluster entry, kubectl's field names; relative file paths already resolved. */
+export interface KubeCluster {
+  server: string;
+  'certificate-authority'?: string;
+  'certificate-authority-data'?: string;
+  'insecure-skip-tls-verify'?: boolean;
+  'tls-server-name'?: string;
+  'proxy-url'?: string;
+  'disable-compression'?: boolean;
+  extensions?: Array<{ name?: string; extension?: unknown }>;
+}
+
+export interface ExecConfig {
+  command: string;
+  args?: string[];
+  env?: Array<{ name: string; value: string }>;
+  apiVersion?: string;
+  installHint?: string;
+  provideClusterInfo?: boolean;
+  interactiveMode?: string;
+}
+
+/** A kubeconfig user entry, kubectl's field names; relative file paths already resolved. */
+export interface KubeUser {
+  token?: string;
+  tokenFile?: string;
+  'client-certificate'?: string;
+  'client-certificate-data'?: string;
+  'client-key'?: string;
+  'client-key-data'?: string;
+  username?: string;
+  password?: string;
+  exec?: ExecConfig;
+  'auth-provider'?: { name: string; config?: Record<string, string> };
+  as?: string;
+}
+
 export interface ResolvedKubeconfig {
-  kc: KubeConfig;
   context: string;
   namespace: string;
   /** true when -n was given (sessions lists the context namespace only when it was not -A) */
   namespaceFromFlag: boolean;
   /** the apiserver URL of the context */
   apiServer: string;
-}
-
-/** What the recorder needs to know who we are. */
-export interface Credentials {
-  headers: Record<string, string>;
-  cert?: Buffer;
-  key?: Buffer;
+  clusterName: string;
+  cluster: KubeCluster;
+  /** the context's user name; "" when the context names none */
+  userName: string;
+  /** the context's user; empty (anonymous) when the kubeconfig does not define it, as in kubectl */
+  user: KubeUser;
+  /** the environment an exec credential plugin inherits */
+  env: Record<string, string | undefined>;
 }
 
 /** The files kubectl would read, in precedence order. Missing KUBECONFIG entries are skipped like kubectl. */
@@ -45,6 +85,20 @@ export function kubeconfigPaths(opts: Pick<KubeconfigOptions, 'kubeconfig' | 'en
   return existsSync(home) ? [home] : [];
 }
 
+interface KubeContext {
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+}
+
+/** The merged view: per name, the first file to define it wins (whole entry, as client-go). */
+interface Merged {
+  clusters: Map<string, KubeCluster>;
+  users: Map<string, KubeUser>;
+  contexts: Map<string, KubeContext>;
+  currentContext: string;
+}
+
 export function loadKubeconfig(opts: KubeconfigOptions): ResolvedKubeconfig {
   const paths = kubeconfigPaths(opts);
   if (paths.length === 0) {
@@ -53,117 +107,111 @@ export function loadKubeconfig(opts: KubeconfigOptions): ResolvedKubeconfig {
       'no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config',
     );
   }
-  const kc = mergeFirstWins(paths.map(loadFile));
-  if (opts.context) {
-    if (!kc.getContextObject(opts.context)) {
-      throw new AuditedExecError(
-        'NO_CONTEXT',
-        `context "${opts.context}" does not exist in ${paths.join(':')}`,
-      );
-    }
-    kc.setCurrentContext(opts.context);
+  const merged: Merged = { clusters: new Map(), users: new Map(), contexts: new Map(), currentContext: '' };
+  for (const path of paths) mergeFile(merged, path);
+  if (opts.context && !merged.contexts.has(opts.context)) {
+    throw new AuditedExecError(
+      'NO_CONTEXT',
+      `context "${opts.context}" does not exist in ${paths.join(':')}`,
+    );
   }
-  const contextName = kc.getCurrentContext();
-  const context = contextName ? kc.getContextObject(contextName) : null;
+  const contextName = opts.context || merged.currentContext;
+  const context = contextName ? merged.contexts.get(contextName) : undefined;
   if (!context) {
     throw new AuditedExecError(
       'NO_CONTEXT',
       'the kubeconfig has no current context: pass --context or run "kubectl config use-context NAME"',
     );
   }
-  const cluster = kc.getCluster(context.cluster);
+  const cluster = merged.clusters.get(context.cluster ?? '');
   if (!cluster) {
     throw new AuditedExecError(
       'NO_CLUSTER',
-      `context "${contextName}" names cluster "${context.cluster}", which does not exist`,
+      `context "${contextName}" names cluster "${context.cluster ?? ''}", which does not exist`,
     );
   }
+  if (!cluster.server) {
+    throw new AuditedExecError(
+      'BAD_KUBECONFIG',
+      `cluster "${context.cluster}" in the kubeconfig has no server`,
+    );
+  }
+  const userName = context.user ?? '';
   return {
-    kc,
     context: contextName,
     namespace: opts.namespace || context.namespace || 'default',
     namespaceFromFlag: Boolean(opts.namespace),
-    apiServer: cluster.server,
+    apiServer: cluster.server.replace(/\/$/, ''),
+    clusterName: context.cluster ?? '',
+    cluster,
+    userName,
+    user: merged.users.get(userName) ?? {},
+    env: opts.env,
   };
 }
 
-function loadFile(path: string): KubeConfig {
-  const kc = new KubeConfig();
+function mergeFile(merged: Merged, path: string): void {
+  let doc: unknown;
   try {
-    kc.loadFromFile(path);
-    readTokenFiles(kc, path);
+    doc = yaml.load(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new AuditedExecError('BAD_KUBECONFIG', `cannot load kubeconfig ${path}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
-  return kc;
-}
-
-/**
- * kubectl's kubeconfig spells it `tokenFile` (relative to the kubeconfig's directory); client-node
- * only knows `token-file`, so we read the file into the user's token ourselves.
- */
-function readTokenFiles(kc: KubeConfig, path: string): void {
-  const doc = loadYaml<{ users?: Array<{ name?: string; user?: { tokenFile?: string; token?: string } }> }>(
-    readFileSync(path, 'utf8'),
-  );
-  for (const entry of doc?.users ?? []) {
-    const file = entry.user?.tokenFile;
-    if (!file || entry.user?.token || !entry.name) continue;
-    const user = kc.getUser(entry.name);
-    if (!user) continue;
-    const token = readFileSync(isAbsolute(file) ? file : join(dirname(path), file), 'utf8').trim();
-    (user as { token?: string }).token = token;
+  if (doc === null || doc === undefined) return; // an empty file is an empty config, as in kubectl
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new AuditedExecError('BAD_KUBECONFIG', `cannot load kubeconfig ${path}: it is not a YAML mapping`);
+  }
+  const d = doc as Record<string, unknown>;
+  const dir = resolve(dirname(path));
+  const cc = d['current-context'];
+  if (!merged.currentContext && typeof cc === 'string') merged.currentContext = cc;
+  for (const [name, c] of entries(d.clusters, 'cluster', path)) {
+    if (!merged.clusters.has(name))
+      merged.clusters.set(name, resolveCluster(c as unknown as KubeCluster, dir));
+  }
+  for (const [name, u] of entries(d.users, 'user', path)) {
+    if (!merged.users.has(name)) merged.users.set(name, resolveUser(u as unknown as KubeUser, dir));
+  }
+  for (const [name, c] of entries(d.contexts, 'context', path)) {
+    if (!merged.contexts.has(name)) merged.contexts.set(name, c as unknown as KubeContext);
   }
 }
 
-/** kubectl's merge: the first file to define a name (or current-context) wins; client-node's throws. */
-function mergeFirstWins(configs: KubeConfig[]): KubeConfig {
-  const clusters = new Map<string, Cluster>();
-  const users = new Map<string, User>();
-  const contexts = new Map<string, Context>();
-  let currentContext = '';
-  for (const c of configs) {
-    if (!currentContext) currentContext = c.getCurrentContext() ?? '';
-    for (const x of c.getClusters()) if (!clusters.has(x.name)) clusters.set(x.name, x);
-    for (const x of c.getUsers()) if (!users.has(x.name)) users.set(x.name, x);
-    for (const x of c.getContexts()) if (!contexts.has(x.name)) contexts.set(x.name, x);
-  }
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [...clusters.values()],
-    users: [...users.values()],
-    contexts: [...contexts.values()],
-    currentContext,
+/** A named list (`- {name, cluster: {...}}`) as [name, value] pairs; a nameless entry is an error. */
+function entries(list: unknown, key: string, path: string): Array<[string, Record<string, unknown>]> {
+  if (!Array.isArray(list)) return [];
+  return list.map((elt: unknown, i) => {
+    const e = (elt ?? {}) as Record<string, unknown>;
+    if (typeof e.name !== 'string' || e.name === '') {
+      throw new AuditedExecError(
+        'BAD_KUBECONFIG',
+        `cannot load kubeconfig ${path}: ${key}s[${i}].name is missing`,
+      );
+    }
+    const value = e[key];
+    return [e.name, value && typeof value === 'object' ? (value as Record<string, unknown>) : {}];
   });
-  return kc;
 }
 
-/**
- * The current user's credentials: bearer token (static, token file, exec plugin or auth provider),
- * client certificate and key, or basic auth. Only these go to the recorder: the cluster CA and any
- * kubeconfig-level impersonation are for the apiserver, not for us.
- */
-export async function credentialsFor(kc: KubeConfig): Promise<Credentials> {
-  const opts: https.RequestOptions = {};
-  try {
-    await kc.applyToHTTPSOptions(opts);
-  } catch (err) {
-    throw new AuditedExecError(
-      'CREDENTIALS',
-      `cannot get credentials for user "${kc.getCurrentUser()?.name ?? '?'}" from the kubeconfig: ${errorMessage(err)}`,
-      { cause: err },
-    );
+// client-go resolves file references against the directory of the file that defined the entry
+// (clientcmd.ResolveLocalPaths); an exec command only when it contains a path separator.
+function resolveCluster(c: KubeCluster, dir: string): KubeCluster {
+  const ca = c['certificate-authority'];
+  return ca ? { ...c, 'certificate-authority': fromDir(dir, ca) } : c;
+}
+
+function resolveUser(u: KubeUser, dir: string): KubeUser {
+  const out: KubeUser = { ...u };
+  for (const k of ['client-certificate', 'client-key', 'tokenFile'] as const) {
+    const v = out[k];
+    if (v) out[k] = fromDir(dir, v);
   }
-  const headers: Record<string, string> = {};
-  const h = (opts.headers ?? {}) as Record<string, string | undefined>;
-  const authorization = h.Authorization ?? h.authorization;
-  if (authorization) headers.Authorization = authorization;
-  else if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-  return {
-    headers,
-    ...(Buffer.isBuffer(opts.cert) ? { cert: opts.cert } : {}),
-    ...(Buffer.isBuffer(opts.key) ? { key: opts.key } : {}),
-  };
+  if (out.exec?.command?.includes('/')) out.exec = { ...out.exec, command: fromDir(dir, out.exec.command) };
+  return out;
+}
+
+function fromDir(dir: string, file: string): string {
+  return isAbsolute(file) ? file : join(dir, file);
 }

@@ -108,14 +108,14 @@ describe('loadKubeconfig', () => {
 describe('credentialsFor', () => {
   it('returns the bearer token (inline or from tokenFile) and nothing for the apiserver only', async () => {
     const alice = loadKubeconfig({ kubeconfig: a, env: {}, homeDir: dir });
-    expect(await credentialsFor(alice.kc)).toEqual({ headers: { Authorization: 'Bearer alice-token' } });
+    expect(await credentialsFor(alice)).toEqual({ headers: { Authorization: 'Bearer alice-token' } });
     const bob = loadKubeconfig({ kubeconfig: a, context: 'bob', env: {}, homeDir: dir });
-    expect((await credentialsFor(bob.kc)).headers.Authorization).toBe('Bearer from-file');
+    expect((await credentialsFor(bob)).headers.Authorization).toBe('Bearer from-file');
   });
 
   it('returns the client certificate and key, resolved relative to the kubeconfig', async () => {
     const certs = loadKubeconfig({ kubeconfig: a, context: 'certs', env: {}, homeDir: dir });
-    const c = await credentialsFor(certs.kc);
+    const c = await credentialsFor(certs);
     expect(c.cert?.toString()).toBe('CERT');
     expect(c.key?.toString()).toBe('KEY');
     expect(c.headers).toEqual({});
