@@ -17,6 +17,9 @@ export interface LiveOptions {
   pollMs?: number;
   /** comment lines keep proxies from closing an idle stream */
   keepAliveMs?: number;
+  /** Asked every recheckMs: may the viewer still watch? No (or an error) ends the stream. */
+  allowed?: () => Promise<boolean>;
+  recheckMs?: number;
 }
 
 export async function streamLive(res: ServerResponse, o: LiveOptions): Promise<void> {
@@ -30,10 +33,18 @@ export async function streamLive(res: ServerResponse, o: LiveOptions): Promise<v
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), o.keepAliveMs ?? 15_000);
   // The store is asked at most once a second whether the session is still running.
   let checkedAt = 0;
+  let allowedAt = Date.now();
   let done = false;
+  let refused = false;
   const isDone = async () => {
     if (done || Date.now() - checkedAt < 1000) return done;
     checkedAt = Date.now();
+    // A live session can outlast the viewer's right to see it (token revoked, RBAC changed).
+    if (o.allowed && checkedAt - allowedAt >= (o.recheckMs ?? 60_000)) {
+      allowedAt = checkedAt;
+      refused = !(await o.allowed().catch(() => false));
+      if (refused) return (done = true);
+    }
     const s = await o.getSession();
     done = !s || !isLive(s);
     return done;
@@ -56,6 +67,7 @@ export async function streamLive(res: ServerResponse, o: LiveOptions): Promise<v
       const event = cast.line(line);
       if (started && event) res.write(sseMessage(event));
     }
+    if (refused) return; // no 'done': the player's reconnect meets the sign-in check
     startIfReady();
     if (!o.signal.aborted) res.write(sseMessage(null, 'done'));
   } finally {

@@ -22,6 +22,8 @@ export interface UiContext {
   sessions: WebSessions;
   access: SessionAccess;
   events: UiEventSource | undefined;
+  /** who is asking, by the same rules as every page (a long stream asks again while it runs) */
+  viewer(req: IncomingMessage): Promise<ResolvedViewer | null>;
 }
 
 export type ViewerHandler = (ctx: RequestContext, viewer: ResolvedViewer, ui: UiContext) => Promise<unknown>;
@@ -35,17 +37,19 @@ export async function registerUi(router: Router, deps: UiDeps): Promise<UiContex
     sessions: new WebSessions(config.webSessions),
     access: new SessionAccess({ reviewer: deps.reviewer }),
     events: deps.events ?? (hasShimEvents(deps.store) ? eventsFromStore(deps.store) : undefined),
+    viewer: (req) =>
+      resolveViewer(req, {
+        sessions: ui.sessions,
+        authenticator: deps.authenticator,
+        ...(config.trustedProxy ? { trustedProxy: config.trustedProxy } : {}),
+      }),
   };
   const assets = await StaticAssets.load();
 
   const signedIn =
     (handler: ViewerHandler) =>
     async (ctx: RequestContext): Promise<void> => {
-      const viewer = await resolveViewer(ctx.req, {
-        sessions: ui.sessions,
-        authenticator: deps.authenticator,
-        ...(config.trustedProxy ? { trustedProxy: config.trustedProxy } : {}),
-      });
+      const viewer = await ui.viewer(ctx.req);
       if (!viewer) return unauthenticated(ctx.req, ctx.res, ctx.url);
       await handler(ctx, viewer, ui);
     };

@@ -64,6 +64,11 @@ export function sessionFileRoutes(get: Get, viewable: Viewable): void {
       tty: s.tty,
       getSession: () => ui.deps.store.getSession(s.id),
       signal: ac.signal,
+      allowed: async () => {
+        const now = await ui.viewer(ctx.req);
+        return now !== null && (await ui.access.canView(now.user, s));
+      },
+      recheckMs: Math.min(60_000, ui.sessions.options.reviewIntervalMs),
     });
   });
 

@@ -113,7 +113,7 @@ export function defaultPolicy(): RbacPolicy {
         users: [RECORDER],
         verbs: ['impersonate'],
         apiGroups: [''],
-        resources: ['users', 'groups'],
+        resources: ['users', 'groups', 'serviceaccounts'],
       },
       {
         users: [RECORDER],

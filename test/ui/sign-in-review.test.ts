@@ -1,8 +1,11 @@
 // A browser session is only as good as the token that opened it: a revoked token ends the session
 // at its next review, and repeated failed sign-ins from one address are slowed down. Real sandbox
 // apiserver (TokenReview) and a real recorder; no browser needed, the requests are the browser's.
+import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import type { SessionCreateResponse } from '../../common/wire.ts';
+import { defaultPolicy, type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { call, runStream } from '../server/client.ts';
 import { type RawReply, rawRequest } from '../support/raw-https.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 
@@ -76,6 +79,60 @@ describe('browser sign-in re-review and throttling', () => {
     // A revoked token cannot sign in again either.
     expect((await postToken(token)).status).toBe(401);
   });
+
+  it("ends a live view whose viewer's token is revoked while the session runs", async () => {
+    const token = sb.serviceAccountToken({ namespace: 'default', name: 'ui-live', expirationSeconds: 3600 });
+    const owner = { token };
+    // Exec rights for this service account (automation users sign in with such tokens too).
+    const policy = defaultPolicy();
+    policy.rules.push({
+      users: ['system:serviceaccount:default:ui-live'],
+      verbs: ['get', 'create'],
+      apiGroups: [''],
+      resources: ['pods', 'pods/exec'],
+      namespaces: ['default'],
+    });
+    sb.setRbac(policy);
+    const created = await call<SessionCreateResponse>(rec, owner, 'POST', '/api/v1/sessions', {
+      kind: 'exec',
+      namespace: 'default',
+      pod: 'web',
+      tty: false,
+      stdin: false,
+      command: ['sh', '-c', 'i=0; while [ $i -lt 100 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done'],
+    });
+    expect(created.status, created.text).toBe(201);
+    // The session runs on the recorder's own credentials; its owner watches it live in the browser.
+    const running = runStream(rec, owner, created.body.streamPath);
+    const cookie = await signIn(token);
+    const live = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request(
+        new URL(`/ui/sessions/${created.body.id}/live`, rec.url),
+        { ca: rec.caPem, headers: { Cookie: cookie, Accept: 'text/event-stream' } },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(live.statusCode).toBe(200);
+    let text = '';
+    const ended = new Promise<void>((resolve) => live.on('end', resolve));
+    await new Promise<void>((resolve) =>
+      live.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes('tick')) resolve();
+      }),
+    );
+    sb.revokeToken(token);
+    await ended; // within the recheck interval (here: the next second)
+    expect(text).not.toContain('event: done');
+    // The reconnect the player would make is refused.
+    const again = await send('GET', `/ui/sessions/${created.body.id}/live`, { Cookie: cookie });
+    expect(again.status).toBe(401);
+    // The session itself was not touched: it runs on until its command ends.
+    const result = await running;
+    expect(result.exitCode).toBe(0);
+  }, 60_000);
 
   it('slows down an address after ten failed sign-ins, even for a good token', async () => {
     // Its own recorder: the other test's refused sign-in counts against this address too.
