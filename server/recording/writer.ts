@@ -85,8 +85,11 @@ export class RecordingWriter {
     this.#fd = fd;
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
-    this.#start = this.#now();
-    this.#lastSync = this.#start;
+    // t=0 is the whole second in the header's timestamp (asciicast v2 has whole seconds only), so
+    // timestamp + t is each event's wall-clock time to the millisecond: the UI lines the shim's
+    // command times up with the player by it. The first event may come up to 1 s after t=0.
+    this.#start = this.#now() - (options.startedAt.getTime() % 1000);
+    this.#lastSync = this.#now();
   }
 
   /** Opens the (reserved) file for appending. */

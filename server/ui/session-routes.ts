@@ -140,10 +140,9 @@ export function sessionRoutes(router: Router, ui: UiContext, signedIn: (h: Viewe
     if (!s) return;
     const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
     const { execs, alerts } = splitEvents(items ?? []);
-    // The recording's t=0 is when the stream opened, after startedAt (session creation). The
-    // header's timestamp has whole seconds only: take whichever is later (error under 1 s).
+    // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
     const header = await readCastHeader(ui.deps.recordingPathFor(s.id));
-    const startMs = Math.max(Date.parse(s.startedAt), (header?.timestamp ?? 0) * 1000);
+    const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
     const timeline = buildTimeline(execs, { startMs });
     const page = sessionPage({
       session: s,

@@ -48,6 +48,26 @@ describe('RecordingWriter', () => {
     ]);
   });
 
+  it("puts t=0 at the header's whole second, so timestamp + t is each event's wall-clock time", async () => {
+    const id = '44444444-4444-4444-8444-444444444444';
+    await reserveRecording(dir, id);
+    let now = 5000;
+    const started = 1_700_000_000_700; // 0.7 s past the second the header can name
+    const w = await RecordingWriter.open({
+      path: recordingPath(dir, id),
+      startedAt: new Date(started),
+      recordInput: false,
+      now: () => now,
+    });
+    await w.output(1, Buffer.from('at start'));
+    now = 5300;
+    await w.output(1, Buffer.from('0.3 s later'));
+    await w.close();
+    const cast = decodeAsciicast(await readFile(recordingPath(dir, id), 'utf8'));
+    const wall = cast.events.map((e) => cast.header.timestamp * 1000 + e.time * 1000);
+    expect(wall).toEqual([started, started + 300]);
+  });
+
   it('writes several frames as one event, synchronously, and large output unchanged', async () => {
     const id = '33333333-3333-4333-8333-333333333333';
     await reserveRecording(dir, id);
