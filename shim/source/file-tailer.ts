@@ -4,15 +4,16 @@
 // rotated file are read before audit.log, so nothing is lost and nothing is read twice.
 // fs.watch wakes the reader; a poll covers filesystems where watch events do not arrive.
 
-import { isAscii } from 'node:buffer';
-import { readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
+import { CHUNK, type LineBatch, readChunk, readChunkSync, splitLines } from './line-batch.ts';
 import type { LogSource } from './log-source.ts';
 import { LogWaiter } from './log-waiter.ts';
 
 export type { Checkpoint } from './checkpoint.ts';
+export type { LineBatch } from './line-batch.ts';
 
 export interface FileTailerOptions {
   path: string;
@@ -28,18 +29,6 @@ export interface FileTailerOptions {
   /** called when the reader has caught up and waits for more (the daemon flushes open events) */
   onIdle?: () => void;
   log?: (fields: Record<string, unknown>) => void;
-}
-
-const CHUNK = 256 * 1024;
-
-/** The complete lines of one read, with the file offset each starts at: a consumer that keeps
- *  work for earlier lines (open events) checkpoints at the first of them. */
-export interface LineBatch {
-  inode: number;
-  lines: string[];
-  starts: number[];
-  /** where the last line (and its newline) ends */
-  end: number;
 }
 
 export class FileTailer implements LogSource {
@@ -285,45 +274,4 @@ async function statOrNull(path: string) {
   } catch {
     return null;
   }
-}
-
-/** Reads into `buf`, reused per tailer: splitLines copies the lines out before the next read. */
-function readChunkSync(fd: number, position: number, buf: Buffer): Buffer {
-  return buf.subarray(0, readSync(fd, buf, 0, CHUNK, position));
-}
-
-async function readChunk(fh: FileHandle, position: number, buf: Buffer): Promise<Buffer> {
-  const { bytesRead } = await fh.read(buf, 0, CHUNK, position);
-  return buf.subarray(0, bytesRead);
-}
-
-/** The complete lines in a chunk read at file offset `at` (null: none). An overlong chunk with no
- *  newline at all is returned whole so the reader cannot stall on it. */
-function splitLines(chunk: Buffer, inode: number, at: number): LineBatch | null {
-  const last = chunk.lastIndexOf(0x0a);
-  if (last < 0) {
-    if (chunk.length < CHUNK) return null;
-    return { inode, lines: [chunk.toString('utf8')], starts: [at], end: at + chunk.length };
-  }
-  const body = chunk.subarray(0, last);
-  const lines: string[] = [];
-  const starts: number[] = [];
-  if (isAscii(body)) {
-    // The kernel hex-encodes every non-ASCII byte, so this is the usual case: one decode and one
-    // split for the whole read, and a character is a byte.
-    let start = at;
-    for (const line of body.toString('latin1').split('\n')) {
-      lines.push(line);
-      starts.push(start);
-      start += line.length + 1;
-    }
-  } else {
-    let start = 0;
-    for (let nl = chunk.indexOf(0x0a); nl >= 0 && nl <= last; nl = chunk.indexOf(0x0a, start)) {
-      lines.push(chunk.subarray(start, nl).toString('utf8'));
-      starts.push(at + start);
-      start = nl + 1;
-    }
-  }
-  return { inode, lines, starts, end: at + last + 1 };
 }

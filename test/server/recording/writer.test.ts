@@ -64,7 +64,7 @@ describe('RecordingWriter', () => {
     await w.output(1, Buffer.from('0.3 s later'));
     await w.close();
     const cast = decodeAsciicast(await readFile(recordingPath(dir, id), 'utf8'));
-    const wall = cast.events.map((e) => cast.header.timestamp * 1000 + e.time * 1000);
+    const wall = cast.events.map((e) => (cast.header.timestamp ?? 0) * 1000 + e.time * 1000);
     expect(wall).toEqual([started, started + 300]);
   });
 
