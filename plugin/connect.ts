@@ -2,15 +2,15 @@
 // discovery → endpoint and trust. Every subcommand that talks to the recorder starts here.
 import { readFileSync } from 'node:fs';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
-import type { GlobalFlags } from './cli.ts';
-import { RecorderClient } from './client.ts';
-import { httpRequest } from './http.ts';
 import {
   apiServerRequestOptions,
   credentialsFor,
   loadKubeconfig,
   type ResolvedKubeconfig,
-} from './kubeconfig.ts';
+} from '../common/kubeconfig/load.ts';
+import type { GlobalFlags } from './cli.ts';
+import { RecorderClient } from './client.ts';
+import { httpRequest } from './http.ts';
 import {
   CONFIGMAP_NAME,
   CONFIGMAP_NAMESPACE,

@@ -3,10 +3,10 @@
 // 1 for every error (kubectl's convention), including a connection lost mid-session;
 // 128+N when a signal N ends the plugin.
 import type { Command } from 'commander';
+import { loadKubeconfig } from '../common/kubeconfig/load.ts';
 import type { SessionCreateRequest } from '../common/wire.ts';
 import { type CliContext, type GlobalFlags, globalFlags } from './cli.ts';
 import { connect } from './connect.ts';
-import { loadKubeconfig } from './kubeconfig.ts';
 import { pumpStream } from './stream.ts';
 import { buildSessionRequest } from './target.ts';
 import { enterRawTerminal, type LocalTerminal, NOT_A_TTY_WARNING, wantsTty } from './terminal.ts';

@@ -1,15 +1,16 @@
-// The user's kubeconfig, read the way kubectl reads it: --kubeconfig, else every file in
-// KUBECONFIG (first file to set a value wins), else ~/.kube/config; --context overrides the current
-// context; -n overrides the context namespace. The credentials found here are what the plugin sends
-// to the recorder, which resolves them to the user (TokenReview or the client certificate).
-// We parse it ourselves: importing @kubernetes/client-node costs ~0.4 s and ~90 MB on every
-// command, so it is loaded only for the legacy auth-provider users (kubeconfig-credentials.ts).
+// A kubeconfig, read the way kubectl reads it: --kubeconfig, else every file in KUBECONFIG (first
+// file to set a value wins), else ~/.kube/config; --context overrides the current context; -n
+// overrides the context namespace. The plugin sends the credentials found here to the recorder,
+// which resolves them to the user; the recorder uses its own to reach the apiserver.
+// We parse it ourselves: importing @kubernetes/client-node costs ~0.4 s and ~90 MB (every plugin
+// command; the recorder's heap for its whole life), so it is loaded only for the legacy
+// auth-provider users (credentials.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { AuditedExecError, errorMessage } from '../common/errors.ts';
+import { AuditedExecError, errorMessage } from '../errors.ts';
 
-export { apiServerRequestOptions, type Credentials, credentialsFor } from './kubeconfig-credentials.ts';
+export { apiServerRequestOptions, type Credentials, credentialsFor } from './credentials.ts';
 
 export interface KubeconfigOptions {
   /** --kubeconfig */

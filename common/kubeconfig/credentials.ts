@@ -4,9 +4,9 @@
 // alone costs ~0.4 s and ~90 MB, which every other command would pay.
 import { readFileSync } from 'node:fs';
 import type https from 'node:https';
-import { AuditedExecError, errorMessage } from '../common/errors.ts';
-import type { KubeUser, ResolvedKubeconfig } from './kubeconfig.ts';
-import { execCredential } from './kubeconfig-exec.ts';
+import { AuditedExecError, errorMessage } from '../errors.ts';
+import { execCredential } from './exec.ts';
+import type { KubeUser, ResolvedKubeconfig } from './load.ts';
 
 /** What the recorder needs to know who we are. */
 export interface Credentials {

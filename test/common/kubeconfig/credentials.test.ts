@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiServerRequestOptions, credentialsFor, loadKubeconfig } from '../../plugin/kubeconfig.ts';
+import { apiServerRequestOptions, credentialsFor, loadKubeconfig } from '../../../common/kubeconfig/load.ts';
 
 let dir: string;
 const file = (name: string, text: string, mode = 0o644) => {
@@ -253,7 +253,7 @@ describe('legacy auth-provider users', () => {
       import { registerHooks } from 'node:module';
       const seen = [];
       registerHooks({ resolve: (s, c, next) => { const r = next(s, c); seen.push(r.url); return r; } });
-      const { loadKubeconfig, credentialsFor } = await import(${JSON.stringify(new URL('../../plugin/kubeconfig.ts', import.meta.url).href)});
+      const { loadKubeconfig, credentialsFor } = await import(${JSON.stringify(new URL('../../../common/kubeconfig/load.ts', import.meta.url).href)});
       for (const context of ['tokenfile', 'certfiles', 'exec']) {
         await credentialsFor(loadKubeconfig({ kubeconfig: ${JSON.stringify(main)}, context, env: process.env, homeDir: '/' }));
       }

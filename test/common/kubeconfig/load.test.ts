@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentialsFor, kubeconfigPaths, loadKubeconfig } from '../../plugin/kubeconfig.ts';
+import { credentialsFor, kubeconfigPaths, loadKubeconfig } from '../../../common/kubeconfig/load.ts';
 
 let dir: string;
 const file = (name: string, text: string) => {
