@@ -43,7 +43,10 @@ export async function streamLive(res: ServerResponse, o: LiveOptions): Promise<v
     if (o.allowed && checkedAt - allowedAt >= (o.recheckMs ?? 60_000)) {
       allowedAt = checkedAt;
       refused = !(await o.allowed().catch(() => false));
-      if (refused) return (done = true);
+      if (refused) {
+        done = true;
+        return true;
+      }
     }
     const s = await o.getSession();
     done = !s || !isLive(s);
