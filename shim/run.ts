@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ShimEvent } from '../common/wire.ts';
 import type { AttributedOutput } from './attribution.ts';
+import { auditdState, backlogLimit, lostCount, MIN_BACKLOG, readStat } from './audit-status.ts';
 import type { RunConfig } from './config.ts';
 import { Pipeline } from './pipeline.ts';
 import type { SavedProcess } from './process-table.ts';
@@ -36,44 +37,6 @@ export function checkRules(listing: string): {
   const execB32 = has('b32', /-S [^ ]*\bexecve\b/);
   const fork = has('b64', /-S [^ ]*\b(clone|fork)\b/);
   return { execB64, execB32, fork, enough: execB64 && execB32 };
-}
-
-/** Below this the kernel's record queue overflows in an exec burst (its own default is 64). */
-const MIN_BACKLOG = 1024;
-
-export function backlogLimit(status: string): number | null {
-  const m = /^backlog_limit (\d+)/m.exec(status);
-  return m ? Number(m[1]) : null;
-}
-
-export function lostCount(status: string): number | null {
-  const m = /^lost (\d+)/m.exec(status);
-  return m ? Number(m[1]) : null;
-}
-
-/**
- * Whether the auditd the kernel names is a live process. The kernel keeps a killed auditd's pid
- * until it next fails to deliver a record, and meanwhile records go to the kernel log, not to
- * audit.log: the shim would tail a file that never grows. `stat` reads /proc/PID/stat (host pid
- * namespace: the DaemonSet runs with hostPID).
- */
-export function auditdState(
-  status: string,
-  stat: (pid: number) => string | null,
-): 'running' | 'stopped' | 'dead' {
-  const pid = Number(/^pid (\d+)$/m.exec(status)?.[1] ?? 0);
-  if (pid === 0) return 'stopped';
-  const line = stat(pid);
-  const m = line ? /^\d+ \((.*)\) (\S)/s.exec(line) : null;
-  return m && m[1] === 'auditd' && m[2] !== 'Z' && m[2] !== 'X' ? 'running' : 'dead';
-}
-
-function readStat(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
 }
 
 async function reportAuditState(): Promise<void> {

@@ -195,10 +195,6 @@ export async function runNodeDebug(
   if (session.tty) say(ATTACH_HINT);
   user.off('message', keep);
   user.off('close', gone);
-  let sawOutput = false;
-  upstream.ws.on('message', (data: Buffer) => {
-    if (data.length > 1 && (data[0] === Channel.stdout || data[0] === Channel.stderr)) sawOutput = true;
-  });
   const relay = new Relay({
     client: user,
     upstream: upstream.ws,
@@ -208,7 +204,7 @@ export async function runNodeDebug(
       let final = result;
       if (
         result.outcome === 'exited' &&
-        !sawOutput &&
+        !result.sawOutput &&
         (await containerEnded(services.kube, ref, id).catch(() => false))
       ) {
         final = await replayLog(result.exitCode ?? null, false);

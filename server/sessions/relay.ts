@@ -33,6 +33,8 @@ export interface RelayResult {
   message?: string;
   /** True when the stream was reopened without the env marker. */
   inferred: boolean;
+  /** True once any stdout/stderr bytes came from upstream (node debug falls back to the log without). */
+  sawOutput?: boolean;
 }
 
 export interface RelayOptions {
@@ -56,6 +58,7 @@ export class Relay {
   #finished = false;
   #status: { exitCode: number | null; message?: string } | null = null;
   #sawUpstream = false;
+  #sawOutput = false;
   #inferred = false;
   #retrying = false;
   #queued: Buffer[] = [];
@@ -115,6 +118,7 @@ export class Relay {
     this.#sawUpstream = true;
     this.#early = null;
     if (channel === Channel.stdout || channel === Channel.stderr) {
+      if (buf.length > 1) this.#sawOutput = true;
       this.#batch.push(buf);
       this.#flushing ??= setImmediate(() => this.#flush());
       return;
@@ -260,7 +264,7 @@ export class Relay {
     // The apiserver side closes now; the user's side only after the session is stored, so a client
     // that reads the session right after the close sees its final state.
     closeSocket(upstream);
-    const full: RelayResult = { ...result, inferred: this.#inferred };
+    const full: RelayResult = { ...result, inferred: this.#inferred, sawOutput: this.#sawOutput };
     void Promise.resolve()
       .then(() => this.#o.finalize?.(full))
       .catch(() => {})

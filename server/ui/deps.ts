@@ -4,6 +4,7 @@
 import type { AccessReviewer } from '../auth/access.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { WebSessionOptions } from '../auth/web-session.ts';
+import type { AlertFilter } from '../events/store.ts';
 import type { Store } from '../store/store.ts';
 import type { UnrecordedAlert } from './pages/unrecorded.ts';
 import type { SignInLimitOptions } from './sign-in-limit.ts';
@@ -15,14 +16,7 @@ export interface UiEventSource {
   /** Of these sessions, the ids whose attributed commands contain every term (text search). */
   matchCommands?(sessionIds: string[], terms: string[]): Promise<Set<string>>;
   /** unrecorded-tty alerts, newest first, keyset-paged. */
-  unrecordedAlerts?(filter: {
-    pod?: string;
-    node?: string;
-    since?: string;
-    until?: string;
-    limit: number;
-    continue?: string;
-  }): Promise<{ items: UnrecordedAlert[]; continue?: string }>;
+  unrecordedAlerts?(filter: AlertFilter): Promise<{ items: UnrecordedAlert[]; continue?: string }>;
 }
 
 /** The evidence service (server/evidence/evidence.ts createEvidence): the same bundle the REST API sends. */

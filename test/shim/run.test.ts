@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { auditdState, backlogLimit, lostCount } from '../../shim/audit-status.ts';
 import { runConfigFrom } from '../../shim/config.ts';
-import { auditdState, backlogLimit, checkRules, lostCount } from '../../shim/run.ts';
+import { checkRules } from '../../shim/run.ts';
 
 describe('daemon start checks', () => {
   it('knows when the loaded rules cover 64- and 32-bit execve', () => {

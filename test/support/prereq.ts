@@ -2,7 +2,8 @@
 // prerequisite skips the suite with a printed reason; in CI (CI=true) or with
 // AUDITED_EXEC_E2E=required it fails, so CI can never go green by skipping.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
+import { auditdState, readStat } from '../../shim/audit-status.ts';
 
 export type Prereq = 'root' | 'runc' | 'auditd' | 'chromium' | 'kubectl' | 'asciinema';
 
@@ -55,11 +56,6 @@ export function skipE2E(suite: string, ...needs: Prereq[]): boolean {
   return true;
 }
 
-/** True when a live auditd is registered with the kernel (so records reach audit.log). */
-export function auditdRunning(): boolean {
-  return auditdProblem() === null;
-}
-
 /**
  * Why audit records would not reach /var/log/audit/audit.log, or null. The kernel keeps naming
  * a killed auditd's pid until it next fails to deliver a record, so the pid must be a live auditd.
@@ -71,15 +67,10 @@ function auditdProblem(): string | null {
   } catch (err) {
     return `auditctl -s failed: ${(err as Error).message.split('\n')[0]}`;
   }
-  const pid = Number(/^pid (\d+)$/m.exec(status)?.[1] ?? 0);
   const hint = 'start it with `bash scripts/start-auditd.sh`';
-  if (pid === 0) return `auditd is not running; ${hint}`;
-  try {
-    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    if (comm === 'auditd' && state !== 'Z' && state !== 'X') return null;
-  } catch {
-    // no such process
-  }
+  const state = auditdState(status, readStat);
+  if (state === 'running') return null;
+  if (state === 'stopped') return `auditd is not running; ${hint}`;
+  const pid = /^pid (\d+)$/m.exec(status)?.[1];
   return `the kernel names auditd pid ${pid}, but no live auditd has that pid; ${hint}`;
 }
