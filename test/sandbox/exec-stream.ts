@@ -61,6 +61,10 @@ export function startFailurePayload(runtimeMessage: string): string {
   });
 }
 
+/** Output buffered for a slow client above which an exec's process is no longer read. */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+
 export interface StreamSession {
   /** resolves when the stream is over (process exited or client went away) */
   done: Promise<void>;
@@ -83,6 +87,7 @@ export function runStream(
     let finished = false;
     let unsubscribe = (): void => {};
     const pending: Buffer[] = [];
+    let paused = false;
     const finish = (payload: string | null): void => {
       if (finished) return;
       finished = true;
@@ -108,6 +113,9 @@ export function runStream(
       else pending.push(buf);
     });
     ws.on('close', () => {
+      // Read what the process still writes (to nowhere), or it never sees its pipe close.
+      if (proc && paused) proc.resumeOutput();
+      paused = false;
       if (proc && owned && !finished) proc.kill(proc.tty ? 'SIGHUP' : 'SIGTERM');
       finish(null);
     });
@@ -119,11 +127,29 @@ export function runStream(
           if (owned) p.kill(p.tty ? 'SIGHUP' : 'SIGTERM');
           return;
         }
+        // Flow control as the kubelet's: an exec whose client reads slowly stops being read, so
+        // the process blocks on its full pipe; nothing piles up here. (An attach only watches a
+        // main process, which must not stall for it.)
+        const drained = (): void => {
+          if (paused && ws.bufferedAmount < LOW_WATER) {
+            paused = false;
+            p.resumeOutput();
+          }
+        };
         unsubscribe = p.onOutput((stream, data) => {
           if (ws.readyState !== ws.OPEN) return;
           const channel = stream === 'stderr' && !opts.tty ? Channel.stderr : Channel.stdout;
           if ((channel === Channel.stdout && opts.stdout) || (channel === Channel.stderr && opts.stderr)) {
-            ws.send(encodeFrame(channel, data));
+            const frame = encodeFrame(channel, data);
+            if (!owned) ws.send(frame);
+            else if (ws.bufferedAmount + frame.length <= LOW_WATER) ws.send(frame);
+            else {
+              ws.send(frame, drained);
+              if (!paused && ws.bufferedAmount > HIGH_WATER) {
+                paused = true;
+                p.pauseOutput();
+              }
+            }
           }
         });
         for (const buf of pending.splice(0)) handle(buf);

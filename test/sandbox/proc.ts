@@ -18,6 +18,13 @@ export interface Proc {
    * gets what a main process (holdEarlyOutput) printed before that subscription.
    */
   onOutput(cb: (stream: OutputStream, data: Buffer) => void, opts?: { fromStart?: boolean }): () => void;
+  /**
+   * Stops (and restarts) reading the process's output: a stream whose client reads slowly holds
+   * the process back, as the kubelet does (the container blocks on a full pipe), instead of
+   * buffering without bound.
+   */
+  pauseOutput(): void;
+  resumeOutput(): void;
   /** Resolves with the exit code once all output has been delivered (128+n for signal n). */
   readonly exited: Promise<number>;
   kill(signal?: NodeJS.Signals): void;
@@ -104,6 +111,8 @@ function spawnTty(opts: SpawnOptions): Proc {
       if (!done && size.width > 0 && size.height > 0) pty.resize(size.width, size.height);
     },
     onOutput: (cb, o) => listeners.add(cb, o),
+    pauseOutput: () => pty.pause(),
+    resumeOutput: () => pty.resume(),
     exited,
     kill: (signal = 'SIGKILL') => {
       if (!done) pty.kill(signal);
@@ -135,6 +144,14 @@ function spawnPipes(opts: SpawnOptions): Proc {
     endStdin: () => child.stdin.end(),
     resize: () => {},
     onOutput: (cb, o) => listeners.add(cb, o),
+    pauseOutput: () => {
+      child.stdout.pause();
+      child.stderr.pause();
+    },
+    resumeOutput: () => {
+      child.stdout.resume();
+      child.stderr.resume();
+    },
     exited,
     kill: (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
