@@ -53,18 +53,23 @@ async function roundTrips(s: ChannelStream, count: number): Promise<number[]> {
 export async function keystrokeBench(o: {
   recorder: Endpoint;
   api: Endpoint;
+  /** The bare TLS relay (tls-relay.ts) in front of the same apiserver: the floor for any hop. */
+  relay: Endpoint;
   keystrokes: number;
 }): Promise<BenchResult> {
-  const streams = { recorded: await openRecorded(o.recorder, SPEC), direct: await openDirect(o.api, SPEC) };
-  await Promise.all([ready(streams.recorded), ready(streams.direct)]);
-  const samples: Record<'recorded' | 'direct', number[]> = { recorded: [], direct: [] };
-  // Interleave blocks so drift (other load on the machine) hits both sides alike.
+  const streams = {
+    recorded: await openRecorded(o.recorder, SPEC),
+    direct: await openDirect(o.api, SPEC),
+    relay: await openDirect(o.relay, SPEC),
+  };
+  await Promise.all(Object.values(streams).map(ready));
+  const samples: Record<keyof typeof streams, number[]> = { recorded: [], direct: [], relay: [] };
+  const sides = Object.keys(streams) as (keyof typeof streams)[];
+  // Interleave blocks so drift (other load on the machine) hits every side alike.
   const block = 50;
-  await roundTrips(streams.recorded, 20); // warm-up
-  await roundTrips(streams.direct, 20);
+  for (const side of sides) await roundTrips(streams[side], 20); // warm-up
   for (let done = 0; done < o.keystrokes; done += block) {
-    samples.recorded.push(...(await roundTrips(streams.recorded, block)));
-    samples.direct.push(...(await roundTrips(streams.direct, block)));
+    for (const side of sides) samples[side].push(...(await roundTrips(streams[side], block)));
   }
   for (const s of Object.values(streams)) {
     s.send(Channel.stdin, '\x04');
@@ -72,11 +77,12 @@ export async function keystrokeBench(o: {
   }
   const rec = summarize(samples.recorded);
   const dir = summarize(samples.direct);
+  const relay = summarize(samples.relay);
   const p50Ratio = rec.p50 / dir.p50;
   const p99Added = rec.p99 - dir.p99;
   return {
     name: 'keystroke round trip',
-    method: `${o.keystrokes} single bytes each, echo awaited, raw-tty cat in pod default/web; recorder vs direct WebSocket exec on the sandbox apiserver, interleaved blocks of ${block}`,
+    method: `${o.keystrokes} single bytes each, echo awaited, raw-tty cat in pod default/web; recorder vs direct WebSocket exec on the sandbox apiserver, interleaved blocks of ${block}; "bare relay": the same exec through a process that only terminates TLS and copies bytes (bench/tls-relay.ts), the least any extra hop adds here`,
     figures: {
       'recorded p50 ms': round(rec.p50, 3),
       'recorded p99 ms': round(rec.p99, 3),
@@ -84,6 +90,9 @@ export async function keystrokeBench(o: {
       'direct p99 ms': round(dir.p99, 3),
       'p50 ratio': round(p50Ratio),
       'p99 added ms': round(p99Added, 3),
+      'bare relay p50 ms': round(relay.p50, 3),
+      'bare relay p50 ratio': round(relay.p50 / dir.p50),
+      'recorder p50 over bare relay ms': round(rec.p50 - relay.p50, 3),
     },
     targets: [
       { what: 'p50 ratio <= 1.2', met: p50Ratio <= 1.2 },

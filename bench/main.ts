@@ -16,6 +16,7 @@ import type { BenchResult } from './result.ts';
 import { spawnSandbox } from './sandbox-process.ts';
 import { shimCpuBench } from './shim-cpu.ts';
 import { formatTable } from './table.ts';
+import { spawnTlsRelay } from './tls-relay.ts';
 
 const { values } = parseArgs({
   options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
@@ -31,8 +32,10 @@ const log = (line: string) =>
 // shares an event loop with what it measures.
 const sb = await spawnSandbox();
 const rec = await spawnRecorder({ sandbox: sb });
+const bare = await spawnTlsRelay(sb);
 const api = (user: string): Endpoint => ({ url: sb.url, caPem: sb.caPem, token: sb.tokens[user]! });
 const recorder: Endpoint = { url: rec.url, caPem: rec.caPem, token: sb.tokens.alice! };
+const relay: Endpoint = { url: bare.url, caPem: bare.caPem, token: sb.tokens.admin! };
 const results: BenchResult[] = [];
 const SHIM_SECONDS = 20;
 
@@ -49,12 +52,13 @@ async function bench(name: string, fn: () => Promise<BenchResult>): Promise<void
 
 try {
   await bench('keystroke', () =>
-    keystrokeBench({ recorder, api: api('admin'), keystrokes: quick ? 50 : 500 }),
+    keystrokeBench({ recorder, api: api('admin'), relay, keystrokes: quick ? 50 : 500 }),
   );
   await bench('bulk', () =>
     bulkBench({
       recorder,
       api: api('admin'),
+      relay,
       bytes: quick ? 16 << 20 : 1 << 30,
       recordingFile: (id) => recordingPath(rec.dataDir, id),
     }),
@@ -81,6 +85,7 @@ try {
   }));
   await bench('latency', () => latencyBench({ sandbox: sb, commands: quick ? 10 : 100, log }));
 } finally {
+  await bare.stop();
   await rec.stop();
   await sb.stop();
 }
