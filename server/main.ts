@@ -1,7 +1,17 @@
 // audited-exec-server: wires settings to the recorder and handles signals. Nothing else.
+import { setFlagsFromString } from 'node:v8';
 import { errorMessage } from '../common/errors.ts';
 import { createRecorder } from './app.ts';
 import { parseSettings } from './config.ts';
+
+// Bulk output arrives as a fresh ArrayBuffer per TLS read. V8's default heuristic starts a full
+// mark-compact each time such off-heap memory grows by a fixed step, whatever the heap size: 47 of
+// them per 512 MiB relayed, 0.8 CPU-s of GC threads on a 11 MB heap. Counting external memory in
+// the global allocation limit instead (V8 13+, Node 24) leaves 1 and gives bulk output +10-15%;
+// peak RSS over a 1 GiB session 162 -> 166 MiB. Older V8 lacks the flag and keeps its default.
+if (Number(process.versions.v8.split('.')[0]) >= 13) {
+  setFlagsFromString('--external-memory-accounted-in-global-limit');
+}
 
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv, process.env);
