@@ -12,8 +12,8 @@ import type { RecordingWriter } from '../recording/writer.ts';
 import { isEnvMissing, type UpstreamResult } from './upstream.ts';
 
 /** Above this many buffered bytes on the receiving socket, the sending side is paused. */
-const HIGH_WATER = 1024 * 1024;
-const LOW_WATER = 256 * 1024;
+const HIGH_WATER = 2 * 1024 * 1024;
+const LOW_WATER = 512 * 1024;
 /** Client frames kept for replay if the stream is reopened without `env`. */
 const MAX_EARLY = 64 * 1024;
 
