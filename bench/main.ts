@@ -37,7 +37,7 @@ const api = (user: string): Endpoint => ({ url: sb.url, caPem: sb.caPem, token: 
 const recorder: Endpoint = { url: rec.url, caPem: rec.caPem, token: sb.tokens.alice! };
 const relay: Endpoint = { url: bare.url, caPem: bare.caPem, token: sb.tokens.admin! };
 const results: BenchResult[] = [];
-const SHIM_SECONDS = 20;
+const SHIM_SECONDS = 60;
 
 async function bench(name: string, fn: () => Promise<BenchResult>): Promise<void> {
   if (!wanted(name)) return;
@@ -52,7 +52,7 @@ async function bench(name: string, fn: () => Promise<BenchResult>): Promise<void
 
 try {
   await bench('keystroke', () =>
-    keystrokeBench({ recorder, api: api('admin'), relay, keystrokes: quick ? 50 : 500 }),
+    keystrokeBench({ recorder, api: api('admin'), relay, keystrokes: quick ? 50 : 1000 }),
   );
   await bench('bulk', () =>
     bulkBench({
@@ -75,14 +75,23 @@ try {
     }),
   );
   await bench('offline', () => offlineBench({ records: quick ? 100_000 : 1_000_000, log }));
-  await bench('shim-cpu', async () => ({
-    ...(await shimCpuBench({ sandbox: sb, seconds: quick ? 3 : SHIM_SECONDS, rate: 2000, loops: 6, log })),
-    ...(quick
-      ? {}
-      : {
-          scaled: `exec storm ${SHIM_SECONDS} s (not 60 s): 2,000 execs/s of /bin/true in runc on 2 cores fill auditd's 8 MiB x 5 rotating logs in seconds, and the run must stay under 10 minutes`,
-        }),
-  }));
+  await bench('shim-cpu', async () => {
+    const r = await shimCpuBench({
+      sandbox: sb,
+      seconds: quick ? 3 : SHIM_SECONDS,
+      rate: 2000,
+      loops: 6,
+      log,
+    });
+    const achieved = Number(r.figures?.['achieved execs/s']);
+    // The loops ask for 2,000/s; what the machine reaches is printed, and said here when short.
+    return achieved < 1900 && !quick
+      ? {
+          ...r,
+          scaled: `asked 2,000 execs/s, reached ${achieved}/s: on 2 cores the bash loops, runc, auditd, the shim and the recorder share the CPU; the ratio compares the shim and auditd over the same execs`,
+        }
+      : r;
+  });
   await bench('latency', () => latencyBench({ sandbox: sb, commands: quick ? 10 : 100, log }));
 } finally {
   await bare.stop();
