@@ -18,6 +18,7 @@ import {
   getSigningKey,
   putLegalHold,
 } from './evidence/routes.ts';
+import { createSealQueue, type SealQueue } from './evidence/seal-queue.ts';
 import { loadSigningKey } from './evidence/signing-key.ts';
 import { createFileSignatureStore } from './evidence/store.ts';
 import type { RequestContext, Router } from './http/router.ts';
@@ -47,10 +48,12 @@ export interface ModuleDeps {
 
 export interface Modules {
   evidence: Evidence;
+  /** Background signing: at session end, and again (spaced out) for late events. */
+  seals: SealQueue;
   shim: ShimAttachment;
   metrics: Metrics;
   access: SessionAccess;
-  /** Waits for background signing to finish (shutdown). */
+  /** Signs what is queued or waiting for a late link, then resolves (shutdown). */
   drain(): Promise<void>;
   /** Deletes recordings past the retention age (legal hold excepted); no-op without an age. */
   sweepRetention(now?: Date): Promise<number>;
@@ -84,28 +87,13 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     },
   });
 
-  // Seals run in the background, one at a time: a thousand sessions ending together must not
-  // rebuild a thousand bundles at once (memory), and late events arriving in many small batches
-  // for one session collapse into one more signature. close() waits for the queue to drain.
-  const queued = new Set<string>();
-  let worker: Promise<void> | null = null;
-  const work = async () => {
-    for (let id = first(queued); id !== undefined; id = first(queued)) {
-      queued.delete(id);
-      await evidence.seal(id).catch((err) => log(`evidence: could not sign session ${id}: ${String(err)}`));
-    }
-  };
-  // An id queued between the loop's last check and its end starts the next round.
-  const spin = (): Promise<void> =>
-    work().finally(() => {
-      worker = queued.size ? spin() : null;
-    });
-  const sealLater = (id: string) => {
-    queued.add(id);
-    worker ??= spin();
-  };
+  const seals = createSealQueue({
+    seal: (id) => evidence.seal(id),
+    head: async (id) => (await signatures.listSignatures(id)).at(-1),
+    log,
+  });
   reseal = (ids) => {
-    for (const id of ids) sealLater(id);
+    for (const id of ids) seals.lateEvents(id);
   };
 
   const kinds = new Map<string, SessionKind>();
@@ -124,7 +112,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
       if (s?.error && /disk|space|write|record/i.test(s.error)) metrics.recordingFailed();
     });
     // Signing must never hold up the stream's end; a failure is logged and retried on download.
-    sealLater(id);
+    seals.ended(id);
     previous.onSessionEnded?.(id, state);
   };
 
@@ -218,20 +206,15 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   });
   return {
     evidence,
+    seals,
     shim,
     metrics,
     access,
-    async drain() {
-      while (worker) await worker;
-    },
+    drain: () => seals.drain(),
     async sweepRetention(now = new Date()) {
       if (!settings.retentionDays) return 0;
       const r = await retention.sweep({ now, maxAgeDays: settings.retentionDays });
       return r.deleted.length;
     },
   };
-}
-
-function first<T>(set: ReadonlySet<T>): T | undefined {
-  return set.values().next().value;
 }

@@ -46,7 +46,22 @@ export function checkSessionId(id: string): string {
   return id;
 }
 
-/** <dir>/<id>/0001.json … and 0001.tar.gz …; the bundle is written first, the .json (with O_EXCL) commits. */
+/**
+ * Bundles superseded by a newer link: each holds the whole recording, and a session that keeps
+ * getting late events must not keep one per link. Every signature document stays (the chain);
+ * the bundle before the latest stays too, for a download that opened it just before this link.
+ */
+async function pruneBundles(dir: string, latest: number): Promise<void> {
+  for (const entry of await readdir(dir)) {
+    const m = /^(\d{4,})\.tar\.gz$/.exec(entry);
+    if (m && Number(m[1]) < latest - 1) await rm(join(dir, entry), { force: true });
+  }
+}
+
+/**
+ * <dir>/<id>/0001.json … and 0001.tar.gz …; the bundle is written first, the .json (with O_EXCL)
+ * commits. Only the latest two bundles are kept (pruneBundles); every .json is.
+ */
 export function createFileSignatureStore(options: { dir: string }): SignatureStore {
   const sessionDir = (id: string) => join(options.dir, checkSessionId(id));
   const name = (v: number, ext: string) => `${String(v).padStart(4, '0')}.${ext}`;
@@ -102,6 +117,7 @@ export function createFileSignatureStore(options: { dir: string }): SignatureSto
       } finally {
         await fh.close();
       }
+      await pruneBundles(dir, v);
     },
     async readBundle(id) {
       const v = (await versions(id)).at(-1);
