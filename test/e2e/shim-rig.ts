@@ -134,9 +134,9 @@ export interface Burst {
 }
 
 /** A recorded session whose bash runs `/bin/true <tag><i>` for i = 1..count. `detach`: the loop is
- *  nohup'd and outlives the session's stream, so the recorder itself can go away under it (then
- *  keep `count` small: each batch of events for an ended session makes the recorder re-seal its
- *  evidence). Otherwise the loop runs in the session, which ends when the loop does. */
+ *  nohup'd and outlives the session's stream, so the recorder itself can go away under it (its
+ *  events are then late events of an ended session). Otherwise the loop runs in the session,
+ *  which ends when the loop does. */
 export async function startBurst(
   rig: ShimRig,
   o: { count: number; detach?: boolean; pause?: number },
