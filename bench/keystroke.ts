@@ -92,6 +92,7 @@ export async function keystrokeBench(o: {
       'p99 added ms': round(p99Added, 3),
       'bare relay p50 ms': round(relay.p50, 3),
       'bare relay p50 ratio': round(relay.p50 / dir.p50),
+      'bare relay p99 added ms': round(relay.p99 - dir.p99, 3),
       'recorder p50 over bare relay ms': round(rec.p50 - relay.p50, 3),
     },
     targets: [
