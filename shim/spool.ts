@@ -7,6 +7,7 @@
 import {
   closeSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -18,6 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { AuditedExecError, errorMessage } from '../common/errors.ts';
 import type { ShimEvent } from '../common/wire.ts';
 
 export interface SpoolOptions {
@@ -102,32 +104,41 @@ export class Spool {
     return this.#lastSeq - this.#acked;
   }
 
-  /** Assigns seqs, appends and fsyncs. Returns the events with their seq. */
+  /**
+   * Assigns seqs, appends and fsyncs. Returns the events with their seq. All or nothing: when the
+   * disk refuses (full, read-only, I/O error) it throws a SHIM_SPOOL_WRITE error and the spool is
+   * as before (no seq used, no partial line left in a segment), so the caller can keep the events
+   * and try again.
+   */
   append(events: Omit<ShimEvent, 'seq'>[]): ShimEvent[] {
     if (events.length === 0) return [];
-    const out = events.map((e) => ({ ...e, seq: ++this.#lastSeq }) as ShimEvent);
-    let seg = this.#appendable;
-    if (seg === null || seg.bytes >= this.#segmentBytes) {
-      seg = {
-        firstSeq: out[0]!.seq,
-        lastSeq: 0,
-        file: join(this.#dir, `seg-${out[0]!.seq}.jsonl`),
-        bytes: 0,
-      };
+    const firstSeq = this.#lastSeq + 1;
+    const out = events.map((e, i) => ({ ...e, seq: firstSeq + i }) as ShimEvent);
+    const fresh = this.#appendable === null || this.#appendable.bytes >= this.#segmentBytes;
+    const seg: Segment = fresh
+      ? { firstSeq, lastSeq: 0, file: join(this.#dir, `seg-${firstSeq}.jsonl`), bytes: 0 }
+      : this.#appendable!;
+    const lines = out.map((e) => JSON.stringify(e));
+    const data = Buffer.from(`${lines.join('\n')}\n`);
+    let fd = -1;
+    try {
+      fd = openSync(seg.file, 'a');
+      // A full disk may take part of a write before refusing the rest.
+      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+      fsyncSync(fd);
+    } catch (err) {
+      undoAppend(fd, seg, fresh);
+      throw spoolError(this.#dir, err);
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+    seg.bytes += data.length;
+    seg.lastSeq = out.at(-1)!.seq;
+    if (fresh) {
       this.#segments.push(seg);
       this.#appendable = seg;
     }
-    const lines = out.map((e) => JSON.stringify(e));
-    const text = `${lines.join('\n')}\n`;
-    const fd = openSync(seg.file, 'a');
-    try {
-      // The bytes written, not Buffer.byteLength: that walks the whole text a second time.
-      seg.bytes += writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    seg.lastSeq = out.at(-1)!.seq;
+    this.#lastSeq = seg.lastSeq;
     this.#remember(lines);
     return out;
   }
@@ -180,7 +191,8 @@ export class Spool {
     ) {
       // On disk first: a restart must never take its seqs from an acked file older than a deleted
       // segment (it would hand out seqs the server already stored, and they would be ignored).
-      if (!deleting) this.#writeAcked();
+      // A disk too full for that keeps the segments until a later ack can write it.
+      if (!deleting && !this.#tryWriteAcked()) return;
       deleting = true;
       const seg = this.#segments.shift()!;
       if (seg === this.#appendable) this.#appendable = null;
@@ -188,12 +200,22 @@ export class Spool {
       if (this.#parsed?.file === seg.file) this.#parsed = null;
     }
     if (this.#acked > this.#ackedWritten && Date.now() - this.#ackWrittenAt >= this.#ackWriteMs)
-      this.#writeAcked();
+      this.#tryWriteAcked();
   }
 
-  /** Writes the acked seq now (shutdown). */
-  flush(): void {
-    if (this.#acked > this.#ackedWritten) this.#writeAcked();
+  /** Writes the acked seq now (shutdown); false when the disk refused (a restart resends more). */
+  flush(): boolean {
+    return this.#acked <= this.#ackedWritten || this.#tryWriteAcked();
+  }
+
+  #tryWriteAcked(): boolean {
+    try {
+      this.#writeAcked();
+      return true;
+    } catch {
+      rmSync(join(this.#dir, 'acked.tmp'), { force: true });
+      return false;
+    }
   }
 
   #writeAcked(): void {
@@ -234,6 +256,29 @@ export class Spool {
       this.#recentStart = 0;
     }
   }
+}
+
+/** Takes back a failed append: the segment keeps only whole lines (a fresh one is removed). */
+function undoAppend(fd: number, seg: Segment, fresh: boolean): void {
+  try {
+    if (fresh) rmSync(seg.file, { force: true });
+    else if (fd >= 0) ftruncateSync(fd, seg.bytes);
+  } catch {
+    // Nothing more to do here; a torn last line is skipped when the segment is read.
+  }
+}
+
+function spoolError(dir: string, err: unknown): AuditedExecError {
+  const code = (err as NodeJS.ErrnoException)?.code ?? 'EIO';
+  const why =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? `the spool's disk is full (${code})`
+      : `the spool cannot be written (${code}: ${errorMessage(err)})`;
+  return new AuditedExecError(
+    'SHIM_SPOOL_WRITE',
+    `${why} in ${dir}; events wait in memory and the audit log is not read further until it can be`,
+    { cause: err },
+  );
 }
 
 function readEvents(file: string): ShimEvent[] {

@@ -1,11 +1,14 @@
 // The shipper's disk spool: what is sent comes from memory while recent and from disk otherwise,
 // seqs never repeat across restarts, and an append after a crash never joins a torn line.
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShimEvent } from '../../common/wire.ts';
 import { Spool } from '../../shim/spool.ts';
+import { fillDisk } from '../support/fill-disk.ts';
+import { skipE2E } from '../support/prereq.ts';
 
 const dirs: string[] = [];
 function spoolDir(): string {
@@ -75,5 +78,43 @@ describe('Spool', () => {
     spool.append([event(4)]);
     spool = new Spool({ dir });
     expect(serials(spool.readJson(0, 10).json)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe.skipIf(skipE2E('spool on a full disk', 'root'))('Spool on a full disk', () => {
+  it('refuses an append whole (no seq used, no torn line) and takes it once there is room', () => {
+    const dir = spoolDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'ae-spool-full', dir]);
+    try {
+      const spool = new Spool({ dir, ackWriteMs: 0 });
+      spool.append(range(1, 20).map(event));
+      const filler = fillDisk(dir);
+      const err = (() => {
+        try {
+          spool.append(range(21, 60).map(event));
+        } catch (e) {
+          return e as Error & { code?: string };
+        }
+        return null;
+      })();
+      expect(err?.code).toBe('SHIM_SPOOL_WRITE');
+      expect(err?.message).toMatch(/the spool's disk is full \(ENOSPC\) in .*events wait in memory/);
+      expect(spool.lastSeq).toBe(20);
+      // An ack that cannot write down the acked seq keeps the segment (a restart resends, once).
+      spool.ack(20);
+      expect(readdirSync(dir).some((n) => n.startsWith('seg-'))).toBe(true);
+      // Whatever reached the segment was taken back: what a restart reads is exactly 1..20.
+      expect(serials(new Spool({ dir }).readJson(0, 100).json)).toEqual(range(1, 20));
+      rmSync(filler);
+      const again = spool.append(range(21, 60).map(event));
+      expect(again.map((e) => e.seq)).toEqual(range(21, 60));
+      expect(serials(spool.readJson(20, 100).json)).toEqual(range(21, 60));
+      writeFileSync(join(dir, 'probe'), 'x'); // room again for the acked file
+      spool.ack(60);
+      expect(readdirSync(dir).filter((n) => n.startsWith('seg-'))).toEqual([]);
+      expect(serials(new Spool({ dir }).readJson(0, 100).json)).toEqual([]);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
   });
 });
