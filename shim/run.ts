@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { errorMessage } from '../common/errors.ts';
 import type { ShimEvent } from '../common/wire.ts';
 import type { AttributedOutput } from './attribution.ts';
 import { auditdState, backlogLimit, lostCount, MIN_BACKLOG, readStat } from './audit-status.ts';
@@ -94,6 +95,7 @@ export function worthShipping(out: AttributedOutput): boolean {
 
 const SHIP_DELAY_MS = 200;
 const SHIP_BATCH = 500;
+const SPOOL_RETRY_MS = 1000;
 
 export async function runDaemon(config: RunConfig): Promise<void> {
   mkdirSync(config.stateDir, { recursive: true });
@@ -155,11 +157,27 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   // during a storm the log goes idle between auditd's writes hundreds of times a second, so idle
   // ships wait SHIP_DELAY_MS to gather what follows.
   let shipTimer: NodeJS.Timeout | null = null;
-  const ship = () => {
+  // A spool that cannot be written (full disk) keeps the events here and holds the tailer back:
+  // the audit log itself is the buffer meanwhile, and the checkpoint never passes them.
+  let spoolRefused: string | null = null;
+  /** False while the spool refuses; the batch is kept for the next try. */
+  const ship = (): boolean => {
     if (shipTimer !== null) clearTimeout(shipTimer);
     shipTimer = null;
-    if (batch.length > 0) shipper.enqueue(batch);
+    if (batch.length === 0) return true;
+    try {
+      shipper.enqueue(batch);
+    } catch (err) {
+      const why = errorMessage(err);
+      if (spoolRefused === null)
+        log({ level: 'error', msg: 'spool refused events', err: why, held: batch.length });
+      spoolRefused = why;
+      return false;
+    }
+    if (spoolRefused !== null) log({ level: 'info', msg: 'spool writable again', shipped: batch.length });
+    spoolRefused = null;
     batch = [];
+    return true;
   };
   const shipSoon = () => {
     if (batch.length > 0 && shipTimer === null) shipTimer = setTimeout(ship, SHIP_DELAY_MS);
@@ -169,15 +187,38 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   // the oldest event still being assembled (a restart reads those lines again; the server stores
   // idempotently), and carries the processes that belong to sessions.
   let lastStamp = '';
+  let checkpointFailing = false;
+  /** the main loop holds lines of its batch while the spool refuses */
+  let waiting = false;
+  let stopping = false;
   const checkpoint = async () => {
-    ship();
+    // Events not in the spool yet are not behind the checkpoint either (a restart reads them again),
+    // nor are lines the main loop has not handled while it waits for the spool mid-batch.
+    if (waiting || !ship()) return;
     const oldest = starts.oldestOpen(new Set(pipeline.openSerials()));
     const at: LinePosition = oldest ?? tailer.position;
     // Unchanged since the last one (a quiet log): no rewrite.
     const stamp = `${at.inode}:${at.offset}:${pipeline.stats.events}:${pipeline.stats.processes}`;
     if (stamp === lastStamp) return;
-    await tailer.saveCheckpoint(at, { processes: pipeline.snapshot() });
-    lastStamp = stamp;
+    try {
+      await tailer.saveCheckpoint(at, { processes: pipeline.snapshot() });
+      lastStamp = stamp;
+      checkpointFailing = false;
+    } catch (err) {
+      // The previous checkpoint stays: a restart reads more again (stored once by the recorder).
+      if (!checkpointFailing) log({ level: 'warn', msg: 'checkpoint not written', err: errorMessage(err) });
+      checkpointFailing = true;
+    }
+  };
+  /** Ships, or while the spool refuses, tries again each second without reading on. */
+  const shipOrWait = async (): Promise<void> => {
+    if (ship()) return;
+    waiting = true;
+    try {
+      while (!ship() && !stopping) await new Promise((r) => setTimeout(r, SPOOL_RETRY_MS));
+    } finally {
+      waiting = false;
+    }
   };
   shipper.start();
   const timer = setInterval(() => void checkpoint(), 1000);
@@ -185,7 +226,10 @@ export async function runDaemon(config: RunConfig): Promise<void> {
     () => log({ level: 'info', msg: 'stats', ...pipeline.stats, pending: shipper.pending }),
     60_000,
   );
-  const stop = () => tailer.close();
+  const stop = () => {
+    stopping = true;
+    tailer.close();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   log({
@@ -203,8 +247,9 @@ export async function runDaemon(config: RunConfig): Promise<void> {
       // An event's records mostly come one after another: only a new serial needs the map.
       if (serial >= 0 && serial !== lastSerial) starts.add(serial, inode, offsets[i]!);
       lastSerial = serial;
-      if (batch.length >= SHIP_BATCH) ship();
+      if (batch.length >= SHIP_BATCH) await shipOrWait();
     }
+    if (spoolRefused !== null) await shipOrWait();
   }
   pipeline.flush();
   clearInterval(timer);

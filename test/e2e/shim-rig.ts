@@ -2,8 +2,10 @@
 // under a key of the suite, a recorder on a data dir of its own (restartable on the same port), the
 // shim daemon as a child process (killable, restartable on the same state dir), and a burst of
 // tagged execs in a recorded session, counted back by audit serial.
+
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SessionCreateResponse } from '../../common/wire.ts';
@@ -41,10 +43,19 @@ export interface ShimRig {
 export interface ShimRigOptions {
   /** recorder settings beyond the data dir and port the rig owns */
   settings?: RecorderTestOptions['settings'];
+  /** The shim's state dir (spool, checkpoint) on a tmpfs of this size, e.g. '1m' (root). */
+  stateTmpfs?: string;
 }
 
 export async function startShimRig(name: string, o: ShimRigOptions = {}): Promise<ShimRig> {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const stateDir = join(dir, 'state');
+  let mounted = false;
+  if (o.stateTmpfs) {
+    mkdirSync(stateDir);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${o.stateTmpfs}`, `${name}-state`, stateDir]);
+    mounted = true;
+  }
   const removeRules = loadAuditRules(`${name}-${process.pid}`);
   let sb: Sandbox | undefined;
   let rec: RecorderHandle | undefined;
@@ -67,7 +78,7 @@ export async function startShimRig(name: string, o: ShimRigOptions = {}): Promis
         caFile: files['ca.pem']!,
         tokenFile: files.token!,
         node: sb!.nodeName,
-        stateDir: join(dir, 'state'),
+        stateDir,
       });
       await child.waitFor(/"msg":"tailing"/, 30_000);
       await child.waitFor(/"msg":"connected to recorder"/, 30_000);
@@ -99,6 +110,7 @@ export async function startShimRig(name: string, o: ShimRigOptions = {}): Promis
       removeRules();
       if (rec) await rig.stopRecorder().catch(() => {});
       await sb?.stop();
+      if (mounted) execFileSync('umount', [stateDir]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
