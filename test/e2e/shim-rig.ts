@@ -3,7 +3,6 @@
 // shim daemon as a child process (killable, restartable on the same state dir), and a burst of
 // tagged execs in a recorded session, counted back by audit serial.
 
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import type { ShimAttachment } from '../../server/shim/attach.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { type Credentials, call, runStream } from '../server/client.ts';
 import { type RecorderHandle, type RecorderTestOptions, startRecorder } from '../support/recorder.ts';
+import { mountTmpfs } from '../support/small-disk.ts';
 import {
   loadAuditRules,
   pollUntil,
@@ -50,11 +50,10 @@ export interface ShimRigOptions {
 export async function startShimRig(name: string, o: ShimRigOptions = {}): Promise<ShimRig> {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   const stateDir = join(dir, 'state');
-  let mounted = false;
+  let unmount = (): void => {};
   if (o.stateTmpfs) {
     mkdirSync(stateDir);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${o.stateTmpfs}`, `${name}-state`, stateDir]);
-    mounted = true;
+    unmount = mountTmpfs(stateDir, o.stateTmpfs);
   }
   const removeRules = loadAuditRules(`${name}-${process.pid}`);
   let sb: Sandbox | undefined;
@@ -110,7 +109,7 @@ export async function startShimRig(name: string, o: ShimRigOptions = {}): Promis
       removeRules();
       if (rec) await rig.stopRecorder().catch(() => {});
       await sb?.stop();
-      if (mounted) execFileSync('umount', [stateDir]);
+      unmount();
       rmSync(dir, { recursive: true, force: true });
     },
   };

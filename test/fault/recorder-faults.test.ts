@@ -5,8 +5,7 @@
 // On a full disk the recorder releases its reserve to store final states, reports not ready and
 // refuses new sessions with 507; a restart on a full disk starts and stores what it could not.
 // test/server/sessions/failures.test.ts covers a quiet SIGKILL and a full recordings directory.
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { type Credentials, call } from '../server/client.ts';
 import { finalState, healthy, openSession } from '../support/fault-session.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { spawnRecorder, startRecorder } from '../support/recorder.ts';
+import { fillDisk, mountTmpfs } from '../support/small-disk.ts';
 
 describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', () => {
   let sb: Sandbox;
@@ -121,9 +121,9 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
 
   it('a full data disk (256 KiB tmpfs) ends the overflowing session with a message, and space freed lets new sessions work', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fault-diskfull-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'fault-diskfull', dataDir]);
+    const unmount = mountTmpfs(dataDir, '256k');
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    cleanups.push(() => execFileSync('umount', ['-l', dataDir]));
+    cleanups.push(unmount);
     const rec = await startRecorder({ sandbox: sb, dataDir });
     cleanups.push(() => rec.stop());
     const filler = await openSession(rec, alice, {
@@ -159,9 +159,9 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
 
   it('restarts on a full data disk without its reserve: starts, marks the stale session, stores it once space is freed', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fault-diskfull-restart-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'fault-diskfull', dataDir]);
+    const unmount = mountTmpfs(dataDir, '512k');
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    cleanups.push(() => execFileSync('umount', ['-l', dataDir]));
+    cleanups.push(unmount);
     const child = await spawnRecorder({ sandbox: sb, dataDir });
     cleanups.push(() => child.stop());
     const s = await openSession(child, alice, { command: ['cat'] });
@@ -201,18 +201,3 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
     db.close();
   }, 60_000);
 });
-
-/** Appends to `path` until the disk refuses: what a runaway log on the same volume does. */
-function fillDisk(path: string): void {
-  const chunk = Buffer.alloc(4096, 0x61);
-  try {
-    for (;;) appendFileSync(path, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  }
-  try {
-    for (;;) appendFileSync(path, 'a');
-  } catch {
-    // the last partial block is full too
-  }
-}

@@ -7,8 +7,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactlyOnce, highest, type ShimRig, startBurst, startShimRig } from '../e2e/shim-rig.ts';
-import { fillDisk } from '../support/fill-disk.ts';
 import { skipE2E } from '../support/prereq.ts';
+import { fillDisk } from '../support/small-disk.ts';
 
 describe.skipIf(skipE2E('shim spool on a full disk (fault)', 'root', 'runc', 'auditd'))(
   'shim with a full spool disk',
@@ -22,7 +22,8 @@ describe.skipIf(skipE2E('shim spool on a full disk (fault)', 'root', 'runc', 'au
     }, 60_000);
 
     it('holds the events, says why, and delivers every one once there is room', async () => {
-      const filler = fillDisk(join(rig!.dir, 'state'));
+      const filler = join(rig!.dir, 'state', 'filler');
+      fillDisk(filler);
       const from = rig!.child().stderr().length;
       const burst = await startBurst(rig!, { count: 80, pause: 0.05 });
       await rig!.child().waitFor(/"msg":"spool refused events".*disk is full \(ENOSPC\)/, 30_000, from);

@@ -1,14 +1,13 @@
 // The shipper's disk spool: what is sent comes from memory while recent and from disk otherwise,
 // seqs never repeat across restarts, and an append after a crash never joins a torn line.
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShimEvent } from '../../common/wire.ts';
 import { Spool } from '../../shim/spool.ts';
-import { fillDisk } from '../support/fill-disk.ts';
 import { skipE2E } from '../support/prereq.ts';
+import { fillDisk, mountTmpfs } from '../support/small-disk.ts';
 
 const dirs: string[] = [];
 function spoolDir(): string {
@@ -84,11 +83,12 @@ describe('Spool', () => {
 describe.skipIf(skipE2E('spool on a full disk', 'root'))('Spool on a full disk', () => {
   it('refuses an append whole (no seq used, no torn line) and takes it once there is room', () => {
     const dir = spoolDir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'ae-spool-full', dir]);
+    const unmount = mountTmpfs(dir, '64k');
     try {
       const spool = new Spool({ dir, ackWriteMs: 0 });
       spool.append(range(1, 20).map(event));
-      const filler = fillDisk(dir);
+      const filler = join(dir, 'filler');
+      fillDisk(filler);
       const err = (() => {
         try {
           spool.append(range(21, 60).map(event));
@@ -114,7 +114,7 @@ describe.skipIf(skipE2E('spool on a full disk', 'root'))('Spool on a full disk',
       expect(readdirSync(dir).filter((n) => n.startsWith('seg-'))).toEqual([]);
       expect(serials(new Spool({ dir }).readJson(0, 100).json)).toEqual([]);
     } finally {
-      execFileSync('umount', [dir]);
+      unmount();
     }
   });
 });

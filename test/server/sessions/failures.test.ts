@@ -1,7 +1,6 @@
 // Fail-closed behaviour against the sandbox: a recording that cannot be written ends the session,
 // a data dir that cannot take one refuses it, policy refuses before any exec, and a recorder that
 // dies or is stopped leaves every byte the user saw in the recording.
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAsciicast, outputText } from '../../../common/asciicast.ts';
@@ -11,6 +10,7 @@ import { SqliteStore } from '../../../server/store/sqlite.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
 import { skipE2E } from '../../support/prereq.ts';
 import { type RecorderHandle, spawnRecorder, startRecorder } from '../../support/recorder.ts';
+import { mountTmpfs } from '../../support/small-disk.ts';
 import { type Credentials, call, runStream, stdinFrame, type Target } from '../client.ts';
 
 const EXEC = { kind: 'exec', namespace: 'default', pod: 'web', tty: false, stdin: false };
@@ -48,8 +48,8 @@ describe.skipIf(skipE2E('server failure modes', 'root', 'runc'))('failure modes'
     const rec = await recorder();
     const dir = `${rec.dataDir}/${RECORDINGS_DIR}`;
     await mkdir(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'server-test-recordings', dir]);
-    cleanups.push(async () => execFileSync('umount', ['-l', dir]));
+    const unmount = mountTmpfs(dir, '512k');
+    cleanups.push(async () => unmount());
     const created = await create(rec, {
       command: ['sh', '-c', "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo done"],
     });

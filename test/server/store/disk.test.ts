@@ -1,11 +1,11 @@
 // The data disk's reserve: the pure judgement, and the ballast file on a real 1 MiB tmpfs.
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BALLAST_FILE, DiskReserve, defaultLimits, judgeDisk } from '../../../server/store/disk.ts';
 import { skipE2E } from '../../support/prereq.ts';
+import { mountTmpfs } from '../../support/small-disk.ts';
 
 const KiB = 1024;
 const limits = { ballastBytes: 64 * KiB, lowWaterBytes: 16 * KiB };
@@ -36,13 +36,14 @@ describe('judgeDisk', () => {
 
 describe.skipIf(skipE2E('store: disk reserve on tmpfs', 'root'))('DiskReserve on a 1 MiB tmpfs', () => {
   let dir: string;
+  let unmount = (): void => {};
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'server-store-disk-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'server-store-disk', dir]);
+    unmount = mountTmpfs(dir, '1m');
   });
   afterAll(() => {
     if (!dir) return;
-    execFileSync('umount', ['-l', dir]);
+    unmount();
     rmSync(dir, { recursive: true, force: true });
   });
 
