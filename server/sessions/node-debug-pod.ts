@@ -1,7 +1,14 @@
 // The pod `kubectl debug node/NODE` creates, reproduced faithfully (kubectl
 // staging/src/k8s.io/kubectl/pkg/cmd/debug: debug.go generateNodeDebugPod + profiles.go, node style),
-// plus what makes it ours: the session marker in the container environment for the shim, and the
-// labels/annotations start-up cleanup and auditors look for. Pure: the random suffix is passed in.
+// plus what makes it ours: the session marker for the shim, and the labels/annotations start-up
+// cleanup and auditors look for. Pure: the random suffix is passed in.
+//
+// The marker is in the entry's argv (`env AUDITED_EXEC_SESSION=<id> CMD…`) whenever a command is
+// given: the audit log then carries it in the container's first execve, so the shim needs nothing
+// from /proc. `-- sh -c 'hostname; uname -r'` is over in milliseconds, before the shim could read
+// the process's environment. Without a command the image's own entrypoint runs (which we cannot
+// wrap without knowing it); then only the container environment carries the marker, read from /proc
+// while the entry runs (an interactive shell waits for its user).
 import type { DebugProfile } from '../../common/wire.ts';
 
 export const SESSION_LABEL = 'audited-exec.io/session';
@@ -90,7 +97,7 @@ export function nodeDebugPod(o: NodeDebugPodOptions): DebugPod {
   const container: DebugContainer = {
     name: DEBUG_CONTAINER,
     image: o.image,
-    ...(o.command.length ? { command: [...o.command] } : {}),
+    ...(o.command.length ? { command: ['env', `${SESSION_ENV}=${o.sessionId}`, ...o.command] } : {}),
     env: [{ name: SESSION_ENV, value: o.sessionId }],
     stdin: o.stdin,
     tty: o.tty,

@@ -3,8 +3,10 @@
 // /var/log/audit/audit.log and ships to the real recorder. A session that runs `chroot /host ls /etc`
 // is recorded, its host commands are attributed to it through the debug pod's environment marker,
 // the pod is gone afterwards, and the apiserver audit log shows the pod create as the impersonated
-// user with auditID = session id.
+// user with auditID = session id. A non-interactive session (`-- sh -c …`, gone in milliseconds) is
+// attributed through the marker in its entry's argv, with and without the host pid namespace.
 import { readFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { decodeAsciicast, outputText } from '../../common/asciicast.ts';
@@ -13,7 +15,7 @@ import type { SessionCreateResponse, SessionRecord } from '../../common/wire.ts'
 import { KubeClient } from '../../server/kube/client.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
 import type { Sandbox } from '../sandbox/index.ts';
-import { type Credentials, call } from '../server/client.ts';
+import { type Credentials, call, runStream } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
 import type { RecorderHandle } from '../support/recorder.ts';
 import { argv0, pollUntil, sessionEvents } from './shim-harness.ts';
@@ -97,6 +99,45 @@ describe.skipIf(skipE2E('node debug e2e', 'root', 'runc', 'auditd'))(
       expect(create?.user.username).toBe('system:serviceaccount:audited-exec:recorder');
       expect(create?.objectRef?.name ?? s.pod).toBe(s.pod);
     });
+
+    // sysadmin: the debug pod shares the host's pid namespace; baseline: a pid namespace of its own.
+    it.each(['sysadmin', 'baseline'] as const)(
+      'attributes a non-interactive %s session whose processes are gone before /proc could be read',
+      async (profile) => {
+        // `-- sh -c 'hostname; uname -r'`: no tty, no stdin, done in milliseconds. The marker must come
+        // from the log itself (the entry's argv), not from a look at a process that has already exited.
+        const created = await call<SessionCreateResponse>(rec, alice, 'POST', '/api/v1/sessions', {
+          kind: 'node-debug',
+          node: sb.nodeName,
+          profile,
+          command: ['sh', '-c', 'hostname; uname -r'],
+          tty: false,
+          stdin: false,
+          reason: 'node e2e, non-interactive',
+        });
+        expect(created.status, created.text).toBe(201);
+        const { id, streamPath } = created.body;
+        const ran = await runStream(rec, alice, streamPath);
+        expect(ran.exitCode, ran.stderr).toBe(0);
+        expect(ran.stdout).toContain(release());
+
+        const events = await pollUntil(
+          () => sessionEvents(rec, alice, id),
+          (items) => ['sh', 'hostname', 'uname'].every((n) => items.some((e) => argv0(e) === n)),
+          'sh, hostname and uname in the non-interactive session',
+        );
+        expect(events.every((e) => e.kind === 'exec' && e.exec?.session === id)).toBe(true);
+        // The entry declares the session in its argv (env AUDITED_EXEC_SESSION=<id> sh -c …).
+        expect(events.find((e) => argv0(e) === 'env')?.exec).toMatchObject({
+          attribution: 'marker',
+          argv: ['env', `AUDITED_EXEC_SESSION=${id}`, 'sh', '-c', 'hostname; uname -r'],
+        });
+        expect(events.find((e) => argv0(e) === 'hostname')?.exec?.attribution).toBe('ancestry');
+        const s = (await call<SessionRecord>(rec, alice, 'GET', `/api/v1/sessions/${id}`)).body;
+        expect(s).toMatchObject({ state: 'ended', exitCode: 0, command: ['sh', '-c', 'hostname; uname -r'] });
+        expect(s.commandCount).toBeGreaterThanOrEqual(3);
+      },
+    );
 
     it('refuses a user who may not create pods in the debug namespace; no pod is created', async () => {
       const admin = KubeClient.load({ kubeconfig: sb.kubeconfigFor('admin') });

@@ -69,7 +69,14 @@ describe('nodeDebugPod: what every profile shares (generateNodeDebugPod)', () =>
 
   it('sets the command (not args) only when one is given, as kubectl without --arguments-only', () => {
     const p = pod('legacy', { command: ['chroot', '/host', 'bash'], stdin: false, tty: false });
-    expect(p.spec.containers[0].command).toEqual(['chroot', '/host', 'bash']);
+    // The session marker leads the entry's argv, so the audit log itself names the session.
+    expect(p.spec.containers[0].command).toEqual([
+      'env',
+      `AUDITED_EXEC_SESSION=${SESSION}`,
+      'chroot',
+      '/host',
+      'bash',
+    ]);
     expect(p.spec.containers[0]).not.toHaveProperty('args');
     expect(p.spec.containers[0]).toMatchObject({ stdin: false, tty: false });
   });
