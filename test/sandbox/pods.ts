@@ -3,11 +3,12 @@
 // Succeeded/Failed; deleting kills the containers and removes the object.
 import { randomBytes } from 'node:crypto';
 import { AuditedExecError, errorMessage } from '../../common/errors.ts';
+import { type ProbedContainer, Prober } from './probes.ts';
 import type { Container, ContainerRuntime, ContainerSpec, Mount } from './runtime.ts';
 import type { KubeObject, ObjectStore } from './store.ts';
 
 // The slice of a V1Pod the sandbox reads; everything else is stored as given.
-interface PodContainer {
+interface PodContainer extends ProbedContainer {
   name: string;
   image?: string;
   command?: string[];
@@ -90,6 +91,8 @@ export class PodManager {
   readonly #starting = new Map<string, Promise<void>>();
   /** `${ns}/${pod}/${container}` → the main process's recent output, for pods/log */
   readonly #logs = new Map<string, Buffer[]>();
+  /** `${ns}/${pod}/${container}` → its exec probes and hooks, run as the kubelet does */
+  readonly #probers = new Map<string, Prober>();
 
   constructor(opts: PodManagerOptions) {
     this.#o = opts;
@@ -154,7 +157,10 @@ export class PodManager {
           },
           { fromStart: true },
         );
-        void container.main.exited.then((code) => this.#onMainExit(ns, pod.metadata.name, c.name, code));
+        void container.main.exited.then((code) => {
+          this.#probers.get(`${key}/${c.name}`)?.stop();
+          this.#onMainExit(ns, pod.metadata.name, c.name, code);
+        });
         statuses.push({
           name: c.name,
           image: c.image ?? 'sandbox/bash',
@@ -193,6 +199,11 @@ export class PodManager {
         containerStatuses: statuses,
       };
     });
+    for (const c of pod.spec.containers) {
+      const container = running.get(c.name);
+      if (container && this.#containers.get(key) === running)
+        this.#probers.set(`${key}/${c.name}`, new Prober(container, c));
+    }
   }
 
   #onMainExit(ns: string, podName: string, containerName: string, code: number): void {
@@ -248,12 +259,22 @@ export class PodManager {
     this.#containers.delete(key);
     this.#starting.delete(key);
     for (const k of this.#logs.keys()) if (k.startsWith(`${key}/`)) this.#logs.delete(k);
+    this.#stopProbers(`${key}/`);
     await Promise.all([...(cs?.values() ?? [])].map((c) => c.destroy()));
     return this.#o.store.delete('pods', namespace, name) as PodObject | undefined;
   }
 
+  #stopProbers(prefix: string): void {
+    for (const [k, prober] of this.#probers) {
+      if (!k.startsWith(prefix)) continue;
+      prober.stop();
+      this.#probers.delete(k);
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.#starting.values()]);
+    this.#stopProbers('');
     const all = [...this.#containers.values()].flatMap((m) => [...m.values()]);
     this.#containers.clear();
     await Promise.all(all.map((c) => c.destroy()));

@@ -55,16 +55,28 @@ export function nodeObject(name: string, hostIP: string, kubeletVersion = 'v1.32
   };
 }
 
-function simplePod(name: string, image: string): PodObject {
+function simplePod(
+  name: string,
+  image: string,
+  probes: Partial<PodObject['spec']['containers'][number]> = {},
+): PodObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', labels: { app: name } },
-    spec: { containers: [{ name: 'app', image }] },
+    spec: { containers: [{ name: 'app', image, ...probes }] },
   };
 }
 
+/** web's exec liveness probe and postStart hook: the kubelet's own execs, which the unrecorded-activity
+ *  page must not show. The probe runs every 2 s (the kubelet's default is 10) so tests see one soon. */
+export const WEB_LIVENESS = ['cat', '/etc/hostname'];
+export const WEB_POST_START = ['/bin/true', 'post-start'];
+
 export const PRESET_PODS: PodObject[] = [
-  simplePod('web', 'sandbox/bash'),
+  simplePod('web', 'sandbox/bash', {
+    livenessProbe: { exec: { command: WEB_LIVENESS }, periodSeconds: 2 },
+    lifecycle: { postStart: { exec: { command: WEB_POST_START } } },
+  }),
   simplePod('noenv', 'sandbox/noenv'),
 ];
