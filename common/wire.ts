@@ -102,11 +102,15 @@ export interface AttributedExec {
   uid: number | null;
 }
 
-export type AlertKind = 'marker-conflict' | 'unrecorded-tty';
+/** marker-conflict: a process in a session declares another; unrecorded-tty: a terminal in a
+ *  container that no session owns; unrecorded-exec: a process the container runtime exec'd into a
+ *  running container (no tty) without a session, and not one of the pod's declared exec probes or
+ *  lifecycle hooks (the recorder drops those; the shim cannot tell them apart). */
+export type AlertKind = 'marker-conflict' | 'unrecorded-tty' | 'unrecorded-exec';
 
 export interface AttributionAlert {
   alert: AlertKind;
-  /** the session the process stays in (marker-conflict) or null (unrecorded-tty) */
+  /** the session the process stays in (marker-conflict) or null (unrecorded-tty, unrecorded-exec) */
   session: string | null;
   /** the other session's marker the process declared (marker-conflict) */
   declared?: string;

@@ -9,6 +9,7 @@ import type { Exec, ProcessEvent } from './exec-event.ts';
 import { basename, isRuntimeName } from './process-names.ts';
 import type { ProcEntry, ProcessTable } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
+import { RuntimeExecs } from './runtime-exec.ts';
 
 export const SESSION_VAR = 'AUDITED_EXEC_SESSION';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -72,6 +73,7 @@ export class Attributor {
   readonly #emit: (output: AttributedOutput) => void;
   readonly #windowMs: number;
   readonly #seenContainers = new Set<string>();
+  readonly #runtimeExecs = new RuntimeExecs();
   #expected: ExpectedExec[] = [];
 
   constructor(options: AttributorOptions) {
@@ -97,7 +99,8 @@ export class Attributor {
     // `runc init` and friends run in the container's cgroup, with the host's tty and environment:
     // they are never a session's root nor an unrecorded shell.
     const runtime = isRuntimeName(entry.name) || isRuntimeName(basename(event.exe));
-    if (!runtime) this.#debugPod(entry);
+    if (runtime) this.#runtimeExecs.runtime(entry, event.argv);
+    else this.#debugPod(entry);
     const declared = markerOf(event.argv);
     if (declared !== null) {
       if (entry.session === null) {
@@ -118,6 +121,11 @@ export class Attributor {
     ) {
       entry.ttyReported = true;
       this.#alert(event, entry, 'unrecorded-tty');
+    } else if (!runtime && !event.tty?.startsWith('pts')) {
+      // A non-tty `runc exec` without a marker: kubectl exec around the recorder, or the pod's own
+      // probe or hook (the recorder tells those apart by the pod spec).
+      const unrecorded = this.#runtimeExecs.unrecorded(entry, this.#table.get(event.ppid));
+      if (unrecorded) this.#alert(event, entry, 'unrecorded-exec', undefined, unrecorded.containerId);
     }
   }
 
@@ -152,7 +160,13 @@ export class Attributor {
     this.#expected.splice(i, 1);
   }
 
-  #alert(event: Exec, entry: ProcEntry, kind: AttributionAlert['alert'], declared?: string): void {
+  #alert(
+    event: Exec,
+    entry: ProcEntry,
+    kind: AttributionAlert['alert'],
+    declared?: string,
+    containerId = entry.containerId,
+  ): void {
     const alert: AttributionAlert = {
       alert: kind,
       session: entry.session,
@@ -163,9 +177,9 @@ export class Attributor {
       time: isoTime(event.timeMs),
       auditId: event.auditId,
       tty: event.tty,
-      containerId: entry.containerId,
+      containerId,
     };
-    this.#emit({ kind: 'alert', alert, containerId: entry.containerId, event });
+    this.#emit({ kind: 'alert', alert, containerId, event });
   }
 
   #wire(event: Exec, entry: ProcEntry): AttributedExec {
