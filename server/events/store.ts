@@ -1,9 +1,9 @@
 // Shim events per session, in the recorder's node:sqlite database (tables in schema.ts). Inserts are
 // idempotent on the audit identity, so resends after reconnects and restarts store nothing twice.
 // Also the read side the API, evidence and the web UI use: a session's events, its counts,
-// unrecorded-tty alerts by pod/node/time, and argv search.
+// unrecorded activity (unrecorded-tty and unrecorded-exec alerts) by pod/node/time, and argv search.
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
-import type { ShimEvent } from '../../common/wire.ts';
+import type { AlertKind, ShimEvent } from '../../common/wire.ts';
 import { HttpError } from '../http/respond.ts';
 import type { SqliteStore } from '../store/sqlite.ts';
 import type { UiEventSource } from '../ui/deps.ts';
@@ -27,7 +27,13 @@ export interface SessionCounts {
   alertCount: number;
 }
 
+/** The alerts that are activity outside any session (the unrecorded-activity page). */
+export const UNRECORDED_KINDS = ['unrecorded-tty', 'unrecorded-exec'] as const satisfies AlertKind[];
+export type UnrecordedKind = (typeof UNRECORDED_KINDS)[number];
+
 export interface AlertFilter {
+  /** one kind only; both when absent */
+  kind?: UnrecordedKind;
   pod?: string;
   node?: string;
   /** ISO-8601, inclusive */
@@ -130,15 +136,16 @@ export class EventStore {
     return { commandCount: Number(row?.commands ?? 0), alertCount: Number(row?.alerts ?? 0) };
   }
 
-  /** unrecorded-tty alerts, newest first, keyset-paged. */
+  /** unrecorded-tty and unrecorded-exec alerts, newest first, keyset-paged. */
   async unrecordedAlerts(f: AlertFilter): Promise<{ items: UnrecordedAlert[]; continue?: string }> {
-    const where = ["alert = 'unrecorded-tty'"];
+    const where = [`alert IN (${UNRECORDED_KINDS.map((k) => `'${k}'`).join(', ')})`];
     const args: SQLInputValue[] = [];
     const add = (sql: string, v: string | undefined) => {
       if (v === undefined) return;
       where.push(sql);
       args.push(v);
     };
+    add('alert = ?', f.kind);
     add('pod = ?', f.pod);
     add('node = ?', f.node);
     add('time >= ?', f.since);

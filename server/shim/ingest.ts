@@ -49,6 +49,8 @@ export interface ShimIngestStats {
   refusedForeignNode: number;
   /** messages refused as malformed */
   refusedMalformed: number;
+  /** unrecorded-exec alerts not stored: the pod's own exec probes and lifecycle hooks */
+  declaredExecs: number;
 }
 
 export interface ShimIngest {
@@ -78,6 +80,7 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     duplicates: 0,
     refusedForeignNode: 0,
     refusedMalformed: 0,
+    declaredExecs: 0,
   };
 
   const send = (ws: WebSocket, msg: ServerToShim) => ws.send(JSON.stringify(msg));
@@ -86,11 +89,16 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     ws.close(POLICY_VIOLATION, reason);
   };
 
-  async function store(node: string, events: ShimEvent[]): Promise<number> {
-    const unknownPods = events
+  async function store(node: string, batch: ShimEvent[]): Promise<number> {
+    const unknownPods = batch
       .filter((e) => e.containerId !== null && (e.kind === 'alert' || e.exec?.session === null))
       .map((e) => e.containerId!);
-    if (unknownPods.length > 0) await pods.prepare(node, unknownPods);
+    // Whether an unrecorded-exec is the kubelet running the pod's probe decides whether it is kept:
+    // a container that just started may be in the pod list a second later.
+    const soon = batch.some((e) => e.alert?.alert === 'unrecorded-exec');
+    if (unknownPods.length > 0) await pods.prepare(node, unknownPods, { soon });
+    const events = batch.filter((e) => !declaredExec(e));
+    stats.declaredExecs += batch.length - events.length;
     const result = o.events.insert(events, {
       receivedAt: o.clock().toISOString(),
       podOf: (e) => (e.containerId ? pods.lookup(e.containerId) : null),
@@ -104,10 +112,20 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
       await o.store.updateSession(id, o.events.counts(id));
       if (session.state !== 'pending' && session.state !== 'running') finished.push(id);
     }
-    const last = events.at(-1);
+    const last = batch.at(-1);
     if (last) o.metrics?.shimLag(node, Math.max(0, o.clock().getTime() / 1000 - Number(last.auditTime)));
     if (finished.length > 0) o.onEventsStored?.(finished);
-    return events.reduce((max, e) => Math.max(max, e.seq), 0);
+    return batch.reduce((max, e) => Math.max(max, e.seq), 0);
+  }
+
+  /** The pod's own probe or hook, run by the kubelet: not a person's activity, not stored. A human
+   *  running exactly that argv looks the same (deploy/README.md, "Unrecorded activity"). */
+  function declaredExec(e: ShimEvent): boolean {
+    return (
+      e.alert?.alert === 'unrecorded-exec' &&
+      e.containerId !== null &&
+      pods.isDeclaredExec(e.containerId, e.alert.argv)
+    );
   }
 
   function serve(ws: WebSocket, node: string, username: string): void {

@@ -1,6 +1,9 @@
-// Container id → pod, for shim events that belong to no session (an unrecorded-tty alert names a
-// container; an auditor wants the pod). The node's pods are listed at most once per `refreshMs`
-// and only when an id is not known yet; a failure leaves the events without a pod, never blocks them.
+// Container id → pod, for shim events that belong to no session (an unrecorded-tty or
+// unrecorded-exec alert names a container; an auditor wants the pod), and the exec commands the
+// pod's spec declares for that container (exec probes, lifecycle hooks), which the kubelet runs
+// through the runtime's exec just as `kubectl exec` does. The node's pods are listed at most once
+// per `refreshMs` and only when an id is not known yet; a failure leaves the events without a pod
+// (and unfiltered), never blocks them.
 import type { KubeClient } from '../kube/client.ts';
 
 export interface PodRef {
@@ -8,22 +11,54 @@ export interface PodRef {
   pod: string;
 }
 
+interface ExecAction {
+  exec?: { command?: string[] };
+}
+
+/** The slice of a core/v1 Container that declares commands the kubelet execs. */
+export interface ContainerExecSpec {
+  name?: string;
+  livenessProbe?: ExecAction;
+  readinessProbe?: ExecAction;
+  startupProbe?: ExecAction;
+  lifecycle?: { postStart?: ExecAction; preStop?: ExecAction };
+}
+
 interface PodList {
   items?: {
     metadata?: { namespace?: string; name?: string };
+    spec?: { containers?: ContainerExecSpec[]; initContainers?: ContainerExecSpec[] };
     status?: {
-      containerStatuses?: { containerID?: string }[];
-      initContainerStatuses?: { containerID?: string }[];
-      ephemeralContainerStatuses?: { containerID?: string }[];
+      containerStatuses?: { name?: string; containerID?: string }[];
+      initContainerStatuses?: { name?: string; containerID?: string }[];
+      ephemeralContainerStatuses?: { name?: string; containerID?: string }[];
     };
   }[];
 }
 
-export interface PodResolver {
-  /** Makes `lookup` able to answer for these ids (lists the node's pods if one is unknown). */
-  prepare(node: string, containerIds: readonly string[]): Promise<void>;
-  lookup(containerId: string): PodRef | null;
+/** The exec commands a container's spec declares, as the argv the runtime execs (no shell). */
+export function declaredExecs(c: ContainerExecSpec | undefined): string[][] {
+  if (!c) return [];
+  const actions = [
+    c.livenessProbe,
+    c.readinessProbe,
+    c.startupProbe,
+    c.lifecycle?.postStart,
+    c.lifecycle?.preStop,
+  ];
+  return actions.flatMap((a) => (a?.exec?.command?.length ? [a.exec.command] : []));
 }
+
+export interface PodResolver {
+  /** Makes `lookup` able to answer for these ids (lists the node's pods if one is unknown).
+   *  `soon`: an id whose answer decides whether an event is kept may list again after a second. */
+  prepare(node: string, containerIds: readonly string[], o?: { soon?: boolean }): Promise<void>;
+  lookup(containerId: string): PodRef | null;
+  /** Whether argv is exactly one of the exec probes or lifecycle hooks the container declares. */
+  isDeclaredExec(containerId: string, argv: readonly string[]): boolean;
+}
+
+const SOON_MS = 1000;
 
 export function createPodResolver(options: {
   kube: KubeClient;
@@ -32,12 +67,12 @@ export function createPodResolver(options: {
 }): PodResolver {
   const refreshMs = options.refreshMs ?? 5000;
   const now = options.now ?? Date.now;
-  const byContainer = new Map<string, PodRef>();
+  const byContainer = new Map<string, PodRef & { declared: string[][] }>();
   const listedAt = new Map<string, number>();
   return {
-    async prepare(node, ids) {
+    async prepare(node, ids, o = {}) {
       if (ids.every((id) => byContainer.has(id))) return;
-      if (now() - (listedAt.get(node) ?? 0) < refreshMs) return;
+      if (now() - (listedAt.get(node) ?? 0) < (o.soon ? Math.min(SOON_MS, refreshMs) : refreshMs)) return;
       listedAt.set(node, now());
       try {
         const res = await options.kube.request<PodList>({
@@ -47,6 +82,7 @@ export function createPodResolver(options: {
         for (const p of res.body?.items ?? []) {
           const ref = { namespace: p.metadata?.namespace ?? '', pod: p.metadata?.name ?? '' };
           const s = p.status ?? {};
+          const specs = [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? [])];
           for (const c of [
             ...(s.containerStatuses ?? []),
             ...(s.initContainerStatuses ?? []),
@@ -54,13 +90,21 @@ export function createPodResolver(options: {
           ]) {
             // "containerd://<id>", "cri-o://<id>", "runc://<id>"
             const id = c.containerID?.replace(/^[a-z-]+:\/\//, '');
-            if (id) byContainer.set(id, ref);
+            const declared = declaredExecs(specs.find((spec) => spec.name === c.name));
+            if (id) byContainer.set(id, { ...ref, declared });
           }
         }
       } catch {
         // The pod name is an aid for auditors; the event is stored without it.
       }
     },
-    lookup: (id) => byContainer.get(id) ?? null,
+    lookup(id) {
+      const known = byContainer.get(id);
+      return known ? { namespace: known.namespace, pod: known.pod } : null;
+    },
+    isDeclaredExec(id, argv) {
+      const declared = byContainer.get(id)?.declared ?? [];
+      return declared.some((d) => d.length === argv.length && d.every((a, i) => a === argv[i]));
+    },
   };
 }

@@ -2,6 +2,7 @@
 // SessionAccess.canView before touching its recording, events or evidence: no byte of a recording
 // leaves without that check.
 import type { SessionRecord } from '../../common/wire.ts';
+import { UNRECORDED_KINDS } from '../events/store.ts';
 import type { Handler, RequestContext, Router } from '../http/router.ts';
 import { decodeCursor } from '../store/store.ts';
 import { readCastHeader } from './cast-tail.ts';
@@ -179,12 +180,14 @@ export function sessionRoutes(router: Router, ui: UiContext, signedIn: (h: Viewe
         chrome(v, ''),
       );
     }
-    const query: UnrecordedQuery = pick(ctx.url, ['pod', 'node', 'since', 'until', 'continue']);
+    const query: UnrecordedQuery = pick(ctx.url, ['kind', 'pod', 'node', 'since', 'until', 'continue']);
+    const kind = UNRECORDED_KINDS.find((k) => k === query.kind);
     const source = ui.events?.unrecordedAlerts;
     const since = parseTimeInput(query.since);
     const until = parseTimeInput(query.until);
     const page = source
       ? await source.call(ui.events, {
+          ...(kind ? { kind } : {}),
           ...(query.pod ? { pod: query.pod } : {}),
           ...(query.node ? { node: query.node } : {}),
           ...(since ? { since } : {}),

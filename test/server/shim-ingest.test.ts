@@ -12,6 +12,7 @@ import type { SessionEventList } from '../../server/events/routes.ts';
 import type { ShimAttachment } from '../../server/shim/attach.ts';
 import { Shipper } from '../../shim/shipper.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { WEB_LIVENESS, WEB_POST_START } from '../sandbox/seed.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 import { type Credentials, call, runStream } from './client.ts';
@@ -234,6 +235,51 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
       containerId: 'd'.repeat(64),
       time: '2026-11-23T10:00:01.000Z',
     });
+    ws.close();
+  });
+
+  it("stores a runtime exec outside any session, but not the pod's own probe or hook", async () => {
+    const { ws, next } = await connect(shimToken);
+    const web = sb.podContainerId('default', 'web');
+    const unrecorded = (seq: number, argv: string[]): ShimEvent =>
+      event(seq, null, {
+        kind: 'alert',
+        exec: undefined,
+        containerId: web,
+        alert: {
+          alert: 'unrecorded-exec',
+          session: null,
+          pid: 5000 + seq,
+          ppid: 4999,
+          argv,
+          time: new Date(1795472866000 + seq).toISOString(),
+          auditId: `1795472866.000:${900_000 + seq}`,
+          tty: null,
+          containerId: web,
+        },
+      });
+    const before = shim.ingest.stats.declaredExecs;
+    ws.send(
+      JSON.stringify({
+        type: 'events',
+        events: [
+          unrecorded(30, WEB_LIVENESS),
+          unrecorded(31, ['sh', '-c', 'id']),
+          unrecorded(32, WEB_POST_START),
+          // the probe's argv with one more word is not the probe
+          unrecorded(33, [...WEB_LIVENESS, '/etc/passwd']),
+        ],
+      }),
+    );
+    expect(await next()).toEqual({ type: 'ack', seq: 33 });
+    expect(shim.ingest.stats.declaredExecs - before).toBe(2);
+    const page = await shim.events.unrecordedAlerts({ kind: 'unrecorded-exec', limit: 10 });
+    expect(page.items.map((a) => [a.argv.join(' '), a.namespace, a.pod])).toEqual([
+      ['cat /etc/hostname /etc/passwd', 'default', 'web'],
+      ['sh -c id', 'default', 'web'],
+    ]);
+    const tty = await shim.events.unrecordedAlerts({ kind: 'unrecorded-tty', limit: 10 });
+    expect(tty.items.every((a) => a.alert === 'unrecorded-tty')).toBe(true);
     ws.close();
   });
 

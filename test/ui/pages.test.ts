@@ -92,11 +92,27 @@ describe('pages', () => {
           namespace: 'default',
           pod: 'web',
         },
+        {
+          alert: 'unrecorded-exec',
+          session: null,
+          pid: 43,
+          ppid: 40,
+          argv: ['sh', '-c', evil],
+          time: '2026-11-23T10:00:01Z',
+          auditId: 'b',
+          tty: null,
+          node: 'n1',
+          containerId: 'c'.repeat(64),
+        },
       ],
       continue: 'c',
     }).value;
     expect(out).toContain('default/web');
     expect(out).toContain('bash -i');
     expect(out).toContain('continue=c');
+    // the kind of each row, and a pod not (yet) known shown by its container id
+    expect(out).toMatch(/<td>tty<\/td>[\s\S]*<td>exec<\/td>/);
+    expect(out).toContain('c'.repeat(12));
+    expect(out).not.toContain('<script>alert(1)');
   });
 });
