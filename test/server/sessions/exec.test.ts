@@ -199,17 +199,30 @@ describe.skipIf(skipE2E('server exec sessions', 'root', 'runc'))('recorded exec 
     const created = await create(alice, {
       tty: true,
       stdin: true,
-      command: ['sh', '-c', 'echo ready; read x; stty size'],
+      command: ['sh', '-c', 'echo ready; while read x; do stty size; done'],
     });
-    let sent = false;
+    let seen = '';
+    let resized = false;
+    let sizesSeen = 0;
     const result = await runStream(rec, alice, created.body.streamPath, {
       send: [encodeResize({ width: 100, height: 30 })],
-      // Resize and type only once the shell runs: a pty that does not exist yet cannot be resized.
+      // Resize only once the shell runs: a pty that does not exist yet cannot be resized. The resize
+      // and the keystrokes travel on different channels and runc applies the size to the container's
+      // pts when its SIGWINCH handler runs, so a line typed right after the resize may be read before
+      // the size changed: ask again after each answer until the new size shows, then end with ^D.
       onStdout: (text, ws) => {
-        if (sent || !text.includes('ready')) return;
-        sent = true;
-        ws.send(encodeResize({ width: 120, height: 40 }));
-        ws.send(stdinFrame('go\r'));
+        seen += text;
+        if (!resized) {
+          if (!seen.includes('ready')) return;
+          resized = true;
+          ws.send(encodeResize({ width: 120, height: 40 }));
+          ws.send(stdinFrame('go\r'));
+          return;
+        }
+        const sizes = seen.match(/^\d+ \d+\r?$/gm) ?? [];
+        if (sizes.length === sizesSeen) return;
+        sizesSeen = sizes.length;
+        ws.send(stdinFrame(sizes.at(-1)?.startsWith('40 120') ? '\x04' : 'go\r'));
       },
     });
     expect(result.stdout).toContain('40 120');
