@@ -1,7 +1,6 @@
 // A read of the audit log cut into its complete lines, each with the file offset it starts at.
 import { isAscii } from 'node:buffer';
-import { readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import type { TailFile } from './tail-fs.ts';
 
 export const CHUNK = 256 * 1024;
 
@@ -13,16 +12,17 @@ export interface LineBatch {
   starts: number[];
   /** where the last line (and its newline) ends */
   end: number;
+  /** Set on the first batch after lines the tailer could not read: auditd deleted a rotated file
+   *  before the tailer opened it, or the checkpointed file was gone at a restart. Whatever the log
+   *  held between the previous batch and this one may be missing; the consumer, which knows the
+   *  serials, reports the range. */
+  missingBefore?: string;
 }
 
-/** Reads into `buf`, reused per tailer: splitLines copies the lines out before the next read. */
-export function readChunkSync(fd: number, position: number, buf: Buffer): Buffer {
-  return buf.subarray(0, readSync(fd, buf, 0, CHUNK, position));
-}
-
-export async function readChunk(fh: FileHandle, position: number, buf: Buffer): Promise<Buffer> {
-  const { bytesRead } = await fh.read(buf, 0, CHUNK, position);
-  return buf.subarray(0, bytesRead);
+/** Reads into `buf`, reused per tailer: splitLines copies the lines out before the next read.
+ *  Sync: a page-cache read is shorter than the thread-pool round trip of an async one. */
+export function readChunk(file: TailFile, position: number, buf: Buffer): Buffer {
+  return buf.subarray(0, file.read(buf.subarray(0, CHUNK), position));
 }
 
 /** The complete lines in a chunk read at file offset `at` (null: none). An overlong chunk with no
