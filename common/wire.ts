@@ -1,6 +1,8 @@
 // Wire types shared by the plugin, the server, the shim and the web UI. DESIGN.md "Wire contracts"
 // is the prose version of this file; change both together.
 
+import type { MissingRange } from './missing-range.ts';
+
 export type SessionKind = 'exec' | 'node-debug';
 
 /** POST /api/v1/sessions */
@@ -106,7 +108,7 @@ export interface AttributedExec {
  *  container that no session owns; unrecorded-exec: a process the container runtime exec'd into a
  *  running container (no tty) without a session, and not one of the pod's declared exec probes or
  *  lifecycle hooks (the recorder drops those; the shim cannot tell them apart). */
-export type AlertKind = 'marker-conflict' | 'unrecorded-tty' | 'unrecorded-exec';
+export type AlertKind = 'marker-conflict' | 'unrecorded-tty' | 'unrecorded-exec' | 'events-missing';
 
 export interface AttributionAlert {
   alert: AlertKind;
@@ -121,6 +123,8 @@ export interface AttributionAlert {
   auditId: string;
   tty: string | null;
   containerId?: string | null;
+  /** events-missing: the serials and times the shim could not read (session: null from the shim) */
+  missing?: MissingRange;
 }
 
 /** What the shim ships to the server: one attributed exec or alert, with its origin. */

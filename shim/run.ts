@@ -6,10 +6,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorMessage } from '../common/errors.ts';
+import { describeMissing } from '../common/missing-range.ts';
 import type { ShimEvent } from '../common/wire.ts';
 import type { AttributedOutput } from './attribution.ts';
 import { auditdState, backlogLimit, lostCount, MIN_BACKLOG, readStat } from './audit-status.ts';
 import type { RunConfig } from './config.ts';
+import { type Gap, GapTracker } from './missing-range.ts';
 import { Pipeline } from './pipeline.ts';
 import type { SavedProcess } from './process-table.ts';
 import { ProcFs } from './procfs.ts';
@@ -44,10 +46,10 @@ async function reportAuditState(): Promise<void> {
   try {
     const rules = checkRules((await run('auditctl', ['-l'])).stdout);
     log({
-      level: rules.enough ? 'info' : 'warn',
+      level: rules.enough && rules.fork ? 'info' : 'warn',
       msg: 'audit rules',
       ...rules,
-      ...(rules.enough ? {} : { hint: 'load deploy/auditd/audited-exec.rules' }),
+      ...(rules.enough && rules.fork ? {} : { hint: rulesHint(rules) }),
     });
     const status = (await run('auditctl', ['-s'])).stdout;
     const auditd = auditdState(status, readStat);
@@ -71,6 +73,17 @@ async function reportAuditState(): Promise<void> {
   } catch (err) {
     log({ level: 'warn', msg: 'cannot run auditctl; rules not checked', err: String(err) });
   }
+}
+
+/** What to tell an operator whose loaded rules fall short (pure, for tests). */
+export function rulesHint(rules: ReturnType<typeof checkRules>): string {
+  const load = 'load deploy/auditd/audited-exec.rules';
+  if (!rules.enough)
+    return `no execve rule for ${rules.execB64 ? 'b32' : 'b64'}: commands go unseen; ${load}`;
+  return (
+    'no fork/clone rule: a child whose shell exits before its first exec (nohup, &, daemons) cannot be ' +
+    `linked to its session, and re-parenting cannot be told from pid reuse (docs/attribution.md); ${load}`
+  );
 }
 
 export function toShimEvent(out: AttributedOutput, node: string, bootId: string): Omit<ShimEvent, 'seq'> {
@@ -132,6 +145,26 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   const saved =
     (await readCheckpoint(checkpointFile)) ?? (await startCheckpoint(checkpointFile, config.auditLog));
   if (Array.isArray(saved?.processes)) pipeline.restore(saved.processes as SavedProcess[]);
+  // Lines the tailer could not read are reported by serial range: shipped as an events-missing
+  // alert (the recorder puts it in the evidence of every session on the node it overlaps), logged,
+  // and counted.
+  const gaps = new GapTracker(typeof saved?.lastRecord === 'string' ? saved.lastRecord : null);
+  const missed = { gaps: 0, serials: 0 };
+  const reportGap = (gap: Gap) => {
+    missed.gaps++;
+    missed.serials += gap.range.toSerial - (gap.range.fromSerial ?? gap.range.toSerial) + 1;
+    log({ level: 'error', msg: describeMissing(gap.range), ...gap.range });
+    batch.push({
+      node: config.node,
+      bootId,
+      auditSerial: gap.auditSerial,
+      auditTime: gap.auditTime,
+      containerId: null,
+      kind: 'alert',
+      alert: gap.alert,
+      raw: gap.raw,
+    });
+  };
   const tailer = new FileTailer({
     path: config.auditLog,
     checkpointFile,
@@ -201,7 +234,7 @@ export async function runDaemon(config: RunConfig): Promise<void> {
     const stamp = `${at.inode}:${at.offset}:${pipeline.stats.events}:${pipeline.stats.processes}`;
     if (stamp === lastStamp) return;
     try {
-      await tailer.saveCheckpoint(at, { processes: pipeline.snapshot() });
+      await tailer.saveCheckpoint(at, { processes: pipeline.snapshot(), lastRecord: gaps.lastLine });
       lastStamp = stamp;
       checkpointFailing = false;
     } catch (err) {
@@ -223,7 +256,15 @@ export async function runDaemon(config: RunConfig): Promise<void> {
   shipper.start();
   const timer = setInterval(() => void checkpoint(), 1000);
   const stats = setInterval(
-    () => log({ level: 'info', msg: 'stats', ...pipeline.stats, pending: shipper.pending }),
+    () =>
+      log({
+        level: 'info',
+        msg: 'stats',
+        ...pipeline.stats,
+        pending: shipper.pending,
+        logGaps: missed.gaps,
+        missingSerials: missed.serials,
+      }),
     60_000,
   );
   const stop = () => {
@@ -240,10 +281,13 @@ export async function runDaemon(config: RunConfig): Promise<void> {
     server: config.serverUrl,
   });
   let lastSerial = -1;
-  for await (const { inode, lines, starts: offsets } of tailer.batches()) {
+  for await (const { inode, lines, starts: offsets, missingBefore } of tailer.batches()) {
     idleSince = null;
+    if (missingBefore !== undefined) gaps.missing(missingBefore);
     for (let i = 0; i < lines.length; i++) {
       const serial = pipeline.line(lines[i]!);
+      const gap = gaps.line(lines[i]!, serial);
+      if (gap !== null) reportGap(gap);
       // An event's records mostly come one after another: only a new serial needs the map.
       if (serial >= 0 && serial !== lastSerial) starts.add(serial, inode, offsets[i]!);
       lastSerial = serial;

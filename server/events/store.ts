@@ -55,6 +55,7 @@ export class EventStore {
   readonly #insertArgv: StatementSync;
   readonly #bySession: StatementSync;
   readonly #counts: StatementSync;
+  readonly #link: StatementSync;
 
   constructor(options: { store: SqliteStore }) {
     this.#store = options.store;
@@ -66,19 +67,28 @@ export class EventStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#insertArgv = db.prepare('INSERT INTO shim_events_argv (rowid, argv, session) VALUES (?, ?, ?)');
+    // A session's own events, and node-wide alerts linked to it (shim_event_sessions).
+    const ofSession =
+      'session = :session OR row IN (SELECT event FROM shim_event_sessions WHERE session = :session)';
     this.#bySession = db.prepare(
-      'SELECT seq, body FROM shim_events WHERE session = ? ORDER BY time, audit_serial, kind DESC',
+      `SELECT seq, body FROM shim_events WHERE ${ofSession} ORDER BY time, audit_serial, kind DESC`,
     );
     this.#counts = db.prepare(
       `SELECT count(*) FILTER (WHERE kind = 'exec') AS commands, count(*) FILTER (WHERE kind = 'alert') AS alerts
-       FROM shim_events WHERE session = ?`,
+       FROM shim_events WHERE ${ofSession}`,
     );
+    this.#link = db.prepare('INSERT OR IGNORE INTO shim_event_sessions (session, event) VALUES (?, ?)');
   }
 
   /** Stores a batch in one transaction; events already stored are skipped. */
   insert(
     events: readonly ShimEvent[],
-    options: { receivedAt: string; podOf?: (e: ShimEvent) => PodRef | null },
+    options: {
+      receivedAt: string;
+      podOf?: (e: ShimEvent) => PodRef | null;
+      /** further sessions a node-wide event belongs to (events-missing) */
+      alsoFor?: (e: ShimEvent) => readonly string[];
+    },
   ): InsertResult {
     let inserted = 0;
     const sessions = new Set<string>();
@@ -108,6 +118,10 @@ export class EventStore {
         inserted++;
         if (item) this.#insertArgv.run(r.lastInsertRowid, item.argv.join(' '), session);
         if (session !== null) sessions.add(session);
+        for (const other of options.alsoFor?.(e) ?? []) {
+          this.#link.run(other, r.lastInsertRowid);
+          sessions.add(other);
+        }
       }
     });
     return { inserted, duplicates: events.length - inserted, sessions: [...sessions] };
@@ -121,18 +135,19 @@ export class EventStore {
         'DELETE FROM shim_events_argv WHERE rowid IN (SELECT row FROM shim_events WHERE session = ?)',
       ).run(sessionId);
       db.prepare('DELETE FROM shim_events WHERE session = ?').run(sessionId);
+      db.prepare('DELETE FROM shim_event_sessions WHERE session = ?').run(sessionId);
     });
   }
 
   /** Every exec and alert of the session, in audit order (the evidence SessionSource method). */
   async listEvents(sessionId: string): Promise<ShimEvent[]> {
     return this.#bySession
-      .all(sessionId)
+      .all({ session: sessionId })
       .map((row) => ({ ...JSON.parse(String(row.body)), seq: Number(row.seq) }) as ShimEvent);
   }
 
   counts(sessionId: string): SessionCounts {
-    const row = this.#counts.get(sessionId);
+    const row = this.#counts.get({ session: sessionId });
     return { commandCount: Number(row?.commands ?? 0), alertCount: Number(row?.alerts ?? 0) };
   }
 

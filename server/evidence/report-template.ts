@@ -5,6 +5,7 @@
 // it reaches REPORT_CAST_LIMIT, and whole copies of it (decoded, escaped, joined) cost GiBs.
 import type { EvidenceEvent } from '../../common/evidence/events.ts';
 import type { SignedSession } from '../../common/evidence/format.ts';
+import { describeMissing } from '../../common/missing-range.ts';
 import type { PlayerAssets } from './player-assets.ts';
 
 export interface ReportInput {
@@ -107,9 +108,11 @@ function row(e: EvidenceEvent, origin: number): string {
   const at = x ? Math.max(0, (Date.parse(x.time) - origin) / 1000) : 0;
   const atText = Number.isFinite(at) ? at.toFixed(1) : '0.0';
   const argv = x?.argv.join(' ') ?? '';
-  const label = e.alert
-    ? `⚠ ${e.alert.alert}${e.alert.declared ? ` (declares ${e.alert.declared})` : ''}: ${argv}`
-    : argv;
+  const label = e.alert?.missing
+    ? `⚠ ${describeMissing(e.alert.missing)}`
+    : e.alert
+      ? `⚠ ${e.alert.alert}${e.alert.declared ? ` (declares ${e.alert.declared})` : ''}: ${argv}`
+      : argv;
   return `<tr class="${e.kind === 'alert' ? 'alert' : 'cmd'}"><td>${atText}s</td>
 <td class="cmd"><button type="button" data-at="${Number.isFinite(at) ? at : 0}">${esc(label)}</button>
 <details><summary>${e.raw.length} audit lines</summary><div class="raw">${esc(e.raw.join('\n'))}</div></details></td>

@@ -7,6 +7,7 @@
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { errorMessage } from '../../common/errors.ts';
+import { describeMissing } from '../../common/missing-range.ts';
 import type { ServerToShim } from '../../common/shim-protocol.ts';
 import { failureStatus } from '../../common/status.ts';
 import type { ShimEvent } from '../../common/wire.ts';
@@ -36,7 +37,7 @@ export interface ShimIngestOptions {
   audience?: string;
   serviceAccounts?: string[];
   pods?: PodResolver;
-  metrics?: Pick<Metrics, 'shimLag'>;
+  metrics?: Pick<Metrics, 'shimLag' | 'shimLostEvents'>;
   log?: (line: string) => void;
   clock?: () => Date;
 }
@@ -99,9 +100,11 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     if (unknownPods.length > 0) await pods.prepare(node, unknownPods, { soon });
     const events = batch.filter((e) => !declaredExec(e));
     stats.declaredExecs += batch.length - events.length;
+    const affected = await sessionsMissingEvents(node, events);
     const result = o.events.insert(events, {
       receivedAt: o.clock().toISOString(),
       podOf: (e) => (e.containerId ? pods.lookup(e.containerId) : null),
+      alsoFor: (e) => affected.get(e) ?? [],
     });
     stats.stored += result.inserted;
     stats.duplicates += result.duplicates;
@@ -126,6 +129,29 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
       e.containerId !== null &&
       pods.isDeclaredExec(e.containerId, e.alert.argv)
     );
+  }
+
+  /** For each events-missing alert: the sessions on the node whose time its range overlaps (any
+   *  of their commands may be in it). Logged and counted per delivery (a resend after a reconnect
+   *  counts again; the store keeps one row). */
+  async function sessionsMissingEvents(node: string, events: ShimEvent[]): Promise<Map<ShimEvent, string[]>> {
+    const out = new Map<ShimEvent, string[]>();
+    for (const e of events) {
+      const range = e.alert?.alert === 'events-missing' ? e.alert.missing : undefined;
+      if (range === undefined) continue;
+      const from = range.from ?? range.to;
+      const ids: string[] = [];
+      let page: string | undefined;
+      do {
+        const list = await o.store.listSessions({ node, until: range.to, limit: 500, continue: page });
+        for (const s of list.items) if (s.endedAt === undefined || s.endedAt >= from) ids.push(s.id);
+        page = list.continue;
+      } while (page !== undefined);
+      out.set(e, ids);
+      o.log(`shim on ${node}: ${describeMissing(range)}; sessions affected: ${ids.join(', ') || 'none'}`);
+      o.metrics?.shimLostEvents(node, range.toSerial - (range.fromSerial ?? range.toSerial) + 1);
+    }
+    return out;
   }
 
   function serve(ws: WebSocket, node: string, username: string): void {
