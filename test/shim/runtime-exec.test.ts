@@ -98,24 +98,28 @@ describe('unrecorded-exec', () => {
     expect(alerts).toEqual([]);
   });
 
-  it('a tty exec is unrecorded-tty only; the container id from /proc wins when there is one', () => {
+  it('a tty exec is unrecorded-tty only, never unrecorded-exec too', () => {
+    const D = 'd'.repeat(64);
     const proc = new FakeProc();
     proc.add(900, 1, 'containerd-shim');
     proc.add(910, 900, 'runc');
     proc.add(911, 910, 'bash', { container: CID });
-    proc.add(921, 910, 'cat', { container: 'd'.repeat(64) });
+    proc.add(930, 900, 'runc');
+    proc.add(931, 930, 'cat', { container: D });
     const alerts = alertsOf(
       [
         ...execLines({ serial: 1, t: T0, pid: 910, ppid: 900, argv: ['runc', 'exec', '-t', CID, 'bash'] }),
         ...execLines({ serial: 2, t: T0 + 1, pid: 911, ppid: 910, argv: ['bash'], tty: 'pts0' }),
+        // bash execs in place: still the same tty process, reported once
         ...execLines({ serial: 3, t: T0 + 2, pid: 911, ppid: 910, argv: ['ls'], tty: 'pts0' }),
-        ...execLines({ serial: 4, t: T0 + 3, pid: 921, ppid: 910, argv: ['cat', '/etc/hostname'] }),
+        ...execLines({ serial: 4, t: T0 + 3, pid: 930, ppid: 900, argv: ['runc', 'exec', D, 'cat', '/x'] }),
+        ...execLines({ serial: 5, t: T0 + 4, pid: 931, ppid: 930, argv: ['cat', '/x'] }),
       ],
       proc,
     );
     expect(alerts.map((a) => [a.alert, a.pid, a.containerId])).toEqual([
       ['unrecorded-tty', 911, CID],
-      ['unrecorded-exec', 921, 'd'.repeat(64)],
+      ['unrecorded-exec', 931, D],
     ]);
   });
 });
