@@ -16,28 +16,33 @@ import { KubeClient } from '../../server/kube/client.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 import { type Credentials, call, runStream } from '../server/client.ts';
-import { skipE2E } from '../support/prereq.ts';
+import { createPluginBin, type PluginBin } from '../support/plugin-bin.ts';
+import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import type { RecorderHandle } from '../support/recorder.ts';
-import { argv0, pollUntil, sessionEvents } from './shim-harness.ts';
+import { runCommand } from '../support/terminal-screen.ts';
+import { argv0, pollUntil, sessionEvents, writeFiles } from './shim-harness.ts';
 import { type ShimRig, startShimRig } from './shim-rig.ts';
 
 const NS = 'audited-exec';
 
-describe.skipIf(skipE2E('node debug e2e', 'root', 'runc', 'auditd'))(
+describe.skipIf(skipE2E('node debug e2e', 'root', 'runc', 'auditd', 'kubectl'))(
   'node debug end to end (auditd, runc)',
   () => {
     let rig: ShimRig | undefined;
     let sb: Sandbox;
     let rec: RecorderHandle;
     let alice: Credentials;
+    let bin: PluginBin | undefined;
 
     beforeAll(async () => {
       rig = await startShimRig('node-debug-e2e', { settings: { debugNamespace: NS } });
       ({ sb, alice } = rig);
       rec = rig.rec();
+      bin = createPluginBin();
     }, 120_000);
 
     afterAll(async () => {
+      bin?.remove();
       await rig?.stop();
     }, 60_000);
 
@@ -138,6 +143,37 @@ describe.skipIf(skipE2E('node debug e2e', 'root', 'runc', 'auditd'))(
         expect(s.commandCount).toBeGreaterThanOrEqual(3);
       },
     );
+
+    it("attributes the issue's own command: kubectl audited-exec node/NODE --reason r -- sh -c …", async () => {
+      const caFile = writeFiles(rig!.dir, { 'recorder-ca.pem': rec.caPem })['recorder-ca.pem']!;
+      const r = await runCommand(
+        KUBECTL,
+        ['audited-exec', `node/${sb.nodeName}`, '--reason', 'r', '--', 'sh', '-c', 'hostname; uname -r'],
+        {
+          env: {
+            ...process.env,
+            PATH: bin!.path,
+            KUBECONFIG: sb.kubeconfigPath,
+            AUDITED_EXEC_SERVER: rec.url,
+            AUDITED_EXEC_SERVER_CA: caFile,
+            HOME: rig!.dir,
+          },
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(release());
+      const id = /Session ([0-9a-f-]{36}) recorded by /.exec(r.stderr)?.[1];
+      expect(id, r.stderr).toBeDefined();
+      const events = await pollUntil(
+        () => sessionEvents(rec, alice, id!),
+        (items) => ['sh', 'hostname', 'uname'].every((n) => items.some((e) => argv0(e) === n)),
+        "the plugin session's sh, hostname and uname",
+      );
+      expect(events.every((e) => e.exec?.session === id)).toBe(true);
+      // From the log itself, not from a /proc look that a quicker command would lose.
+      expect(events.find((e) => argv0(e) === 'env')?.exec?.attribution).toBe('marker');
+      expect(events.find((e) => argv0(e) === 'hostname')?.exec?.attribution).toBe('ancestry');
+    });
 
     it('refuses a user who may not create pods in the debug namespace; no pod is created', async () => {
       const admin = KubeClient.load({ kubeconfig: sb.kubeconfigFor('admin') });
