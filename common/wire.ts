@@ -87,10 +87,24 @@ export interface SessionList {
 
 export type Attribution = 'marker' | 'ancestry' | 'inferred';
 
+/**
+ * Why an exec's attribution is `inferred` rather than certain (absent: the server's expected-exec
+ * hint, the original meaning). Stable codes; docs/attribution.md says what each one means.
+ * - `pid-reuse-undecidable`: the pid came back under another parent and, without fork rules, the log
+ *   cannot tell a re-parented process from a new one that reused the pid; the session is kept.
+ * - `orphan-ambiguous`: re-parented before its first event, and unclaimed forks of several sessions
+ *   could have made it; the latest was taken.
+ * - `environ-marker`: the log links it to no session, but its environment (live /proc) carries a
+ *   session's marker.
+ */
+export type InferredReason = 'pid-reuse-undecidable' | 'orphan-ambiguous' | 'environ-marker';
+
 /** One process exec as the shim attributes it (DESIGN.md "Shim offline mode": exactly these names). */
 export interface AttributedExec {
   session: string | null;
   attribution: Attribution | null;
+  /** why the shim is unsure, with attribution `inferred` (docs/attribution.md) */
+  reason?: InferredReason;
   argv: string[];
   pid: number;
   ppid: number;

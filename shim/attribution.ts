@@ -111,6 +111,7 @@ export class Attributor {
       }
     }
     if (entry.session === null && !runtime) this.#infer(event, entry);
+    if (entry.session === null && !runtime) this.#environMarker(entry);
     this.#emit({ kind: 'exec', exec: this.#wire(event, entry), containerId: entry.containerId, event });
     if (
       !runtime &&
@@ -144,6 +145,18 @@ export class Attributor {
       entry.session = session;
       entry.attribution = 'marker';
     }
+  }
+
+  /** Live: a container process the log links to no session, whose environment still carries a
+   *  session's marker (its lineage was lost: re-parented before the log showed its fork, or the
+   *  rules log no forks). The environment is the process's own claim, so it is inferred. */
+  #environMarker(entry: ProcEntry): void {
+    if (this.#proc === null || entry.containerId === null) return;
+    const session = markerInEnviron(this.#proc.environ(entry.pid) ?? []);
+    if (session === null) return;
+    entry.session = session;
+    entry.attribution = 'inferred';
+    entry.reason = 'environ-marker';
   }
 
   #infer(event: Exec, entry: ProcEntry): void {
@@ -186,6 +199,7 @@ export class Attributor {
     return {
       session: entry.session,
       attribution: entry.attribution,
+      ...(entry.attribution === 'inferred' && entry.reason ? { reason: entry.reason } : {}),
       argv: event.argv,
       pid: event.pid,
       ppid: event.ppid,

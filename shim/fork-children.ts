@@ -6,10 +6,15 @@
 // its own events name it by host pid and name its parent by ppid, which is all the table needs.
 // Only a child re-parented before its first event needs more: the fork is kept pending under
 // (container, namespace pid), and the child's NSpid, read when its first event names an adopter
-// as its parent, leads back to the fork. Pending forks are bounded by age and count.
+// as its parent, leads back to the fork. Without /proc (offline, or the process already gone) the
+// log alone decides: a new process whose first event names its forker claims that fork; one that
+// names an adopter with no fork of its own claims the latest unclaimed fork in the adopter's
+// container (ambiguous when unclaimed forks of several sessions wait there). A fork also tells the
+// process table that a pid was made anew (see ProcessTable #verdict). Pending forks are bounded by
+// age and count.
 
+import type { ProcEntry } from './process-entry.ts';
 import { isReaperName, isRuntimeName } from './process-names.ts';
-import type { ProcEntry } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
 
 export interface ForkChildrenOptions {
@@ -23,6 +28,8 @@ export interface ForkChildrenOptions {
 interface Pending {
   parent: ProcEntry;
   timeMs: number;
+  /** the table's event counter when the fork was read: log order, finer than audit time */
+  tick: number;
   /** the caller's container id ('' for none) and the child's pid in the caller's namespace */
   container: string;
   nsPid: number;
@@ -34,6 +41,8 @@ export class ForkChildren {
   readonly #proc: ProcSource | null;
   /** container → namespace pid → fork: numeric keys, as one is filed per fork in an exec storm */
   readonly #pending = new Map<string, Map<number, Pending>>();
+  /** each forker's pending forks, oldest first (claimed or replaced ones are skipped and pruned) */
+  readonly #byParent = new Map<ProcEntry, Pending[]>();
   /** every fork filed, oldest first (those since replaced or resolved are skipped at expiry) */
   #queue: (Pending | undefined)[] = [];
   #head = 0;
@@ -55,12 +64,69 @@ export class ForkChildren {
    *  (then the fork is pending). Looking a containerised caller's child up in /proc here (its
    *  children, then each one's NSpid) was the largest cost of the shim in an exec storm, and bought
    *  nothing its first event does not tell: that names it and its parent by host pid. */
-  hostChild(parent: ProcEntry, exitPid: number, timeMs: number): number | null {
+  hostChild(parent: ProcEntry, exitPid: number, timeMs: number, tick: number): number | null {
     const ns = this.#nsOf(parent);
     const hostCaller = ns !== null ? ns.length === 1 : isRuntimeName(parent.name) || !maybeContained(parent);
     if (hostCaller) return exitPid;
-    this.#add({ parent, timeMs, container: parent.containerId ?? '', nsPid: exitPid });
+    this.#add({ parent, timeMs, tick, container: parent.containerId ?? '', nsPid: exitPid });
     return null;
+  }
+
+  /** A process whose first event names `parent` is the child of its oldest unclaimed fork (filed
+   *  after log position `afterTick`, when given): claims it. False: `parent` has no such fork. */
+  claim(parent: ProcEntry, afterTick = Number.NEGATIVE_INFINITY): boolean {
+    const queue = this.#byParent.get(parent);
+    if (queue === undefined) return false;
+    for (const p of queue) {
+      if (p.tick > afterTick && this.#isLive(p)) {
+        this.#delete(p);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether `parent` has an unclaimed fork filed after log position `afterTick`. */
+  forkedSince(parent: ProcEntry, afterTick: number): boolean {
+    return this.#byParent.get(parent)?.some((p) => p.tick > afterTick && this.#isLive(p)) ?? false;
+  }
+
+  /** How many unclaimed forks `parent` filed after `afterTick`, and the log position of the first. */
+  unclaimedSince(parent: ProcEntry, afterTick: number): { count: number; firstTick: number } {
+    let count = 0;
+    let firstTick = Number.POSITIVE_INFINITY;
+    for (const p of this.#byParent.get(parent) ?? []) {
+      if (p.tick <= afterTick || !this.#isLive(p)) continue;
+      count++;
+      firstTick = Math.min(firstTick, p.tick);
+    }
+    return { count, firstTick };
+  }
+
+  /**
+   * For a process re-parented before its first event (it names an adopter that forked nothing):
+   * the forker of the latest unclaimed fork in `container` (null: on the host, any), claimed.
+   * `sessions` counts the distinct sessions among all candidates: above 1 the pick is a guess.
+   */
+  orphanOf(container: string | null): { parent: ProcEntry; candidates: number; sessions: number } | null {
+    const maps = container === null ? [...this.#pending.values()] : [this.#pending.get(container)];
+    let best: Pending | null = null;
+    let candidates = 0;
+    const sessions = new Set<string | null>();
+    for (const forks of maps) {
+      for (const p of forks?.values() ?? []) {
+        candidates++;
+        sessions.add(p.parent.session);
+        if (best === null || p.tick > best.tick) best = p;
+      }
+    }
+    if (best === null) return null;
+    this.#delete(best);
+    return { parent: best.parent, candidates, sessions: sessions.size };
+  }
+
+  #isLive(p: Pending): boolean {
+    return this.#pending.get(p.container)?.get(p.nsPid) === p;
   }
 
   /** For a process the table does not know, whose ppid names `byPpid`: the parent its pending fork
@@ -83,7 +149,13 @@ export class ForkChildren {
   }
 
   #adopts(entry: ProcEntry): boolean {
-    return entry.pid <= 1 || isReaperName(entry.name) || this.#nsOf(entry)?.at(-1) === 1;
+    return entry.pid <= 1 || isReaperName(entry.name) || this.isNamespaceInit(entry);
+  }
+
+  /** pid 1 of its own pid namespace, as live /proc shows (a container's init); false offline. */
+  isNamespaceInit(entry: ProcEntry): boolean {
+    const ns = this.#nsOf(entry);
+    return ns !== null && ns.length > 1 && ns.at(-1) === 1;
   }
 
   /** NSpid, read once per entry (a process never changes its own pid namespace). */
@@ -104,6 +176,9 @@ export class ForkChildren {
     else this.#size++;
     forks.set(p.nsPid, p);
     p.parent.pendingForks = (p.parent.pendingForks ?? 0) + 1;
+    const mine = this.#byParent.get(p.parent);
+    if (mine === undefined) this.#byParent.set(p.parent, [p]);
+    else mine.push(p);
     this.#queue.push(p);
     while (this.#head < this.#queue.length) {
       const old = this.#queue[this.#head]!;
@@ -130,6 +205,15 @@ export class ForkChildren {
   /** The parent no longer waits for this fork's child (ProcEntry.pendingForks). */
   #unpin(p: Pending): void {
     p.parent.pendingForks = (p.parent.pendingForks ?? 1) - 1;
+    const mine = this.#byParent.get(p.parent);
+    if (mine === undefined) return;
+    if ((p.parent.pendingForks ?? 0) <= 0) this.#byParent.delete(p.parent);
+    else if (mine.length > 2 * p.parent.pendingForks + 8) {
+      this.#byParent.set(
+        p.parent,
+        mine.filter((q) => this.#isLive(q)),
+      );
+    }
   }
 }
 

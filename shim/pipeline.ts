@@ -5,6 +5,7 @@
 import { EventAssembler } from './assembler.ts';
 import { type AttributedOutput, Attributor, type ExpectedExec } from './attribution.ts';
 import { interpretEvent, type ProcessEvent, syscallKind } from './exec-event.ts';
+import { Lookahead } from './lookahead.ts';
 import { type AuditLineError, type AuditRecord, parseAuditLine } from './parser.ts';
 import { ProcessTable, type SavedProcess } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
@@ -50,6 +51,8 @@ export class Pipeline {
   #sinceSweep = 0;
   /** forks handled at their SYSCALL record, so skipped when the assembler emits them */
   readonly #earlyForks = new Set<string | number>();
+  /** events held while the log has not yet told whether a pid was re-parented or reused */
+  readonly #lookahead: Lookahead;
 
   constructor(options: PipelineOptions) {
     this.#opts = options;
@@ -66,6 +69,7 @@ export class Pipeline {
         options.emit(out);
       },
     });
+    this.#lookahead = new Lookahead(this.#table, (p) => this.#process(p));
     this.#assembler = new EventAssembler({
       ...options.assembler,
       onLate: options.onLate,
@@ -78,6 +82,10 @@ export class Pipeline {
   }
 
   #handle(p: ProcessEvent): void {
+    this.#lookahead.push(p);
+  }
+
+  #process(p: ProcessEvent): void {
     if (p.kind === 'fork') this.#forks++;
     else if (!p.success) this.#failed++;
     this.#attributor.handle(p);
@@ -122,7 +130,7 @@ export class Pipeline {
 
   /** Serials of events still being assembled: their lines must be read again after a restart. */
   openSerials(): number[] {
-    return this.#assembler.openSerials();
+    return [...this.#assembler.openSerials(), ...this.#lookahead.serials()];
   }
 
   snapshot(): SavedProcess[] {
@@ -136,10 +144,12 @@ export class Pipeline {
   /** Emits events idle for longer than the assembler timeout at audit time nowMs. */
   expireBefore(nowMs: number): void {
     this.#assembler.expireBefore(nowMs);
+    this.#lookahead.expireBefore(nowMs);
   }
 
   flush(): void {
     this.#assembler.flush();
+    this.#lookahead.flush();
   }
 
   expectExec(hint: ExpectedExec): void {

@@ -1,6 +1,6 @@
 // One process as the table keeps it, and what a restart keeps of it.
 
-import type { Attribution } from '../common/wire.ts';
+import type { Attribution, InferredReason } from '../common/wire.ts';
 
 export interface ProcEntry {
   pid: number;
@@ -12,6 +12,13 @@ export interface ProcEntry {
   containerId: string | null;
   session: string | null;
   attribution: Attribution | null;
+  /** why attribution is `inferred` when the table itself was unsure (InferredReason) */
+  reason?: InferredReason;
+  /** a runtime process: the container its exec/run/create call names (runtime-argv.ts) */
+  launches?: { container: string; init: boolean };
+  /** the table's event counter when this process last showed itself alive (its own event, or a
+   *  child's naming it): a fork read later may have made its pid anew, one read earlier cannot */
+  aliveTick?: number;
   /** an unrecorded-tty alert already covers this process tree */
   ttyReported: boolean;
   /** NSpid from /proc once read (host pid first, own namespace's last); null: could not be read */
@@ -38,6 +45,7 @@ export interface SavedProcess {
   containerId: string | null;
   session: string | null;
   attribution: Attribution | null;
+  reason?: InferredReason;
   ttyReported: boolean;
   lastSeenMs: number;
 }

@@ -1,16 +1,22 @@
-// The node's processes as the audit log shows them, keyed by pid but trusted only while the lineage
-// is consistent: a later event for the same pid with another parent (that is not a reaper the
-// process could have been re-parented to) is a new process that reused the pid. Parents come from
+// The node's processes as the audit log shows them, keyed by pid. A later event for a known pid
+// that names another parent is either the same process, re-parented when its parent died, or a new
+// process that reused the pid; #verdict decides from what the log shows (docs/attribution.md):
+// a fork the log read after the process last showed itself alive may have made the pid anew; an
+// orphan goes only to an adopter (pid 1, a container's init, a subreaper, an ancestor); with fork
+// rules loaded, a pid the log saw no fork make was not made anew. Where the log cannot decide
+// (execve-only rules), a session is kept but marked inferred, never silently. Parents come from
 // fork/clone events where the rules provide them, from the execve ppid otherwise, and from /proc
-// (through ProcSource) for live parents the log never showed. Dead processes stay while they have
-// descendants in the table, then go; the table is bounded.
+// (through ProcSource) for live parents the log never showed. Offline, the runtime's own argv says
+// which container a process is in. Dead processes stay while they have descendants in the table,
+// then go; the table is bounded.
 
 import { containerIdFromCgroup } from './cgroup.ts';
-import type { Exec, Fork } from './exec-event.ts';
+import type { Exec, Fork, ProcessEvent } from './exec-event.ts';
 import { ForkChildren } from './fork-children.ts';
 import type { ProcEntry, SavedProcess } from './process-entry.ts';
 import { basename, isReaperName, isRuntimeName } from './process-names.ts';
 import type { ProcSource } from './procfs.ts';
+import { containerLaunchedBy } from './runtime-argv.ts';
 
 export type { ProcEntry, SavedProcess } from './process-entry.ts';
 
@@ -36,8 +42,18 @@ const MAX_PROC_DEPTH = 32;
  *  children's events in the log; this spares a /proc read per exec of a busy parent. */
 const PROVEN_MS = 1000;
 
+/** same: the process it was; new: another process that reused the pid; unsure: the log cannot tell
+ *  (kept as the same process, its session marked inferred) */
+type Verdict = 'same' | 'new' | 'unsure';
+
 export class ProcessTable {
   readonly #entries = new Map<number, ProcEntry>();
+  /** events read, in log order: the clock for "was this fork read after that process last lived" */
+  #tick = 0;
+  /** the log has fork events: the rules log every fork, so a pid no fork made was not made anew */
+  #forksSeen = false;
+  /** the pipeline's answer for the next event about this pid (see ambiguous()) */
+  #decided: { pid: number; verdict: Verdict } | null = null;
   readonly #proc: ProcSource | null;
   readonly #forks: ForkChildren;
   readonly #opts: { maxEntries: number; idleMs: number };
@@ -60,13 +76,15 @@ export class ProcessTable {
    *  fork always makes a new process, unless the child's own execve was logged first (the parent's
    *  syscall exit can be audited after the child already ran). */
   fork(event: Fork): Resolved | null {
+    this.#tick++;
+    this.#forksSeen = true;
     const parent = this.#parentOf(
       event.parentPid,
       event.ppid,
       event.timeMs,
       basename(event.exe) ?? event.comm,
     );
-    const child = this.#forks.hostChild(parent, event.childPid, event.timeMs);
+    const child = this.#forks.hostChild(parent, event.childPid, event.timeMs, this.#tick);
     if (child === null) return null;
     const existing = this.#entries.get(child);
     if (existing && existing.ppid === event.parentPid && existing.firstSeenMs >= event.timeMs - 5000) {
@@ -77,18 +95,59 @@ export class ProcessTable {
   }
 
   exec(event: Exec): Resolved {
+    this.#tick++;
     const name = basename(event.argv[0]) ?? basename(event.exe) ?? event.comm;
+    const launch = containerLaunchedBy(event.argv);
     const existing = this.#entries.get(event.pid);
-    if (existing && this.#sameLineage(existing, event.ppid)) {
-      existing.ppid = event.ppid;
+    const verdict = existing ? this.#verdict(existing, event.ppid, event.timeMs) : 'new';
+    if (existing && verdict !== 'new') {
+      this.#alive(existing, event.timeMs);
+      this.#reparent(existing, event.ppid, verdict);
       existing.name = name;
-      existing.lastSeenMs = Math.max(existing.lastSeenMs, event.timeMs);
-      existing.provenMs = Math.max(existing.provenMs, event.timeMs);
+      if (launch) existing.launches = launch;
       if (existing.containerId === null) existing.containerId = this.#containerOf(event.pid);
       return { entry: existing, created: false };
     }
     const parent = this.#parentFor(event.pid, event.ppid, event.timeMs);
-    return { entry: this.#create(event.pid, parent, name, event.timeMs, event.ppid), created: true };
+    const entry = this.#create(event.pid, parent.entry, name, event.timeMs, event.ppid);
+    if (parent.unsure) this.#markUnsure(entry, parent.unsure);
+    if (launch) entry.launches = launch;
+    return { entry, created: true };
+  }
+
+  /**
+   * When the log cannot yet tell what `event` is about: a known process, named with an adopter as
+   * its parent, while that adopter has forks read since the process last lived whose children have
+   * not shown themselves. Either it is one of those children (its pid reused) or the old process
+   * re-parented, and the two differ in session. The log soon tells: each fork's child names the
+   * adopter in its own first event — all of them, or all but this one. The pipeline holds the event
+   * (Lookahead) and passes the answer to decide(). `forks`: how many children are awaited, `since`:
+   * the log position of the first of those forks.
+   */
+  ambiguous(event: ProcessEvent): { adopter: number; forks: number; since: number } | null {
+    if (event.kind === 'exec' && !event.success) return null;
+    const pid = event.kind === 'exec' ? event.pid : event.parentPid;
+    const entry = this.#entries.get(pid);
+    if (entry === undefined) return null;
+    const adopter = this.#entries.get(event.ppid);
+    if (adopter === undefined || adopter.session === entry.session) return null;
+    const { count, firstTick } = this.#forks.unclaimedSince(adopter, entry.aliveTick ?? -1);
+    if (count === 0 || !this.#adopts(event.ppid, adopter)) return null;
+    return { adopter: event.ppid, forks: count, since: firstTick };
+  }
+
+  /** Whether an event about `pid` naming `adopter` may be the first event of a child of a fork the
+   *  adopter made at log position `since` or later: a pid the table does not know, or knows as
+   *  another parent's, or has not seen alive since. */
+  mayBeNewChild(pid: number, adopter: number, since: number): boolean {
+    const e = this.#entries.get(pid);
+    return e === undefined || e.ppid !== adopter || (e.aliveTick ?? -1) < since;
+  }
+
+  /** The answer for the next event about `pid`: re-parented ('same') or its pid reused ('new');
+   *  null takes back an answer no event used. */
+  decide(pid: number, verdict: 'same' | 'new' | null): void {
+    this.#decided = verdict === null ? null : { pid, verdict };
   }
 
   /** The entries a restart needs (see SavedProcess), parents before children. */
@@ -103,6 +162,7 @@ export class ProcessTable {
         containerId: e.containerId,
         session: e.session,
         attribution: e.attribution,
+        ...(e.reason ? { reason: e.reason } : {}),
         ttyReported: e.ttyReported,
         lastSeenMs: e.lastSeenMs,
       });
@@ -144,7 +204,7 @@ export class ProcessTable {
     for (const entry of this.#entries.values()) {
       if (entry.children > 0 || (entry.pendingForks ?? 0) > 0) continue;
       const dead =
-        proc !== null ? !this.#alive(proc, entry, live) : nowMs - entry.lastSeenMs > this.#opts.idleMs;
+        proc !== null ? !this.#inProc(proc, entry, live) : nowMs - entry.lastSeenMs > this.#opts.idleMs;
       if (dead) this.#remove(entry);
     }
     if (proc === null && this.#entries.size > this.#opts.maxEntries) {
@@ -157,19 +217,14 @@ export class ProcessTable {
     return before - this.#entries.size;
   }
 
-  #alive(proc: ProcSource, entry: ProcEntry, live: ReadonlySet<number> | null): boolean {
+  #inProc(proc: ProcSource, entry: ProcEntry, live: ReadonlySet<number> | null): boolean {
     if (live !== null && !live.has(entry.pid)) return false;
     const stat = proc.stat(entry.pid);
     return stat !== null && this.#consistent(entry, stat);
   }
 
   #consistent(entry: ProcEntry, stat: { ppid: number; comm: string }): boolean {
-    return (
-      stat.ppid === entry.ppid ||
-      stat.ppid <= 1 ||
-      isReaperName(stat.comm) ||
-      this.#sameLineage(entry, stat.ppid)
-    );
+    return stat.ppid <= 1 || isReaperName(stat.comm) || this.#verdict(entry, stat.ppid) !== 'new';
   }
 
   #remove(entry: ProcEntry): void {
@@ -186,38 +241,102 @@ export class ProcessTable {
     }
   }
 
-  #sameLineage(entry: ProcEntry, ppid: number): boolean {
-    if (entry.ppid === ppid || ppid <= 1) return true;
-    const newParent = this.#entries.get(ppid);
-    // Orphans go to pid 1 or to a child subreaper (containerd-shim, systemd --user, tini…), which
-    // is an ancestor or a known reaper...
-    if (newParent !== undefined && isReaperName(newParent.name)) return true;
-    for (let a = entry.parent, n = 0; a !== null && n < MAX_PROC_DEPTH; a = a.parent, n++) {
-      if (a.pid === ppid) return true;
+  /** Whether the process the table knows as `entry` is still the one an event names with `ppid`.
+   *  `timeMs`: the event's time, to look a parent the table does not know up in /proc (live). */
+  #verdict(entry: ProcEntry, ppid: number, timeMs?: number): Verdict {
+    if (this.#decided !== null && this.#decided.pid === entry.pid) {
+      const { verdict } = this.#decided;
+      this.#decided = null;
+      return verdict;
     }
-    // ...or, in a container, to the init of its pid namespace: whatever the image runs as pid 1
-    // (sleep, nginx…), which is not an ancestor of an exec'd shell (runc exec's parent is runc).
-    // A reused pid is told apart by its fork event, which the rules log.
-    if (entry.containerId === null) return false;
+    const newParent =
+      this.#entries.get(ppid) ??
+      (timeMs === undefined ? undefined : (this.#lookup(ppid, timeMs, 0) ?? undefined));
+    // A fork read after this process last lived may have made the pid anew: the new parent's own.
+    // (The new process's first event then claims that fork: #parentFor.)
+    if (newParent !== undefined && this.#forks.forkedSince(newParent, entry.aliveTick ?? -1)) return 'new';
+    if (entry.ppid === ppid) return 'same';
+    if (this.#adopts(ppid, newParent) || this.#isAncestor(entry, ppid)) {
+      return this.#forksSeen || entry.session === null ? 'same' : 'unsure';
+    }
+    // Nobody but an adopter takes in an orphan, so this parent made the pid (by a fork the rules do
+    // not log, such as clone3) — unless it adopts under a name the table does not know. Inside one
+    // container that cannot be ruled out: the session is kept, marked inferred.
+    if (entry.containerId === null) return 'new';
     const parentContainer = newParent !== undefined ? newParent.containerId : this.#containerOf(ppid);
-    return parentContainer === entry.containerId;
+    if (parentContainer !== entry.containerId) return 'new';
+    return entry.session === null ? 'same' : 'unsure';
+  }
+
+  /** Processes that take in orphans: pid 1, known reapers and subreapers, a container's init (the
+   *  process a runtime's run/create started, or pid 1 of its namespace in /proc). */
+  #adopts(pid: number, entry: ProcEntry | undefined): boolean {
+    if (pid <= 1) return true;
+    if (entry === undefined) return false;
+    if (isReaperName(entry.name) || this.#forks.isNamespaceInit(entry)) return true;
+    return !isRuntimeName(entry.name) && launchAbove(entry)?.init === true;
+  }
+
+  #isAncestor(entry: ProcEntry, pid: number): boolean {
+    for (let a = entry.parent, n = 0; a !== null && n < MAX_PROC_DEPTH; a = a.parent, n++) {
+      if (a.pid === pid) return true;
+    }
+    return false;
+  }
+
+  #alive(entry: ProcEntry, timeMs: number): void {
+    entry.lastSeenMs = Math.max(entry.lastSeenMs, timeMs);
+    entry.provenMs = Math.max(entry.provenMs, timeMs);
+    entry.aliveTick = this.#tick;
+  }
+
+  #reparent(entry: ProcEntry, ppid: number, verdict: Verdict): void {
+    if (verdict === 'unsure' && entry.ppid !== ppid) this.#markUnsure(entry, 'pid-reuse-undecidable');
+    entry.ppid = ppid;
+  }
+
+  #markUnsure(entry: ProcEntry, reason: NonNullable<ProcEntry['reason']>): void {
+    if (entry.session === null || entry.attribution === 'marker') return;
+    entry.attribution = 'inferred';
+    entry.reason = reason;
   }
 
   #parentOf(pid: number, ppid: number, timeMs: number, name: string | null): ProcEntry {
     const known = this.#entries.get(pid);
-    if (known && this.#sameLineage(known, ppid)) {
-      known.provenMs = Math.max(known.provenMs, timeMs);
+    const verdict = known ? this.#verdict(known, ppid, timeMs) : 'new';
+    if (known && verdict !== 'new') {
+      this.#alive(known, timeMs);
+      this.#reparent(known, ppid, verdict);
       return known;
     }
-    const grandparent = this.#parentFor(pid, ppid, timeMs);
-    return this.#create(pid, grandparent, name, timeMs, ppid);
+    const parent = this.#parentFor(pid, ppid, timeMs);
+    const entry = this.#create(pid, parent.entry, name, timeMs, ppid);
+    if (parent.unsure) this.#markUnsure(entry, parent.unsure);
+    return entry;
   }
 
-  /** The parent of a process the table does not know: its ppid's entry, unless that process adopts
-   *  orphans and this one's fork is pending (ForkChildren). */
-  #parentFor(pid: number, ppid: number, timeMs: number): ProcEntry | null {
+  /**
+   * The parent of a process the table does not know (its first event names `ppid`): the process
+   * whose fork made it. That is its ppid, which claims the fork, unless its ppid is an adopter
+   * that made no fork: then it was re-parented before its first event, and its forker is found
+   * by its namespace pid in /proc (live), or else among the unclaimed forks in the container.
+   */
+  #parentFor(
+    pid: number,
+    ppid: number,
+    timeMs: number,
+  ): { entry: ProcEntry | null; unsure?: NonNullable<ProcEntry['reason']> } {
     const byPpid = this.#lookup(ppid, timeMs, 0);
-    return this.#forks.adoptedParent(pid, byPpid, (p) => this.#containerOf(p)) ?? byPpid;
+    if (byPpid !== null) byPpid.aliveTick = this.#tick;
+    const adopted = this.#forks.adoptedParent(pid, byPpid, (p) => this.#containerOf(p));
+    if (adopted !== null) return { entry: adopted };
+    if ((byPpid !== null && this.#forks.claim(byPpid)) || !this.#forksSeen) return { entry: byPpid };
+    if (!this.#adopts(ppid, byPpid ?? undefined)) return { entry: byPpid };
+    const orphan = this.#forks.orphanOf(byPpid?.containerId ?? null);
+    if (orphan === null) return { entry: byPpid };
+    return orphan.sessions > 1
+      ? { entry: orphan.parent, unsure: 'orphan-ambiguous' }
+      : { entry: orphan.parent };
   }
 
   /** The entry for a pid the event names as a parent: from the table, else from /proc while alive. */
@@ -256,15 +375,23 @@ export class ProcessTable {
       ppid: ppid ?? parent?.pid ?? 0,
       parent,
       name,
-      containerId: parent?.containerId ?? null,
+      containerId: parent?.containerId ?? parent?.launches?.container ?? null,
       // Decided once, here, for every entry however it was first seen (fork, exec, or as the
-      // unknown parent of one): the nearest attributed ancestor's session.
+      // unknown parent of one): the nearest attributed ancestor's session, as sure as it was.
       session: parent?.session ?? null,
-      attribution: parent?.session ? 'ancestry' : null,
+      attribution: parent?.session
+        ? parent.attribution === 'inferred' && parent.reason
+          ? 'inferred'
+          : 'ancestry'
+        : null,
+      ...(parent?.session && parent.attribution === 'inferred' && parent.reason
+        ? { reason: parent.reason }
+        : {}),
       ttyReported: parent?.ttyReported ?? false,
       firstSeenMs: timeMs,
       lastSeenMs: timeMs,
       provenMs: timeMs,
+      aliveTick: this.#tick,
       children: 0,
       removed: false,
     };
@@ -278,4 +405,14 @@ export class ProcessTable {
     const cgroup = this.#proc?.cgroup(pid) ?? null;
     return cgroup === null ? null : containerIdFromCgroup(cgroup);
   }
+}
+
+/** The runtime call a process came out of: the launch of the nearest ancestor above an unbroken
+ *  line of runtime processes (runc run → runc init → runc:[1:CHILD] → the container's process). */
+function launchAbove(entry: ProcEntry): ProcEntry['launches'] {
+  for (let a = entry.parent, n = 0; a !== null && n < MAX_PROC_DEPTH; a = a.parent, n++) {
+    if (a.launches) return a.launches;
+    if (!isRuntimeName(a.name)) return undefined;
+  }
+  return undefined;
 }

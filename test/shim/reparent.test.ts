@@ -13,17 +13,18 @@ const OTHER = 'd'.repeat(64);
 const T0 = 1_795_000_000_000;
 
 class FakeProc implements ProcSource {
-  procs = new Map<number, { stat: ProcStat; cgroup: string }>();
-  add(pid: number, ppid: number, comm: string, container?: string) {
+  add(pid: number, ppid: number, comm: string, container?: string, nsPid?: number) {
     const cgroup = container
       ? `0::/kubepods.slice/cri-containerd-${container}.scope\n`
       : '0::/system.slice/x\n';
-    this.procs.set(pid, { stat: { pid, ppid, comm, startTime: 1 }, cgroup });
+    const ns = nsPid === undefined ? [pid] : [pid, nsPid];
+    this.procs.set(pid, { stat: { pid, ppid, comm, startTime: 1 }, cgroup, ns });
   }
+  procs = new Map<number, { stat: ProcStat; cgroup: string; ns: number[] }>();
   stat = (pid: number) => this.procs.get(pid)?.stat ?? null;
   cgroup = (pid: number) => this.procs.get(pid)?.cgroup ?? null;
   environ = () => null;
-  nsPids = () => null;
+  nsPids = (pid: number) => this.procs.get(pid)?.ns ?? null;
   children = () => null;
 }
 
@@ -65,7 +66,7 @@ function attribute(newParent: number, proc: FakeProc): AttributedExec[] {
 describe('re-parenting', () => {
   it("keeps the session when an orphan moves to its container's init", () => {
     const proc = new FakeProc();
-    proc.add(800, 790, 'sleep', CID); // the container's pid 1
+    proc.add(800, 790, 'sleep', CID, 1); // the container's pid 1
     proc.add(910, 1, 'runc');
     proc.add(911, 910, 'bash', CID);
     proc.add(920, 800, 'touch', CID);
