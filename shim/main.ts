@@ -14,8 +14,11 @@ const program = new Command('audited-exec-shim').description(
 program
   .command('attribute')
   .description('Reads an audit log (plain, ENRICHED or gzip) and writes one JSON line per exec, plus alerts.')
-  .requiredOption('--input <file>', "audit log file, or '-' for stdin")
-  .action(async (opts: { input: string }) => {
+  .requiredOption(
+    '--input <files...>',
+    "audit log files, or '-' for stdin; rotated files oldest first (audit.log.1 audit.log) are read as one log",
+  )
+  .action(async (opts: { input: string[] }) => {
     await attributeStream({
       input: opts.input,
       out: process.stdout,

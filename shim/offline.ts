@@ -35,8 +35,9 @@ export function attributeLines(lines: Iterable<string>, options: AttributeOption
 }
 
 export interface StreamOptions {
-  /** a path, or '-' for stdin */
-  input: string;
+  /** a path, or '-' for stdin; several: read in this order as one log (audit.log.2 audit.log.1
+   *  audit.log), so processes and events that span a rotation are followed across it */
+  input: string | readonly string[];
   stdin?: NodeJS.ReadableStream;
   out: Writable;
   /** progress and summary lines */
@@ -64,19 +65,22 @@ export async function attributeStream(options: StreamOptions): Promise<PipelineS
   const line = (text: string): void => {
     pipeline.line(text);
   };
-  // Lines are cut synchronously, a chunk at a time: no event or promise per line. Like readline,
-  // bytes of an incomplete UTF-8 sequence at the very end of the input are dropped.
-  const decoder = new StringDecoder('utf8');
-  const splitter = new LineSplitter();
   try {
-    for await (const chunk of inputChunks(options.input, options.stdin ?? process.stdin)) {
-      splitter.push(decoder.write(chunk), line);
-      if (pending.length >= OUT_CHARS) {
-        await write(options.out, pending);
-        pending = '';
+    for (const input of typeof options.input === 'string' ? [options.input] : options.input) {
+      // Lines are cut synchronously, a chunk at a time: no event or promise per line. Like
+      // readline, bytes of an incomplete UTF-8 sequence at the very end of a file are dropped, and
+      // a file's unterminated last line ends with the file.
+      const decoder = new StringDecoder('utf8');
+      const splitter = new LineSplitter();
+      for await (const chunk of inputChunks(input, options.stdin ?? process.stdin)) {
+        splitter.push(decoder.write(chunk), line);
+        if (pending.length >= OUT_CHARS) {
+          await write(options.out, pending);
+          pending = '';
+        }
       }
+      splitter.end(line);
     }
-    splitter.end(line);
     pipeline.flush();
   } finally {
     // Also when the input fails midway (a truncated .gz): what was attributed is still written.
