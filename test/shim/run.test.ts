@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auditdState, backlogLimit, lostCount } from '../../shim/audit-status.ts';
 import { runConfigFrom } from '../../shim/config.ts';
-import { checkRules } from '../../shim/run.ts';
+import { checkRules, rulesHint } from '../../shim/run.ts';
 
 describe('daemon start checks', () => {
   it('knows when the loaded rules cover 64- and 32-bit execve', () => {
@@ -16,6 +16,19 @@ describe('daemon start checks', () => {
       enough: false,
     });
     expect(checkRules('No rules')).toMatchObject({ enough: false });
+  });
+
+  it('warns when the fork rules are missing, and says what goes unlinked', () => {
+    const execOnly = checkRules(
+      '-a always,exit -F arch=b64 -S execve -F key=a\n-a always,exit -F arch=b32 -S execve -F key=a',
+    );
+    expect(execOnly).toMatchObject({ enough: true, fork: false });
+    expect(rulesHint(execOnly)).toMatch(
+      /no fork\/clone rule: a child whose shell exits before its first exec/,
+    );
+    expect(rulesHint(checkRules('-a always,exit -F arch=b64 -S execve -F key=a'))).toMatch(
+      /no execve rule for b32/,
+    );
   });
 
   it('reads the lost counter from auditctl -s', () => {
