@@ -8,6 +8,7 @@ const SERIAL = [
   'test/shim/live-auditd.test.ts',
   'test/shim/run.test.ts',
   'test/deploy/audit-rules-loader.test.ts',
+  'test/scenarios/live.test.ts',
 ];
 
 export default defineConfig({

@@ -13,7 +13,7 @@ const run = promisify(execFile);
 export type ImageName = 'sandbox/bash' | 'sandbox/noenv';
 
 /** Bump when the recipe changes so stale caches are not reused. */
-const RECIPE_VERSION = 'v1';
+const RECIPE_VERSION = 'v2';
 
 export const IMAGE_BINARIES = [
   'bash',
@@ -52,6 +52,9 @@ export const IMAGE_BINARIES = [
   'tee',
   'dd',
   'ln',
+  // the attribution scenarios (test/scenarios): daemonizing and a real subreaper
+  'setsid',
+  'tini',
 ] as const;
 
 /** Binaries the image must have; the rest are copied when the host has them. */
