@@ -99,8 +99,7 @@ export class Attributor {
     // `runc init` and friends run in the container's cgroup, with the host's tty and environment:
     // they are never a session's root nor an unrecorded shell.
     const runtime = isRuntimeName(entry.name) || isRuntimeName(basename(event.exe));
-    if (runtime) this.#runtimeExecs.runtime(entry, event.argv);
-    else this.#debugPod(entry);
+    if (!runtime) this.#debugPod(entry);
     const declared = markerOf(event.argv);
     if (declared !== null) {
       if (entry.session === null) {

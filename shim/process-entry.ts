@@ -1,6 +1,7 @@
 // One process as the table keeps it, and what a restart keeps of it.
 
 import type { Attribution, InferredReason } from '../common/wire.ts';
+import type { Launch } from './runtime-argv.ts';
 
 export interface ProcEntry {
   pid: number;
@@ -15,7 +16,7 @@ export interface ProcEntry {
   /** why attribution is `inferred` when the table itself was unsure (InferredReason) */
   reason?: InferredReason;
   /** a runtime process: the container its exec/run/create call names (runtime-argv.ts) */
-  launches?: { container: string; init: boolean };
+  launches?: Launch;
   /** the table's event counter when this process last showed itself alive (its own event, or a
    *  child's naming it): a fork read later may have made its pid anew, one read earlier cannot */
   aliveTick?: number;

@@ -35,13 +35,13 @@ const SUB_VALUE_FLAGS = new Set([
 ]);
 
 export interface Launch {
-  /** the 64-hex container id */
-  container: string;
+  /** the 64-hex container id (null: the call names it otherwise, e.g. a short id) */
+  container: string | null;
   /** run/create: the call makes the container's init; exec enters a running container */
   init: boolean;
 }
 
-/** The container a runtime's exec/run/create call names, or null for any other argv. */
+/** What a runtime's exec/run/create call starts, or null for any other argv (init, kill, list…). */
 export function containerLaunchedBy(argv: readonly string[]): Launch | null {
   if (!RUNTIMES.has(basename(argv[0]) ?? '')) return null;
   let i = skipFlags(argv, 1, GLOBAL_VALUE_FLAGS);
@@ -49,7 +49,8 @@ export function containerLaunchedBy(argv: readonly string[]): Launch | null {
   if (!SUBCOMMANDS.has(sub)) return null;
   i = skipFlags(argv, i + 1, SUB_VALUE_FLAGS);
   const id = argv[i];
-  return id !== undefined && CONTAINER_ID.test(id) ? { container: id, init: sub !== 'exec' } : null;
+  if (id === undefined) return null;
+  return { container: CONTAINER_ID.test(id) ? id : null, init: sub !== 'exec' };
 }
 
 function skipFlags(argv: readonly string[], from: number, valued: ReadonlySet<string>): number {

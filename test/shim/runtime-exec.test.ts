@@ -3,7 +3,7 @@ import type { AttributionAlert } from '../../common/wire.ts';
 import type { AttributedOutput } from '../../shim/attribution.ts';
 import { Pipeline } from '../../shim/pipeline.ts';
 import type { ProcSource } from '../../shim/procfs.ts';
-import { runtimeExecTarget } from '../../shim/runtime-exec.ts';
+import { containerLaunchedBy } from '../../shim/runtime-argv.ts';
 import { execLines, forkLines } from './audit-lines.ts';
 import { FakeProc } from './fake-proc.ts';
 
@@ -20,12 +20,12 @@ function alertsOf(lines: string[], proc: ProcSource | null = null): AttributionA
   return out.filter((o) => o.kind === 'alert').map((o) => o.alert!);
 }
 
-describe('runtimeExecTarget', () => {
-  it('names the container of a runtime exec, and nothing for a container start', () => {
-    expect(runtimeExecTarget([...RUNC_EXEC, 'sh', '-c', 'id'])).toBe(CID);
+describe('containerLaunchedBy', () => {
+  it('names the container of a runtime exec, and tells a container start from it', () => {
+    expect(containerLaunchedBy([...RUNC_EXEC, 'sh', '-c', 'id'])).toEqual({ container: CID, init: false });
     // containerd: the process spec is in a file, the id last
     expect(
-      runtimeExecTarget([
+      containerLaunchedBy([
         'runc',
         '--root',
         '/run/containerd/runc/k8s.io',
@@ -41,12 +41,27 @@ describe('runtimeExecTarget', () => {
         '/run/x/pid',
         CID,
       ]),
-    ).toBe(CID);
-    expect(runtimeExecTarget(['runc', 'exec', '-t', 'short-id', 'bash'])).toBe('');
-    expect(runtimeExecTarget(['runc', '--root', '/run/r', 'run', '--bundle', '/b', CID])).toBeNull();
-    expect(runtimeExecTarget(['runc', 'init'])).toBeNull();
-    // a container command that says exec after another verb is not an exec
-    expect(runtimeExecTarget(['runc', 'run', CID, 'exec'])).toBeNull();
+    ).toEqual({ container: CID, init: false });
+    expect(containerLaunchedBy(['runc', 'exec', '-t', 'short-id', 'bash'])).toEqual({
+      container: null,
+      init: false,
+    });
+    expect(containerLaunchedBy(['runc', '--root', '/run/r', 'run', '--bundle', '/b', CID])).toEqual({
+      container: CID,
+      init: true,
+    });
+    expect(containerLaunchedBy(['runc', 'create', '--bundle', '/b', '--pid-file', '/p', CID])).toEqual({
+      container: CID,
+      init: true,
+    });
+    expect(containerLaunchedBy(['runc', 'init'])).toBeNull();
+    expect(containerLaunchedBy(['/usr/bin/crun', 'exec', '--env', 'A=1', CID, 'id'])).toEqual({
+      container: CID,
+      init: false,
+    });
+    // a container command that says exec after the id is not the runtime's verb
+    expect(containerLaunchedBy(['runc', 'run', CID, 'exec'])).toEqual({ container: CID, init: true });
+    expect(containerLaunchedBy(['bash', 'exec', CID])).toBeNull();
   });
 });
 
