@@ -121,14 +121,21 @@ export interface AttributedExec {
 /** marker-conflict: a process in a session declares another; unrecorded-tty: a terminal in a
  *  container that no session owns; unrecorded-exec: a process the container runtime exec'd into a
  *  running container (no tty) without a session, and not one of the pod's declared exec probes or
- *  lifecycle hooks (the recorder drops those; the shim cannot tell them apart). */
-export type AlertKind = 'marker-conflict' | 'unrecorded-tty' | 'unrecorded-exec' | 'events-missing';
+ *  lifecycle hooks (the recorder drops those; the shim cannot tell them apart); marker-forged: an
+ *  `env AUDITED_EXEC_SESSION=<id>` that the container runtime did not start (a workload claiming a
+ *  session: `declared` is the claimed id, `session` the one its lineage gives, if any). */
+export type AlertKind =
+  | 'marker-conflict'
+  | 'unrecorded-tty'
+  | 'unrecorded-exec'
+  | 'events-missing'
+  | 'marker-forged';
 
 export interface AttributionAlert {
   alert: AlertKind;
   /** the session the process stays in (marker-conflict) or null (unrecorded-tty, unrecorded-exec) */
   session: string | null;
-  /** the other session's marker the process declared (marker-conflict) */
+  /** the other session's marker the process declared (marker-conflict, marker-forged) */
   declared?: string;
   pid: number;
   ppid: number;
