@@ -118,7 +118,9 @@ export interface AttributedExec {
   uid: number | null;
 }
 
-/** marker-conflict: a process in a session declares another; unrecorded-tty: a terminal in a
+/** marker-conflict: a process in a session declares another; session-mismatch: an event the recorder
+ *  did not store as the session it names (its node or container is not the session's: see
+ *  SessionMismatch); unrecorded-tty: a terminal in a
  *  container that no session owns; unrecorded-exec: a process the container runtime exec'd into a
  *  running container (no tty) without a session, and not one of the pod's declared exec probes or
  *  lifecycle hooks (the recorder drops those; the shim cannot tell them apart); marker-forged: an
@@ -129,7 +131,20 @@ export type AlertKind =
   | 'unrecorded-tty'
   | 'unrecorded-exec'
   | 'events-missing'
-  | 'marker-forged';
+  | 'marker-forged'
+  | 'session-mismatch';
+
+/** session-mismatch: the recorder's reason for not storing an event as the session it names.
+ *  `node`: the session runs on another node than the shim that sent it; `container`: the process is
+ *  in another container than the session's; `unknown-session`: no session has that id. */
+export interface SessionMismatch {
+  reason: 'node' | 'container' | 'unknown-session';
+  /** what the shim sent: an exec, or an alert of this kind */
+  was: 'exec' | AlertKind;
+  /** the session's own node and container id, as the recorder knows them */
+  sessionNode?: string;
+  sessionContainerId?: string;
+}
 
 export interface AttributionAlert {
   alert: AlertKind;
@@ -146,6 +161,9 @@ export interface AttributionAlert {
   containerId?: string | null;
   /** events-missing: the serials and times the shim could not read (session: null from the shim) */
   missing?: MissingRange;
+  /** session-mismatch (made by the recorder, never by the shim): `declared` is the session the event
+   *  named, `session` null */
+  mismatch?: SessionMismatch;
 }
 
 /** What the shim ships to the server: one attributed exec or alert, with its origin. */

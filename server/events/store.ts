@@ -1,7 +1,7 @@
 // Shim events per session, in the recorder's node:sqlite database (tables in schema.ts). Inserts are
 // idempotent on the audit identity, so resends after reconnects and restarts store nothing twice.
 // Also the read side the API, evidence and the web UI use: a session's events, its counts,
-// unrecorded activity (unrecorded-tty and unrecorded-exec alerts) by pod/node/time, and argv search.
+// unrecorded activity (UNRECORDED_KINDS alerts) by pod/node/time, and argv search.
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import type { AlertKind, ShimEvent } from '../../common/wire.ts';
 import { HttpError } from '../http/respond.ts';
@@ -27,8 +27,15 @@ export interface SessionCounts {
   alertCount: number;
 }
 
-/** The alerts that are activity outside any session (the unrecorded-activity page). */
-export const UNRECORDED_KINDS = ['unrecorded-tty', 'unrecorded-exec'] as const satisfies AlertKind[];
+/** The alerts that are activity outside any session (the unrecorded-activity page): also a process
+ *  that claimed a session it is not part of (marker-forged from the shim, session-mismatch from
+ *  ingestion), which is listed with that session's events as well. */
+export const UNRECORDED_KINDS = [
+  'unrecorded-tty',
+  'unrecorded-exec',
+  'marker-forged',
+  'session-mismatch',
+] as const satisfies AlertKind[];
 export type UnrecordedKind = (typeof UNRECORDED_KINDS)[number];
 
 export interface AlertFilter {
@@ -44,9 +51,12 @@ export interface AlertFilter {
   continue?: string;
 }
 
-/** The session an event belongs to: the exec's, or the session a marker-conflict stays in. */
+/** The session an event belongs to: the exec's, the session a marker-conflict stays in, or the
+ *  session a marker-forged or session-mismatch alert claimed (its auditors must see the claim). */
 export function sessionOf(e: ShimEvent): string | null {
-  return (e.kind === 'exec' ? e.exec?.session : e.alert?.session) ?? null;
+  const a = e.alert;
+  if (a?.alert === 'marker-forged' || a?.alert === 'session-mismatch') return a.declared ?? a.session ?? null;
+  return (e.kind === 'exec' ? e.exec?.session : a?.session) ?? null;
 }
 
 export class EventStore {
@@ -151,7 +161,7 @@ export class EventStore {
     return { commandCount: Number(row?.commands ?? 0), alertCount: Number(row?.alerts ?? 0) };
   }
 
-  /** unrecorded-tty and unrecorded-exec alerts, newest first, keyset-paged. */
+  /** UNRECORDED_KINDS alerts, newest first, keyset-paged. */
   async unrecordedAlerts(f: AlertFilter): Promise<{ items: UnrecordedAlert[]; continue?: string }> {
     const where = [`alert IN (${UNRECORDED_KINDS.map((k) => `'${k}'`).join(', ')})`];
     const args: SQLInputValue[] = [];

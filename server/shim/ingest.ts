@@ -3,14 +3,16 @@
 // own node only: a message naming another node is refused whole, the connection closed with 1008
 // and a Status. Stored events are acked by their highest seq; storage is idempotent on the audit
 // identity, so the shim's resends after reconnects cost nothing. The recorder's inferred-exec hook
-// is forwarded to the shims of the session's node.
+// is forwarded to the shims of the session's node. What an event says about its session is a
+// process's claim: an exec or alert naming a session of another node or container is stored as a
+// session-mismatch alert under that session, never as its command (session-check.ts).
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { errorMessage } from '../../common/errors.ts';
 import { describeMissing } from '../../common/missing-range.ts';
 import type { ServerToShim } from '../../common/shim-protocol.ts';
 import { failureStatus } from '../../common/status.ts';
-import type { ShimEvent } from '../../common/wire.ts';
+import type { SessionRecord, ShimEvent } from '../../common/wire.ts';
 import { bearerToken } from '../auth/authenticator.ts';
 import type { EventStore } from '../events/store.ts';
 import { HttpError } from '../http/respond.ts';
@@ -21,6 +23,7 @@ import type { InferredExec, SessionServices } from '../sessions/services.ts';
 import type { Store } from '../store/store.ts';
 import { reviewShimToken, SHIM_AUDIENCE, SHIM_SERVICE_ACCOUNT } from './auth.ts';
 import { createPodResolver, type PodResolver } from './pods.ts';
+import { asMismatchAlert, claimedSession, sessionMismatch } from './session-check.ts';
 import { checkEventsMessage } from './validate.ts';
 
 export const POLICY_VIOLATION = 1008;
@@ -52,6 +55,8 @@ export interface ShimIngestStats {
   refusedMalformed: number;
   /** unrecorded-exec alerts not stored: the pod's own exec probes and lifecycle hooks */
   declaredExecs: number;
+  /** events naming a session whose node or container they do not share: stored as alerts */
+  sessionMismatches: number;
 }
 
 export interface ShimIngest {
@@ -82,6 +87,7 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     refusedForeignNode: 0,
     refusedMalformed: 0,
     declaredExecs: 0,
+    sessionMismatches: 0,
   };
 
   const send = (ws: WebSocket, msg: ServerToShim) => ws.send(JSON.stringify(msg));
@@ -98,8 +104,9 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     // a container that just started may be in the pod list a second later.
     const soon = batch.some((e) => e.alert?.alert === 'unrecorded-exec');
     if (unknownPods.length > 0) await pods.prepare(node, unknownPods, { soon });
-    const events = batch.filter((e) => !declaredExec(e));
-    stats.declaredExecs += batch.length - events.length;
+    const kept = batch.filter((e) => !declaredExec(e));
+    stats.declaredExecs += batch.length - kept.length;
+    const events = await checkSessions(node, kept);
     const affected = await sessionsMissingEvents(node, events);
     const result = o.events.insert(events, {
       receivedAt: o.clock().toISOString(),
@@ -129,6 +136,37 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
       e.containerId !== null &&
       pods.isDeclaredExec(e.containerId, e.alert.argv)
     );
+  }
+
+  /** Each event that names a session as its own, checked against that session's node and container;
+   *  one that fails becomes a session-mismatch alert (session-check.ts). */
+  async function checkSessions(node: string, events: ShimEvent[]): Promise<ShimEvent[]> {
+    const sessions = new Map<string, SessionRecord | undefined>();
+    for (const e of events) {
+      const id = claimedSession(e);
+      if (id !== null && !sessions.has(id)) sessions.set(id, await o.store.getSession(id));
+    }
+    if (sessions.size === 0) return events;
+    // A container that is not the session's recorded one may still be its (restarted, or the id was
+    // unknown at create): the node's pod list says.
+    const elsewhere = events.flatMap((e) => {
+      const id = claimedSession(e);
+      const s = id === null ? undefined : sessions.get(id);
+      return s && e.containerId !== null && e.containerId !== s.containerId ? [e.containerId] : [];
+    });
+    if (elsewhere.length > 0) await pods.prepare(node, elsewhere, { soon: true });
+    return events.map((e) => {
+      const id = claimedSession(e);
+      if (id === null) return e;
+      const s = sessions.get(id);
+      const reason = sessionMismatch(e, s, (c) => pods.container(c));
+      if (reason === null) return e;
+      stats.sessionMismatches++;
+      o.log(
+        `shim on ${node}: an ${e.kind} (${(e.exec ?? e.alert)?.argv.join(' ')}) in container ${e.containerId ?? 'unknown'} names session ${id} (${reason}); stored as a session-mismatch alert`,
+      );
+      return asMismatchAlert(e, id, s, reason);
+    });
   }
 
   /** For each events-missing alert: the sessions on the node whose time its range overlaps (any

@@ -1,5 +1,6 @@
 // Container id → pod, for shim events that belong to no session (an unrecorded-tty or
-// unrecorded-exec alert names a container; an auditor wants the pod), and the exec commands the
+// unrecorded-exec alert names a container; an auditor wants the pod) and for checking that a
+// session's events come from its own container (session-check.ts), and the exec commands the
 // pod's spec declares for that container (exec probes, lifecycle hooks), which the kubelet runs
 // through the runtime's exec just as `kubectl exec` does. The node's pods are listed at most once
 // per `refreshMs` and only when an id is not known yet; a failure leaves the events without a pod
@@ -9,6 +10,11 @@ import type { KubeClient } from '../kube/client.ts';
 export interface PodRef {
   namespace: string;
   pod: string;
+}
+
+/** A container of a pod, by the name its spec gives it. */
+export interface ContainerRef extends PodRef {
+  container: string;
 }
 
 interface ExecAction {
@@ -54,6 +60,8 @@ export interface PodResolver {
    *  `soon`: an id whose answer decides whether an event is kept may list again after a second. */
   prepare(node: string, containerIds: readonly string[], o?: { soon?: boolean }): Promise<void>;
   lookup(containerId: string): PodRef | null;
+  /** The pod and container name of this id, when the node's pod list had it. */
+  container(containerId: string): ContainerRef | null;
   /** Whether argv is exactly one of the exec probes or lifecycle hooks the container declares. */
   isDeclaredExec(containerId: string, argv: readonly string[]): boolean;
 }
@@ -67,7 +75,7 @@ export function createPodResolver(options: {
 }): PodResolver {
   const refreshMs = options.refreshMs ?? 5000;
   const now = options.now ?? Date.now;
-  const byContainer = new Map<string, PodRef & { declared: string[][] }>();
+  const byContainer = new Map<string, ContainerRef & { declared: string[][] }>();
   const listedAt = new Map<string, number>();
   return {
     async prepare(node, ids, o = {}) {
@@ -91,7 +99,7 @@ export function createPodResolver(options: {
             // "containerd://<id>", "cri-o://<id>", "runc://<id>"
             const id = c.containerID?.replace(/^[a-z-]+:\/\//, '');
             const declared = declaredExecs(specs.find((spec) => spec.name === c.name));
-            if (id) byContainer.set(id, { ...ref, declared });
+            if (id) byContainer.set(id, { ...ref, container: c.name ?? '', declared });
           }
         }
       } catch {
@@ -101,6 +109,10 @@ export function createPodResolver(options: {
     lookup(id) {
       const known = byContainer.get(id);
       return known ? { namespace: known.namespace, pod: known.pod } : null;
+    },
+    container(id) {
+      const known = byContainer.get(id);
+      return known ? { namespace: known.namespace, pod: known.pod, container: known.container } : null;
     },
     isDeclaredExec(id, argv) {
       const declared = byContainer.get(id)?.declared ?? [];

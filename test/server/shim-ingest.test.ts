@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { readTarGz } from '../../common/evidence/tar.ts';
 import type { ServerToShim } from '../../common/shim-protocol.ts';
 import type { SessionCreateResponse, SessionRecord, ShimEvent } from '../../common/wire.ts';
 import type { SessionEventList } from '../../server/events/routes.ts';
@@ -89,7 +90,7 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
       bootId: 'boot-test',
       auditSerial: serial,
       auditTime: `1795472865.${String(seq % 1000).padStart(3, '0')}`,
-      containerId: 'c'.repeat(64),
+      containerId: sb.podContainerId('default', 'web'),
       kind: 'exec',
       exec: {
         session,
@@ -198,6 +199,123 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
     again.ws.close();
   });
 
+  it("stores another node's or container's claim on a session as an alert, never as its command", async () => {
+    const id = await finishedSession();
+    await rec.recorder.modules.seals.drain();
+    const web = sb.podContainerId('default', 'web');
+    // Two nodes' shims on one recorder: the session ran on sb.nodeName.
+    const nodeB = await connect(
+      sb.serviceAccountToken({
+        namespace: 'audited-exec',
+        name: 'shim',
+        nodeName: 'node-b',
+        audience: 'audited-exec',
+      }),
+    );
+    const nodeA = await connect(shimToken);
+    expect(shim.ingest.nodes()).toEqual(expect.arrayContaining([sb.nodeName, 'node-b']));
+    const before = shim.ingest.stats.sessionMismatches;
+    const forged = (seq: number, argv: string[]) => {
+      const e = event(seq, id, { node: 'node-b', containerId: 'b'.repeat(64) });
+      return { ...e, exec: { ...e.exec!, argv } };
+    };
+    nodeB.ws.send(JSON.stringify({ type: 'events', events: [forged(40, ['rm', '-rf', '/data'])] }));
+    expect(await nodeB.next()).toEqual({ type: 'ack', seq: 40 });
+    // Same node, another container (a workload next to the session's pod); then the session's own.
+    const otherContainer = event(41, id, { containerId: 'f'.repeat(64) });
+    nodeA.ws.send(JSON.stringify({ type: 'events', events: [otherContainer, event(42, id)] }));
+    expect(await nodeA.next()).toEqual({ type: 'ack', seq: 42 });
+    nodeA.ws.close();
+    nodeB.ws.close();
+    expect(shim.ingest.stats.sessionMismatches - before).toBe(2);
+
+    const got = await call<SessionEventList>(rec, alice, 'GET', `/api/v1/sessions/${id}/events`);
+    expect(
+      got.body.items.filter((e) => e.kind === 'exec').map((e) => [e.node, e.containerId, e.exec?.argv]),
+    ).toEqual([[sb.nodeName, web, ['touch', '/tmp/file_42']]]);
+    const alerts = got.body.items.filter((e) => e.kind === 'alert').map((e) => e.alert);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        alert: 'session-mismatch',
+        session: null,
+        declared: id,
+        argv: ['rm', '-rf', '/data'],
+        mismatch: { reason: 'node', was: 'exec', sessionNode: sb.nodeName, sessionContainerId: web },
+      }),
+      expect.objectContaining({
+        alert: 'session-mismatch',
+        declared: id,
+        containerId: 'f'.repeat(64),
+        mismatch: expect.objectContaining({ reason: 'container', was: 'exec' }),
+      }),
+    ]);
+    const record = (await call<SessionRecord>(rec, alice, 'GET', `/api/v1/sessions/${id}`)).body;
+    expect(record).toMatchObject({ commandCount: 1, alertCount: 2 });
+    // The late signature of the ended session carries the claims as alerts, not as its commands.
+    await rec.recorder.modules.seals.drain();
+    const bundle = await rec.recorder.modules.evidence.bundle(id);
+    const files = readTarGz(new Uint8Array(await bundle.arrayBuffer()));
+    const lines = new TextDecoder()
+      .decode(files.get('events.jsonl'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ShimEvent);
+    expect(
+      lines.filter((l) => l.kind === 'exec').every((l) => l.node === sb.nodeName && l.containerId === web),
+    ).toBe(true);
+    expect(lines.filter((l) => l.alert?.alert === 'session-mismatch')).toHaveLength(2);
+    // And the unrecorded-activity page lists them, with the node the shim spoke for.
+    const page = await shim.events.unrecordedAlerts({ kind: 'session-mismatch', node: 'node-b', limit: 10 });
+    expect(page.items).toEqual([
+      expect.objectContaining({ declared: id, node: 'node-b', argv: ['rm', '-rf', '/data'] }),
+    ]);
+  });
+
+  it('stores a marker-forged alert with the session it claims and on the unrecorded-activity page', async () => {
+    const id = await finishedSession();
+    await rec.recorder.modules.seals.drain();
+    const { ws, next } = await connect(shimToken);
+    const workload = 'a'.repeat(64);
+    const argv = ['env', `AUDITED_EXEC_SESSION=${id}`, 'sh', '-c', 'rm -rf /data'];
+    const alert = event(50, null, {
+      kind: 'alert',
+      exec: undefined,
+      containerId: workload,
+      alert: {
+        alert: 'marker-forged',
+        session: null,
+        declared: id,
+        pid: 500,
+        ppid: 1,
+        argv,
+        time: new Date(1795472865050).toISOString(),
+        auditId: '1795472865.050:900050',
+        tty: null,
+        containerId: workload,
+      },
+    });
+    ws.send(JSON.stringify({ type: 'events', events: [alert] }));
+    expect(await next()).toEqual({ type: 'ack', seq: 50 });
+    ws.close();
+    const got = await call<SessionEventList>(rec, alice, 'GET', `/api/v1/sessions/${id}/events`);
+    expect(got.body.items).toEqual([
+      expect.objectContaining({
+        kind: 'alert',
+        alert: expect.objectContaining({ alert: 'marker-forged', declared: id, argv }),
+      }),
+    ]);
+    expect((await call<SessionRecord>(rec, alice, 'GET', `/api/v1/sessions/${id}`)).body).toMatchObject({
+      commandCount: 0,
+      alertCount: 1,
+    });
+    const page = await shim.events.unrecordedAlerts({ kind: 'marker-forged', limit: 10 });
+    expect(page.items).toEqual([expect.objectContaining({ declared: id, pid: 500, node: sb.nodeName })]);
+    await rec.recorder.modules.seals.drain();
+    const bundle = await rec.recorder.modules.evidence.bundle(id);
+    const files = readTarGz(new Uint8Array(await bundle.arrayBuffer()));
+    expect(new TextDecoder().decode(files.get('events.jsonl'))).toContain('"alert":"marker-forged"');
+  });
+
   it('lists unrecorded-tty alerts by node, and forwards expect-exec hints to the node shim', async () => {
     const { ws, next } = await connect(shimToken);
     const alert = event(20, null, {
@@ -217,7 +335,7 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
     });
     ws.send(JSON.stringify({ type: 'events', events: [alert] }));
     expect(await next()).toEqual({ type: 'ack', seq: 20 });
-    const page = await shim.events.unrecordedAlerts({ node: sb.nodeName, limit: 10 });
+    const page = await shim.events.unrecordedAlerts({ kind: 'unrecorded-tty', node: sb.nodeName, limit: 10 });
     expect(page.items).toEqual([
       expect.objectContaining({ alert: 'unrecorded-tty', pid: 4242, node: sb.nodeName }),
     ]);

@@ -1,7 +1,9 @@
 // Unrecorded activity: unrecorded-tty alerts (a terminal in a container that no recorded session
 // owns: someone got a shell around the recorder) and unrecorded-exec alerts (a command the runtime
 // exec'd into a running container outside any session, other than the pod's own probes and hooks),
-// by kind/pod/node/time.
+// and claims on a session by a process that is not in it (marker-forged: a session marker the
+// runtime did not start; session-mismatch: an event from another node or container than the
+// session's), by kind/pod/node/time.
 import type { AttributionAlert } from '../../../common/wire.ts';
 import { formatArgv, formatTime } from '../format.ts';
 import { href, html, type SafeHtml } from '../html.ts';
@@ -32,8 +34,21 @@ const KINDS: [string, string][] = [
   ['', 'All'],
   ['unrecorded-tty', 'Terminal (tty)'],
   ['unrecorded-exec', 'Exec (no tty)'],
+  ['marker-forged', 'Forged session marker'],
+  ['session-mismatch', "Claimed another node or container's session"],
 ];
-const KIND_LABEL: Record<string, string> = { 'unrecorded-tty': 'tty', 'unrecorded-exec': 'exec' };
+const KIND_LABEL: Record<string, string> = {
+  'unrecorded-tty': 'tty',
+  'unrecorded-exec': 'exec',
+  'marker-forged': 'forged marker',
+  'session-mismatch': 'session mismatch',
+};
+
+/** The session a claim named, linked to its page (the viewer here may see every session). */
+function claimed(a: UnrecordedAlert): SafeHtml | string {
+  if ((a.alert !== 'marker-forged' && a.alert !== 'session-mismatch') || !a.declared) return '';
+  return html`<br><span class="muted">claims session <a href="/ui/sessions/${encodeURIComponent(a.declared)}">${a.declared.slice(0, 8)}</a></span>`;
+}
 
 export function unrecordedPage(d: UnrecordedPageData): SafeHtml {
   const q = d.query;
@@ -41,7 +56,7 @@ export function unrecordedPage(d: UnrecordedPageData): SafeHtml {
   const field = (name: keyof UnrecordedQuery, label: string, type = 'text') =>
     html`<div class="field"><label for="u-${name}">${label}</label><input id="u-${name}" name="${name}" type="${type}" value="${q[name] ?? ''}"></div>`;
   return html`<h1>Unrecorded activity</h1>
-<p class="muted">Terminals (tty) and commands exec'd into containers (exec) that belong to no recorded session. The pods' own exec probes and lifecycle hooks are left out.</p>
+<p class="muted">Terminals (tty) and commands exec'd into containers (exec) that belong to no recorded session, and processes that claimed a session they are not part of (forged marker, session mismatch). The pods' own exec probes and lifecycle hooks are left out.</p>
 <form class="filters" method="get" action="/ui/unrecorded" role="search">
   <div class="field"><label for="u-kind">Kind</label><select id="u-kind" name="kind">${KINDS.map(
     ([value, label]) =>
@@ -60,7 +75,7 @@ ${
       ? d.items.map(
           (
             a,
-          ) => html`<tr><td><time datetime="${a.time}">${formatTime(a.time)}</time></td><td>${KIND_LABEL[a.alert] ?? a.alert}</td><td>${a.node ?? ''}</td>
+          ) => html`<tr><td><time datetime="${a.time}">${formatTime(a.time)}</time></td><td>${KIND_LABEL[a.alert] ?? a.alert}${claimed(a)}</td><td>${a.node ?? ''}</td>
   <td>${a.namespace && a.pod ? `${a.namespace}/${a.pod}` : (a.containerId ?? '').slice(0, 12)}</td><td>${a.tty ?? ''}</td>
   <td class="num">${a.pid}</td><td><code>${formatArgv(a.argv, 160)}</code></td></tr>`,
         )
