@@ -24,15 +24,20 @@ export interface VerifyOptions {
   publicKeyPem?: string;
   /** fingerprint the signer must have (--fingerprint) */
   fingerprint?: string;
+  /** where publicKeyPem came from, for the summary (default "--key") */
+  keySource?: string;
 }
 
-/** key/fingerprint: checked against what the caller trusts; self: only against the bundle's own key. */
+/** key/fingerprint: checked against what the caller trusts; self: only against the bundle's own
+ *  key, which proves nothing about who signed it (whoever re-signs a bundle ships their key in it). */
 export type Trust = 'key' | 'fingerprint' | 'self';
 
 export interface VerifyReport {
   ok: boolean;
   problems: string[];
   trust: Trust;
+  /** what pinned the key (trust 'key'): "--key", or e.g. "the recorder at https://…" */
+  keySource?: string;
   signer: string | null;
   chainLength: number;
   session: SignedSession | null;
@@ -124,6 +129,7 @@ function check(c: Contents, options: VerifyOptions): VerifyReport {
     ok: problems.length === 0,
     problems,
     trust,
+    ...(trust === 'key' ? { keySource: options.keySource ?? '--key' } : {}),
     signer: key ? keyFingerprint(key) : null,
     chainLength: chain.length,
     session: latest?.payload.session ?? null,
@@ -242,8 +248,8 @@ export function summarize(report: VerifyReport): string[] {
     : '?';
   const trust =
     report.trust === 'self'
-      ? 'self-consistent; pass --fingerprint to check who signed it'
-      : `signed by the expected key (${report.trust === 'key' ? '--key' : '--fingerprint'})`;
+      ? 'UNVERIFIED SIGNER: self-consistent only; pin the signer with --key, --fingerprint or --server'
+      : `OK, signed by the expected key (${report.trust === 'key' ? (report.keySource ?? '--key') : '--fingerprint'})`;
   return [
     `session:   ${s?.id ?? '?'} (${s?.kind ?? '?'}, ${s?.state ?? '?'})`,
     `user:      ${s?.user ?? '?'}${s?.impersonator ? ` (impersonated by ${s.impersonator})` : ''}`,
@@ -253,6 +259,6 @@ export function summarize(report: VerifyReport): string[] {
     `commands:  ${report.commands} attributed, ${report.alerts} alerts`,
     `signer:    ${report.signer ?? '?'}`,
     `chain:     ${report.chainLength} signature${report.chainLength === 1 ? '' : 's'}`,
-    `result:    OK, ${trust}`,
+    `result:    ${trust}`,
   ];
 }

@@ -3,6 +3,7 @@
 // does not register verify/export yet, so the commands are built with createProgram + register.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { readTar, readTarGz } from '../../common/evidence/tar.ts';
 import { verifyBundle } from '../../common/evidence/verify.ts';
 import { type CliContext, createProgram } from '../../plugin/cli.ts';
 import { register as registerExport } from '../../plugin/export.ts';
-import { register as registerVerify } from '../../plugin/verify.ts';
+import { register as registerVerify, VERIFY_EXIT } from '../../plugin/verify.ts';
 import { createEvidence } from '../../server/evidence/evidence.ts';
 import {
   type EvidenceRouteContext,
@@ -23,6 +24,7 @@ import {
 } from '../../server/evidence/routes.ts';
 import { loadSigningKey, type SigningKey } from '../../server/evidence/signing-key.ts';
 import { createFileSignatureStore } from '../../server/evidence/store.ts';
+import { loadTlsIdentity } from '../../server/tls.ts';
 import {
   fakePlayer,
   memoryStore,
@@ -200,7 +202,8 @@ async function cli(...argv: string[]) {
   registerExport(program, ctx);
   let thrown: unknown;
   try {
-    await program.parseAsync([...argv, '--kubeconfig', join(tmp, 'kubeconfig'), '--server', base], {
+    const server = argv.includes('--server') ? [] : ['--server', base];
+    await program.parseAsync([...argv, '--kubeconfig', join(tmp, 'kubeconfig'), ...server], {
       from: 'user',
     });
   } catch (e) {
@@ -225,9 +228,14 @@ describe('kubectl audited-exec export / verify', () => {
     expect(ok.stdout).toContain('commands:  7 attributed, 1 alerts');
     expect(ok.stdout).toContain(`signer:    ${key.fingerprint}`);
     expect(ok.stdout).toContain('result:    OK, signed by the expected key (--fingerprint)');
+    // --server is plain http here: its key pins nothing.
     const self = await cli('verify', file);
+    expect(self.code).toBe(VERIFY_EXIT.unverifiedSigner);
     expect(self.stdout).toContain(
-      'result:    OK, self-consistent; pass --fingerprint to check who signed it',
+      'result:    UNVERIFIED SIGNER: self-consistent only; pin the signer with --key, --fingerprint or --server',
+    );
+    expect(self.stderr).toMatch(
+      /UNVERIFIED SIGNER: .* the connection to http:\/\/127\.0\.0\.1:\d+ is not https/,
     );
     const wrong = await cli(
       'verify',
@@ -256,9 +264,73 @@ describe('kubectl audited-exec export / verify', () => {
     );
     const garbage = join(tmp, 'garbage.tar.gz');
     writeFileSync(garbage, 'not a bundle');
-    expect(String((await cli('verify', garbage)).thrown)).toMatch(
-      /garbage\.tar\.gz: bundle: not a readable \.tar\.gz/,
+    const unreadable = await cli('verify', garbage, '--fingerprint', key.fingerprint);
+    expect(unreadable.code).toBe(VERIFY_EXIT.failed);
+    expect(unreadable.stderr).toMatch(/garbage\.tar\.gz: bundle: not a readable \.tar\.gz/);
+  });
+
+  it('exits non-zero for a bundle edited and re-signed with a key of its own, unless pinned and signed', async () => {
+    // The forger's bundle: session.json says bob, everything re-signed with a fresh key that the
+    // bundle carries in public-key.pem: self-consistent, and nothing else.
+    const mallory = await loadSigningKey({ dataDir: join(tmp, 'mallory') });
+    const forgedStore = {
+      ...store,
+      getSession: async (id: string) => (id === SESSION_ID ? { ...sessionRecord(), user: 'bob' } : null),
+      ...createFileSignatureStore({ dir: join(tmp, 'mallory-evidence') }),
+    };
+    const forged = join(tmp, 'forged.tar.gz');
+    const blob = await createEvidence({ store: forgedStore, key: mallory, player: fakePlayer }).bundle(
+      SESSION_ID,
     );
+    writeFileSync(forged, new Uint8Array(await blob.arrayBuffer()));
+    const genuine = join(tmp, 'one.tar.gz');
+
+    const unpinned = await cli(
+      'verify',
+      forged,
+      '--server',
+      'https://127.0.0.1:1',
+      '--insecure-skip-tls-verify',
+    );
+    expect(unpinned.code).toBe(VERIFY_EXIT.unverifiedSigner);
+    expect(unpinned.stdout).toContain('user:      bob');
+    expect(unpinned.stderr).toContain(
+      `UNVERIFIED SIGNER: intact and self-consistent, but signed by ${mallory.fingerprint}`,
+    );
+    expect(unpinned.stderr).toContain('was not verified (--insecure-skip-tls-verify)');
+    expect((await cli('verify', forged, '--fingerprint', key.fingerprint)).code).toBe(VERIFY_EXIT.failed);
+
+    // The recorder's published key, fetched over verified TLS, pins the signer.
+    const tls = await loadTlsIdentity({ dataDir: join(tmp, 'tls') });
+    const caFile = join(tmp, 'tls-ca.pem');
+    writeFileSync(caFile, tls.cert);
+    const https = createHttpsServer(
+      { cert: tls.cert, key: tls.key },
+      (req, res) => void getSigningKey(req, res, { key } as unknown as EvidenceRouteContext),
+    );
+    await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
+    const recorder = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
+    try {
+      const ok = await cli('verify', genuine, '--server', recorder, '--server-ca', caFile);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(VERIFY_EXIT.verified);
+      expect(ok.stdout).toContain(`result:    OK, signed by the expected key (the recorder at ${recorder})`);
+      const swapped = await cli('verify', forged, '--server', recorder, '--server-ca', caFile);
+      expect(swapped.code).toBe(VERIFY_EXIT.failed);
+      expect(swapped.stderr).toContain(`bundle is signed by ${mallory.fingerprint}`);
+      const insecure = await cli('verify', genuine, '--server', recorder, '--insecure-skip-tls-verify');
+      expect(insecure.code).toBe(VERIFY_EXIT.unverifiedSigner);
+    } finally {
+      https.close();
+    }
+    // Nothing checked: a usage error and an unreachable recorder are 2, never a verdict.
+    expect(
+      ((await cli('verify', genuine, '--fingerprnt', 'x')).thrown as { exitCode?: number }).exitCode,
+    ).toBe(VERIFY_EXIT.unusable);
+    const down = await cli('verify', genuine, '--server', 'https://127.0.0.1:1', '--server-ca', caFile);
+    expect(down.code).toBe(VERIFY_EXIT.unusable);
+    const both = await cli('verify', genuine, '--key', caFile, '--fingerprint', key.fingerprint);
+    expect(both.code).toBe(VERIFY_EXIT.unusable);
   });
 
   it('prints the recorder key and a bundle key with fingerprints', async () => {

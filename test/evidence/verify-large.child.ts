@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { errorMessage } from '../../common/errors.ts';
 import { verifyFile } from '../../plugin/verify.ts';
 
-const [file] = process.argv.slice(2) as [string];
+const [file, fingerprint] = process.argv.slice(2) as [string, string];
 const kib = (field: string) =>
   Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
 // After the imports (the CLI's own baseline: commander, client-node, …), before any verifying.
@@ -22,7 +22,7 @@ const err = capture();
 let code: number | null = null;
 let thrown: string | null = null;
 try {
-  code = await verifyFile(file, {}, { stdout: out.stream, stderr: err.stream });
+  code = await verifyFile(file, { fingerprint }, { stdout: out.stream, stderr: err.stream });
 } catch (e) {
   thrown = errorMessage(e);
 }

@@ -63,7 +63,7 @@ async function pack(path: string, unsigned: UnsignedBundle, chain: string, cast:
 async function verifyInChild(file: string) {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [join(import.meta.dirname, 'verify-large.child.ts'), file],
+    [join(import.meta.dirname, 'verify-large.child.ts'), file, signer],
     { maxBuffer: 16 * MiB },
   );
   const r = JSON.parse(stdout) as {
@@ -78,6 +78,8 @@ async function verifyInChild(file: string) {
 }
 
 const good = join(tmp, 'good.tar.gz');
+/** the fingerprint the child pins (verify without a pinned signer exits 3) */
+let signer = '';
 const flipped = join(tmp, 'flipped.tar.gz');
 
 beforeAll(async () => {
@@ -86,6 +88,7 @@ beforeAll(async () => {
     `${n} ${((n * 2654435761) % 2 ** 32).toString(36)} ü \x1b[32mok\x1b[0m `.repeat(20),
   );
   const key = memoryKey();
+  signer = key.fingerprint;
   const src = {
     session: sessionRecord({ recordingSha256: sha256, recordingBytes: bytes }),
     recording: { sessionId: SESSION_ID, blob: await openAsBlob(cast), sha256 },

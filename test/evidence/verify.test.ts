@@ -63,7 +63,7 @@ describe('verifyBundle', () => {
     expect(self).toMatchObject({ ok: true, trust: 'self', signer: key.fingerprint, chainLength: 1 });
     expect(self.commands).toBe(7);
     expect(self.alerts).toBe(1);
-    expect(summarize(self).join('\n')).toMatch(/self-consistent; pass --fingerprint to check who signed it/);
+    expect(summarize(self).join('\n')).toMatch(/UNVERIFIED SIGNER: self-consistent only/);
     expect(verifyBundle(files, { fingerprint: key.fingerprint }).ok).toBe(true);
     expect(verifyBundle(files, { publicKeyPem: key.publicKeyPem })).toMatchObject({ ok: true, trust: 'key' });
   });
