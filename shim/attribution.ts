@@ -95,20 +95,13 @@ export class Attributor {
       return;
     }
     if (!event.success) return;
-    const { entry } = this.#table.exec(event);
+    const { entry, before = null } = this.#table.exec(event);
     // `runc init` and friends run in the container's cgroup, with the host's tty and environment:
     // they are never a session's root nor an unrecorded shell.
     const runtime = isRuntimeName(entry.name) || isRuntimeName(basename(event.exe));
     if (!runtime) this.#debugPod(entry);
     const declared = markerOf(event.argv);
-    if (declared !== null) {
-      if (entry.session === null) {
-        entry.session = declared;
-        entry.attribution = 'marker';
-      } else if (entry.session !== declared) {
-        this.#alert(event, entry, 'marker-conflict', declared);
-      }
-    }
+    if (declared !== null) this.#declare(event, entry, declared, before);
     if (entry.session === null && !runtime) this.#infer(event, entry);
     if (entry.session === null && !runtime) this.#environMarker(entry);
     this.#emit({ kind: 'exec', exec: this.#wire(event, entry), containerId: entry.containerId, event });
@@ -126,6 +119,21 @@ export class Attributor {
       // probe or hook (the recorder tells those apart by the pod spec).
       const unrecorded = this.#runtimeExecs.unrecorded(entry, this.#table.get(event.ppid));
       if (unrecorded) this.#alert(event, entry, 'unrecorded-exec', undefined, unrecorded.containerId);
+    }
+  }
+
+  /** A marker counts only where the recorder can have put it: on the process the container runtime
+   *  started (the recorder's exec, a debug pod's entry). Anywhere else it is a claim, and a claim to
+   *  another session than the process's own is reported (marker-forged), never believed. */
+  #declare(event: Exec, entry: ProcEntry, declared: string, before: string | null): void {
+    if (this.#table.startedByRuntime(entry, before) === false) {
+      if (entry.session !== declared) this.#alert(event, entry, 'marker-forged', declared);
+    } else if (entry.session === null) {
+      entry.session = declared;
+      entry.attribution = 'marker';
+      delete entry.reason;
+    } else if (entry.session !== declared) {
+      this.#alert(event, entry, 'marker-conflict', declared);
     }
   }
 
@@ -150,7 +158,9 @@ export class Attributor {
    *  session's marker (its lineage was lost: re-parented before the log showed its fork, or the
    *  rules log no forks). The environment is the process's own claim, so it is inferred. */
   #environMarker(entry: ProcEntry): void {
-    if (this.#proc === null || entry.containerId === null) return;
+    // Only where the log lost the lineage: where it shows one, that is the answer (a workload's
+    // own environment claiming a session is no evidence).
+    if (this.#proc === null || entry.containerId === null || !lineageLost(entry)) return;
     const session = markerInEnviron(this.#proc.environ(entry.pid) ?? []);
     if (session === null) return;
     entry.session = session;
@@ -224,6 +234,16 @@ export function isoTime(ms: number): string {
 function underRuntime(entry: ProcEntry): boolean {
   for (let a = entry.parent, n = 0; a !== null && n < 64; a = a.parent, n++) {
     if (isRuntimeName(a.name)) return true;
+  }
+  return false;
+}
+
+/** The log does not link this process, or an ancestor below the runtime that started them, to
+ *  whatever made it. */
+function lineageLost(entry: ProcEntry): boolean {
+  for (let a: ProcEntry | null = entry, n = 0; a !== null && n < 64; a = a.parent, n++) {
+    if (isRuntimeName(a.name)) return false;
+    if (a.unlinked || a.parent === null) return true;
   }
   return false;
 }

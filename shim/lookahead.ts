@@ -4,15 +4,19 @@
 // on this machine: an init loop's fork whose child exec'd 244 ms later, while an orphan it had
 // adopted acted in between. The log answers within moments: every fork's child names the adopter
 // in its own first event. When as many new children have done so as the adopter made forks, the
-// process was re-parented; while one is still missing, it is that child. So the event, and every
-// event after it, is held until the count is met, LOOKAHEAD_MS of audit time pass, or the log ends;
-// then all are handled in their order.
+// process was re-parented; while one is still missing, it is that child. A fork may even be logged
+// after its child's first event, so an adopter that forks at all raises the question too. The
+// event, and every event after it, is held until the count is met (and REORDER_MS passed),
+// LOOKAHEAD_MS of audit time pass, or the log ends; then all are handled in their order.
 
 import type { ProcessEvent } from './exec-event.ts';
 import type { ProcessTable } from './process-table.ts';
 
 /** how long (audit time) a fork's child may take to show itself */
 export const LOOKAHEAD_MS = 2000;
+/** how long (audit time) a fork may be logged after its child's first event: the child can run
+ *  and exec before the parent returns from clone and its syscall is audited */
+export const REORDER_MS = 100;
 
 interface Question {
   pid: number;
@@ -56,17 +60,25 @@ export class Lookahead {
     }
     this.#held.push(event);
     this.#count(event, q);
-    if (q.awaited <= 0) this.#settle('same');
-    else if (event.timeMs - q.timeMs > LOOKAHEAD_MS) this.#settle('new');
+    this.#settleAt(event.timeMs);
   }
 
   expireBefore(nowMs: number): void {
-    if (this.#question !== null && nowMs - this.#question.timeMs > LOOKAHEAD_MS) this.#settle('new');
+    if (this.#question !== null) this.#settleAt(nowMs);
   }
 
-  /** The log ended (or went quiet) without the fork's child: the held process is that child. */
+  /** The log ended (or went quiet): what it showed is all there is. */
   flush(): void {
-    while (this.#question !== null) this.#settle('new');
+    while (this.#question !== null) this.#settle(this.#question.awaited <= 0 ? 'same' : 'new');
+  }
+
+  /** Every awaited child showed itself (and a late fork had its time to be logged): re-parented.
+   *  One is still missing after LOOKAHEAD_MS: it is the held process. */
+  #settleAt(nowMs: number): void {
+    const q = this.#question!;
+    const waited = nowMs - q.timeMs;
+    if (q.awaited <= 0 && waited > REORDER_MS) this.#settle('same');
+    else if (waited > LOOKAHEAD_MS) this.#settle('new');
   }
 
   /** Serials of held events: a restart must read their lines again. */

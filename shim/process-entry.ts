@@ -17,6 +17,11 @@ export interface ProcEntry {
   reason?: InferredReason;
   /** a runtime process: the container its exec/run/create call names (runtime-argv.ts) */
   launches?: Launch;
+  /** the log showed it fork: an adopter that forks may be the parent of any new pid that names it */
+  forked?: boolean;
+  /** its first event named an adopter that made no fork for it, and no fork linked it elsewhere:
+   *  the log lost its lineage (live, its environment may still say its session) */
+  unlinked?: boolean;
   /** the table's event counter when this process last showed itself alive (its own event, or a
    *  child's naming it): a fork read later may have made its pid anew, one read earlier cannot */
   aliveTick?: number;

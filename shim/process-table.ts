@@ -24,6 +24,8 @@ export interface Resolved {
   entry: ProcEntry;
   /** true when this event made the entry (a new process, or a pid reused) */
   created: boolean;
+  /** the program the process ran before this exec (null: the table did not know the process) */
+  before?: string | null;
 }
 
 export interface ProcessTableOptions {
@@ -41,6 +43,15 @@ const MAX_PROC_DEPTH = 32;
  *  to it, and the new holder's own fork or exec (which replaces the entry) comes before its
  *  children's events in the log; this spares a /proc read per exec of a busy parent. */
 const PROVEN_MS = 1000;
+
+/** The parent #parentFor found for a process new to the table. */
+interface ParentFound {
+  entry: ProcEntry | null;
+  /** the pick among several sessions' forks was a guess */
+  unsure?: NonNullable<ProcEntry['reason']>;
+  /** nothing in the log links it to the process that made it (ProcEntry.unlinked) */
+  unlinked?: boolean;
+}
 
 /** same: the process it was; new: another process that reused the pid; unsure: the log cannot tell
  *  (kept as the same process, its session marked inferred) */
@@ -84,6 +95,7 @@ export class ProcessTable {
       event.timeMs,
       basename(event.exe) ?? event.comm,
     );
+    parent.forked = true;
     const child = this.#forks.hostChild(parent, event.childPid, event.timeMs, this.#tick);
     if (child === null) return null;
     const existing = this.#entries.get(child);
@@ -101,18 +113,20 @@ export class ProcessTable {
     const existing = this.#entries.get(event.pid);
     const verdict = existing ? this.#verdict(existing, event.ppid, event.timeMs) : 'new';
     if (existing && verdict !== 'new') {
+      const before = existing.name;
       this.#alive(existing, event.timeMs);
       this.#reparent(existing, event.ppid, verdict);
       existing.name = name;
       if (launch) existing.launches = launch;
       if (existing.containerId === null) existing.containerId = this.#containerOf(event.pid);
-      return { entry: existing, created: false };
+      return { entry: existing, created: false, before };
     }
     const parent = this.#parentFor(event.pid, event.ppid, event.timeMs);
     const entry = this.#create(event.pid, parent.entry, name, event.timeMs, event.ppid);
     if (parent.unsure) this.#markUnsure(entry, parent.unsure);
+    if (parent.unlinked) entry.unlinked = true;
     if (launch) entry.launches = launch;
-    return { entry, created: true };
+    return { entry, created: true, before: null };
   }
 
   /**
@@ -131,9 +145,11 @@ export class ProcessTable {
     if (entry === undefined) return null;
     const adopter = this.#entries.get(event.ppid);
     if (adopter === undefined || adopter.session === entry.session) return null;
+    // An adopter that forks at all: the fork that made this pid may not be in the log yet (the
+    // child can exec before its parent's clone returns and is audited).
     const { count, firstTick } = this.#forks.unclaimedSince(adopter, entry.aliveTick ?? -1);
-    if (count === 0 || !this.#adopts(event.ppid, adopter)) return null;
-    return { adopter: event.ppid, forks: count, since: firstTick };
+    if ((count === 0 && adopter.forked !== true) || !this.#adopts(event.ppid, adopter)) return null;
+    return { adopter: event.ppid, forks: count, since: Math.min(firstTick, this.#tick) };
   }
 
   /** Whether an event about `pid` naming `adopter` may be the first event of a child of a fork the
@@ -187,6 +203,25 @@ export class ProcessTable {
       if (parent) parent.children++;
       this.#entries.set(s.pid, entry);
     }
+  }
+
+  /**
+   * Whether the container runtime started this process: its parent is a runtime process, and the
+   * topmost of the unbroken line of runtime processes above it runs outside any container (a
+   * workload that names a binary of its own "runc" is inside its container), and the process ran
+   * nothing but the runtime before (`before`: its program before this exec, null if unknown).
+   * null: its parent is unknown to the log and to /proc, so nothing can be said.
+   */
+  startedByRuntime(entry: ProcEntry, before: string | null): boolean | null {
+    // The runtime's own process (runc init) execs the command in place: a process that ran
+    // anything else first (a shell that exec'd its last command) was not started by the runtime.
+    if (before !== null && !isRuntimeName(before)) return false;
+    let a = entry.parent;
+    if (a === null) return null;
+    if (!isRuntimeName(a.name)) return false;
+    let top = a;
+    for (let n = 0; a !== null && isRuntimeName(a.name) && n < MAX_PROC_DEPTH; a = a.parent, n++) top = a;
+    return top.containerId === null;
   }
 
   /** A process (not pid 1) whose parent is a container runtime: the first process of an exec. */
@@ -312,6 +347,7 @@ export class ProcessTable {
     const parent = this.#parentFor(pid, ppid, timeMs);
     const entry = this.#create(pid, parent.entry, name, timeMs, ppid);
     if (parent.unsure) this.#markUnsure(entry, parent.unsure);
+    if (parent.unlinked) entry.unlinked = true;
     return entry;
   }
 
@@ -321,19 +357,17 @@ export class ProcessTable {
    * that made no fork: then it was re-parented before its first event, and its forker is found
    * by its namespace pid in /proc (live), or else among the unclaimed forks in the container.
    */
-  #parentFor(
-    pid: number,
-    ppid: number,
-    timeMs: number,
-  ): { entry: ProcEntry | null; unsure?: NonNullable<ProcEntry['reason']> } {
+  #parentFor(pid: number, ppid: number, timeMs: number): ParentFound {
     const byPpid = this.#lookup(ppid, timeMs, 0);
     if (byPpid !== null) byPpid.aliveTick = this.#tick;
     const adopted = this.#forks.adoptedParent(pid, byPpid, (p) => this.#containerOf(p));
     if (adopted !== null) return { entry: adopted };
-    if ((byPpid !== null && this.#forks.claim(byPpid)) || !this.#forksSeen) return { entry: byPpid };
-    if (!this.#adopts(ppid, byPpid ?? undefined)) return { entry: byPpid };
+    if (byPpid !== null && (this.#forks.claim(byPpid) || isRuntimeName(byPpid.name)))
+      return { entry: byPpid };
+    if (!this.#adopts(ppid, byPpid ?? undefined)) return { entry: byPpid, unlinked: byPpid === null };
+    if (!this.#forksSeen) return { entry: byPpid, unlinked: true };
     const orphan = this.#forks.orphanOf(byPpid?.containerId ?? null);
-    if (orphan === null) return { entry: byPpid };
+    if (orphan === null) return { entry: byPpid, unlinked: true };
     return orphan.sessions > 1
       ? { entry: orphan.parent, unsure: 'orphan-ambiguous' }
       : { entry: orphan.parent };

@@ -99,7 +99,7 @@ describe('attribution', () => {
     expect(byArgv('date')).toMatchObject({ session: null, attribution: null });
   });
 
-  it('a process in a session declaring another marker stays and raises marker-conflict', () => {
+  it("a shell in a session claiming another session's marker stays in its own and raises marker-forged", () => {
     const { byArgv, alerts } = run([
       ...execLines({
         serial: 1,
@@ -120,8 +120,51 @@ describe('attribution', () => {
     expect(byArgv(`env AUDITED_EXEC_SESSION=${B} sh`)).toMatchObject({ session: A });
     expect(byArgv('cat')).toMatchObject({ session: A });
     expect(alerts).toEqual([
-      expect.objectContaining({ alert: 'marker-conflict', session: A, declared: B, pid: 201 }),
+      expect.objectContaining({ alert: 'marker-forged', session: A, declared: B, pid: 201 }),
     ]);
+  });
+
+  it('a workload that is in no session cannot claim one: marker-forged, and nothing attributed', () => {
+    const { byArgv, alerts } = run([
+      // the container's own service (its parent is no runtime) frames the victim's session
+      ...execLines({ serial: 1, t: T0, pid: 500, ppid: 10, argv: ['python3', 'service.py'] }),
+      ...execLines({
+        serial: 2,
+        t: T0 + 1,
+        pid: 501,
+        ppid: 500,
+        argv: ['env', `AUDITED_EXEC_SESSION=${A}`, 'sh', '-c', 'rm -rf /data'],
+      }),
+      ...execLines({ serial: 3, t: T0 + 2, pid: 502, ppid: 501, argv: ['rm', '-rf', '/data'] }),
+    ]);
+    expect(byArgv('rm -rf /data')).toMatchObject({ session: null, attribution: null });
+    expect(alerts).toEqual([
+      expect.objectContaining({ alert: 'marker-forged', session: null, declared: A, pid: 501 }),
+    ]);
+  });
+
+  it('a runtime exec started from inside a session, marked for another, raises marker-conflict', () => {
+    // a node-debug user (session A, host pid namespace) runs runc exec by hand with B's marker
+    const runc = ['/usr/sbin/runc', 'exec', 'c'.repeat(64)];
+    const { byArgv, alerts } = run([
+      ...execLines({
+        serial: 1,
+        t: T0,
+        pid: 200,
+        ppid: 10,
+        argv: ['env', `AUDITED_EXEC_SESSION=${A}`, 'bash'],
+      }),
+      ...execLines({ serial: 2, t: T0 + 1, pid: 210, ppid: 200, argv: runc }),
+      ...execLines({
+        serial: 3,
+        t: T0 + 2,
+        pid: 211,
+        ppid: 210,
+        argv: ['env', `AUDITED_EXEC_SESSION=${B}`, 'sh'],
+      }),
+    ]);
+    expect(byArgv(`env AUDITED_EXEC_SESSION=${B} sh`)).toMatchObject({ session: A });
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'marker-conflict', session: A, declared: B })]);
   });
 
   it('reports unrecorded-tty once per container process tree', () => {

@@ -43,18 +43,18 @@ describe('offline live capture', () => {
     for (const e of execs) expect(Object.keys(e)).toEqual(WIRE_KEYS);
   });
 
-  it('attributes both sessions, the nohup child after its shell exited, and the conflict', () => {
-    const exec = (argv0: string) => result.output.filter((o) => !('alert' in o) && o.argv[0] === argv0);
-    // touch ran after its session shell exited: its parent sh (10418) had been re-parented to pid 1.
-    const touch = exec('/usr/bin/touch');
-    expect(touch).toEqual([expect.objectContaining({ session: A, attribution: 'ancestry', ppid: 10418 })]);
+  it('takes markers a plain shell wrote for claims: marker-forged, never attribution', () => {
+    // This capture's sessions were started by a host bash, not by a container runtime: exactly
+    // what a workload framing a user looks like (the runc-started sessions: test/scenarios).
+    const execs = result.output.filter((o) => !('alert' in o));
+    expect(execs.filter((e) => e.session !== null)).toEqual([]);
+    const forged = result.output.filter((o) => 'alert' in o && o.alert === 'marker-forged');
+    expect(new Set(forged.map((a) => ('declared' in a ? a.declared : null)))).toEqual(new Set([A, B]));
+    expect(result.output.filter((o) => 'alert' in o && o.alert !== 'marker-forged')).toEqual([]);
+    // the nohup'd child's last exec, after its shell exited, is still read with its parent
+    const touch = execs.filter((o) => o.argv[0] === '/usr/bin/touch');
+    expect(touch).toEqual([expect.objectContaining({ ppid: 10418 })]);
     expect(readFileSync(join(FIXTURES, 'live-session-scenario.log'), 'utf8')).toMatch(/ppid=1 pid=10418 /);
-    expect(exec('/bin/echo')[0]).toMatchObject({ session: A, attribution: 'ancestry' });
-    expect(exec('/usr/bin/id')[0]).toMatchObject({ session: B });
-    expect(exec('/bin/date')[0]).toMatchObject({ session: null, attribution: null });
-    expect(result.output.filter((o) => 'alert' in o)).toEqual([
-      expect.objectContaining({ alert: 'marker-conflict', session: A, declared: B }),
-    ]);
     expect(result.badLines).toBe(0);
   });
 });
