@@ -11,7 +11,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AttributedExec } from '../../common/wire.ts';
 import { attributeStream } from '../../shim/offline.ts';
 import { FileTailer } from '../../shim/source/file-tailer.ts';
-import { attributeIn, judge, pipelineFor, REPLAY_MODES, type TruthFile } from './judge.ts';
+import {
+  attributeIn,
+  judge,
+  missingAlerts,
+  outputsIn,
+  pipelineFor,
+  REPLAY_MODES,
+  type TruthFile,
+} from './judge.ts';
 
 const DIR = join(import.meta.dirname, '../fixtures/audit/scenarios');
 const FIXTURES = readdirSync(DIR)
@@ -88,10 +96,12 @@ describe('attribution scenarios captured on real auditd and runc', () => {
       const offline = attributeIn('offline', lines);
 
       for (const mode of REPLAY_MODES) {
-        it(`${mode}: every exec in its true session`, () => {
-          const v = judge(attributeIn(mode, lines), truth);
+        it(`${mode}: every exec in its true session, every expected alert raised`, () => {
+          const { execs, alerts } = outputsIn(mode, lines);
+          const v = judge(execs, truth);
           expect(v.execs).toBeGreaterThan(0);
           expect(v.wrong).toEqual([]);
+          expect(missingAlerts(alerts, truth)).toEqual([]);
         });
       }
 

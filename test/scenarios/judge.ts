@@ -3,10 +3,10 @@
 // differs from the truth is wrong unless the shim said it was unsure (attribution `inferred`, with
 // its reason) — and then only where the shape says the rules leave no link (needsForkRules).
 
-import type { AttributedExec } from '../../common/wire.ts';
+import type { AttributedExec, AttributionAlert } from '../../common/wire.ts';
 import { Pipeline } from '../../shim/pipeline.ts';
 import type { ProcSource } from '../../shim/procfs.ts';
-import { type Label, SESSION_IDS, type TruthRule } from './shapes.ts';
+import { type Label, SESSION_IDS, type Shape, type TruthRule } from './shapes.ts';
 
 /** offline: no /proc at all (the `attribute` CLI); no-proc: the live code path with a /proc that
  *  knows nothing (every process already gone, or the shim catching up after a restart) */
@@ -22,21 +22,50 @@ export const EMPTY_PROC: ProcSource = {
   pids: () => new Set(),
 };
 
-export function pipelineFor(mode: Mode | 'live', out: AttributedExec[], proc?: ProcSource): Pipeline {
+export function pipelineFor(
+  mode: Mode | 'live',
+  out: AttributedExec[],
+  proc?: ProcSource,
+  alerts: AttributionAlert[] = [],
+): Pipeline {
   return new Pipeline({
     proc: mode === 'offline' ? null : mode === 'no-proc' ? EMPTY_PROC : proc,
     emit: (o) => {
       if (o.exec) out.push(o.exec);
+      if (o.alert) alerts.push(o.alert);
     },
   });
 }
 
-export function attributeIn(mode: Mode, lines: readonly string[]): AttributedExec[] {
-  const out: AttributedExec[] = [];
-  const p = pipelineFor(mode, out);
+export function outputsIn(
+  mode: Mode,
+  lines: readonly string[],
+): { execs: AttributedExec[]; alerts: AttributionAlert[] } {
+  const execs: AttributedExec[] = [];
+  const alerts: AttributionAlert[] = [];
+  const p = pipelineFor(mode, execs, undefined, alerts);
   for (const l of lines) p.line(l);
   p.flush();
-  return out;
+  return { execs, alerts };
+}
+
+export function attributeIn(mode: Mode, lines: readonly string[]): AttributedExec[] {
+  return outputsIn(mode, lines).execs;
+}
+
+/** The shape's expected alerts that the shim did not raise (one raised alert answers one). */
+export function missingAlerts(alerts: readonly AttributionAlert[], t: TruthFile): string[] {
+  const left = [...alerts];
+  const missing: string[] = [];
+  for (const want of t.alerts ?? []) {
+    const declared = want.declared === undefined ? undefined : SESSION_IDS[want.declared];
+    const i = left.findIndex(
+      (a) => a.alert === want.alert && (declared === undefined || a.declared === declared),
+    );
+    if (i < 0) missing.push(`${want.alert}${want.declared ? ` declaring ${want.declared}` : ''}`);
+    else left.splice(i, 1);
+  }
+  return missing;
 }
 
 export interface TruthFile {
@@ -44,6 +73,7 @@ export interface TruthFile {
   rules: string;
   truth: TruthRule[];
   needsForkRules?: string;
+  alerts?: Shape['alerts'];
 }
 
 export interface Verdict {

@@ -3,18 +3,26 @@
 // fresh capture replayed offline and without /proc. Under both rule sets the deploy can have.
 
 import { describe, expect, it } from 'vitest';
-import type { AttributedExec } from '../../common/wire.ts';
+import type { AttributedExec, AttributionAlert } from '../../common/wire.ts';
 import { syscallKind } from '../../shim/exec-event.ts';
 import { parseAuditLine } from '../../shim/parser.ts';
 import { ProcFs } from '../../shim/procfs.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { captureShapeRetrying, RULE_SETS, type RuleSet } from './capture.ts';
-import { attributeIn, judge, pipelineFor, REPLAY_MODES, type TruthFile } from './judge.ts';
+import {
+  attributeIn,
+  judge,
+  missingAlerts,
+  outputsIn,
+  pipelineFor,
+  REPLAY_MODES,
+  type TruthFile,
+} from './judge.ts';
 import { SHAPES } from './shapes.ts';
 
 /** Feeds a live pipeline as auditd writes, leaving out fork events when the rules would not log them. */
-function liveFeed(rules: RuleSet, out: AttributedExec[]) {
-  const pipeline = pipelineFor('live', out, new ProcFs());
+function liveFeed(rules: RuleSet, out: AttributedExec[], alerts: AttributionAlert[]) {
+  const pipeline = pipelineFor('live', out, new ProcFs(), alerts);
   const dropped = new Set<number>();
   return {
     line(text: string): void {
@@ -39,7 +47,8 @@ describe.skipIf(skipE2E('attribution scenarios, live', 'root', 'runc', 'auditd')
       for (const rules of RULE_SETS) {
         it(`${shape.name} (${rules}): live with /proc, offline and without /proc`, async () => {
           const live: AttributedExec[] = [];
-          const feed = liveFeed(rules, live);
+          const liveAlerts: AttributionAlert[] = [];
+          const feed = liveFeed(rules, live, liveAlerts);
           const { lines } = await captureShapeRetrying(shape, rules, { onLine: (l) => feed.line(l) });
           feed.flush();
           const truth: TruthFile = {
@@ -47,12 +56,23 @@ describe.skipIf(skipE2E('attribution scenarios, live', 'root', 'runc', 'auditd')
             rules,
             truth: shape.truth,
             needsForkRules: shape.needsForkRules,
+            alerts: shape.alerts,
           };
           const ids = new Set(attributeIn('offline', lines).map((e) => e.auditId));
           const mine = live.filter((e) => ids.has(e.auditId));
           expect(mine.length).toBe(ids.size);
           expect(judge(mine, truth).wrong).toEqual([]);
-          for (const mode of REPLAY_MODES) expect(judge(attributeIn(mode, lines), truth).wrong).toEqual([]);
+          expect(
+            missingAlerts(
+              liveAlerts.filter((a) => ids.has(a.auditId)),
+              truth,
+            ),
+          ).toEqual([]);
+          for (const mode of REPLAY_MODES) {
+            const { execs, alerts } = outputsIn(mode, lines);
+            expect(judge(execs, truth).wrong).toEqual([]);
+            expect(missingAlerts(alerts, truth)).toEqual([]);
+          }
         });
       }
     }

@@ -42,6 +42,7 @@ for (const shape of shapes) {
       rules,
       truth: shape.truth,
       needsForkRules: shape.needsForkRules,
+      alerts: shape.alerts,
     };
     writeFileSync(`${base}.truth.json`, `${JSON.stringify(truth, null, 1)}\n`);
     const offline: Mode = 'offline';

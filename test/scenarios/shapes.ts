@@ -45,6 +45,8 @@ export interface Shape {
   truth: TruthRule[];
   /** why, under execve-only rules, the log may not link every exec (docs/attribution.md) */
   needsForkRules?: string;
+  /** alerts the shim must raise, in every mode (the claimed session for marker alerts) */
+  alerts?: { alert: 'marker-forged' | 'unrecorded-tty' | 'unrecorded-exec'; declared?: Label }[];
 }
 
 /** What a marked step's own process tree always is: the marker, its shell. */
@@ -247,6 +249,29 @@ export const SHAPES: Shape[] = [
       { argv: 'in-session|^sleep 0\\.3$', session: 'A' },
       { argv: '.', session: null },
     ],
+    alerts: [{ alert: 'unrecorded-tty' }, { alert: 'unrecorded-exec' }],
+  },
+  {
+    name: 'forged-marker',
+    about:
+      "a workload in the container (an unrecorded exec) claims session A's marker while A is open: never A's",
+    init: LOOP_INIT,
+    steps: [
+      { session: 'A', concurrent: true, script: '/bin/true real-a; sleep 0.4' },
+      {
+        session: null,
+        // a service of the container (its shell forks the env): not what the runtime started
+        script: `/bin/true workload; env AUDITED_EXEC_SESSION=${SESSION_IDS.A} bash -c "/bin/true forged-1; touch /tmp/ae-done"`,
+      },
+    ],
+    done: ['ae-done'],
+    truth: [
+      ...LOOP_TRUTH,
+      { argv: 'forged-1', session: null },
+      { argv: 'real-a|^sleep 0\\.4$', session: 'A' },
+      ...sessionRoot('A'),
+    ],
+    alerts: [{ alert: 'marker-forged', declared: 'A' }],
   },
   {
     name: 'pid-reuse',
