@@ -36,16 +36,4 @@ export const EVENT_MIGRATIONS: Migration[] = [
       );
     },
   },
-  {
-    // An events-missing alert (the shim could not read part of the log) belongs to no one session
-    // but to every session on its node whose time it overlaps: one row, linked to each of them.
-    id: '0101-shim-event-sessions',
-    up(db) {
-      db.exec(`CREATE TABLE shim_event_sessions (
-        session TEXT NOT NULL,
-        event INTEGER NOT NULL,
-        PRIMARY KEY (session, event)
-      ) STRICT`);
-    },
-  },
 ];

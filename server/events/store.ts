@@ -65,7 +65,6 @@ export class EventStore {
   readonly #insertArgv: StatementSync;
   readonly #bySession: StatementSync;
   readonly #counts: StatementSync;
-  readonly #link: StatementSync;
 
   constructor(options: { store: SqliteStore }) {
     this.#store = options.store;
@@ -77,9 +76,14 @@ export class EventStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#insertArgv = db.prepare('INSERT INTO shim_events_argv (rowid, argv, session) VALUES (?, ?, ?)');
-    // A session's own events, and node-wide alerts linked to it (shim_event_sessions).
-    const ofSession =
-      'session = :session OR row IN (SELECT event FROM shim_event_sessions WHERE session = :session)';
+    // A session's own events, and the node-wide events-missing alerts whose range overlaps its
+    // time on its node (the sessions table is in this database; no per-session rows, so an alert
+    // also reaches a session the shim never saw a command of).
+    const ofSession = `session = :session OR row IN (
+        SELECT e.row FROM shim_events e JOIN sessions s ON s.id = :session
+        WHERE e.alert = 'events-missing' AND e.session IS NULL AND e.node = s.node
+          AND json_extract(e.body, '$.alert.missing.to') >= s.started_at
+          AND (s.ended_at IS NULL OR e.time <= s.ended_at))`;
     this.#bySession = db.prepare(
       `SELECT seq, body FROM shim_events WHERE ${ofSession} ORDER BY time, audit_serial, kind DESC`,
     );
@@ -87,7 +91,6 @@ export class EventStore {
       `SELECT count(*) FILTER (WHERE kind = 'exec') AS commands, count(*) FILTER (WHERE kind = 'alert') AS alerts
        FROM shim_events WHERE ${ofSession}`,
     );
-    this.#link = db.prepare('INSERT OR IGNORE INTO shim_event_sessions (session, event) VALUES (?, ?)');
   }
 
   /** Stores a batch in one transaction; events already stored are skipped. */
@@ -96,7 +99,8 @@ export class EventStore {
     options: {
       receivedAt: string;
       podOf?: (e: ShimEvent) => PodRef | null;
-      /** further sessions a node-wide event belongs to (events-missing) */
+      /** further sessions a node-wide event concerns (events-missing): reported in `sessions` when
+       *  it is new, so their counts and evidence are brought up to date */
       alsoFor?: (e: ShimEvent) => readonly string[];
     },
   ): InsertResult {
@@ -128,10 +132,7 @@ export class EventStore {
         inserted++;
         if (item) this.#insertArgv.run(r.lastInsertRowid, item.argv.join(' '), session);
         if (session !== null) sessions.add(session);
-        for (const other of options.alsoFor?.(e) ?? []) {
-          this.#link.run(other, r.lastInsertRowid);
-          sessions.add(other);
-        }
+        for (const other of options.alsoFor?.(e) ?? []) sessions.add(other);
       }
     });
     return { inserted, duplicates: events.length - inserted, sessions: [...sessions] };
@@ -145,7 +146,6 @@ export class EventStore {
         'DELETE FROM shim_events_argv WHERE rowid IN (SELECT row FROM shim_events WHERE session = ?)',
       ).run(sessionId);
       db.prepare('DELETE FROM shim_events WHERE session = ?').run(sessionId);
-      db.prepare('DELETE FROM shim_event_sessions WHERE session = ?').run(sessionId);
     });
   }
 

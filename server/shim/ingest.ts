@@ -170,8 +170,9 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
   }
 
   /** For each events-missing alert: the sessions on the node whose time its range overlaps (any
-   *  of their commands may be in it). Logged and counted per delivery (a resend after a reconnect
-   *  counts again; the store keeps one row). */
+   *  of their commands may be in it; the event store lists the alert with them), so their counts
+   *  and evidence are updated. Logged and counted per delivery (a resend after a reconnect counts
+   *  again; the store keeps one row). */
   async function sessionsMissingEvents(node: string, events: ShimEvent[]): Promise<Map<ShimEvent, string[]>> {
     const out = new Map<ShimEvent, string[]>();
     for (const e of events) {

@@ -1,15 +1,36 @@
 // An events-missing alert is node-wide (the shim cannot know whose commands it lost): stored once,
-// it is listed and counted with every session it is linked to, and evidence reads it as a sentence.
+// it is listed and counted with every session on its node whose time its range overlaps.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ShimEvent } from '../../../common/wire.ts';
+import type { SessionRecord, ShimEvent } from '../../../common/wire.ts';
 import { EventStore } from '../../../server/events/store.ts';
 import { SqliteStore } from '../../../server/store/sqlite.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
+const LATER = '33333333-3333-4333-8333-333333333333';
+const ELSEWHERE = '44444444-4444-4444-8444-444444444444';
+
+function session(id: string, o: Partial<SessionRecord>): SessionRecord {
+  return {
+    id,
+    kind: 'exec',
+    state: 'ended',
+    user: 'alice',
+    groups: [],
+    node: 'n1',
+    command: ['sh'],
+    tty: false,
+    stdin: false,
+    attribution: 'marker',
+    auditId: id,
+    startedAt: new Date(1796290000000).toISOString(),
+    recordInput: false,
+    ...o,
+  };
+}
 
 function exec(seq: number, session: string): ShimEvent {
   return {
@@ -72,26 +93,31 @@ describe('events-missing alerts', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  it('are stored once and listed and counted with every session linked to them', async () => {
+  it('are stored once, and listed and counted with every session on the node they overlap', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ae-missing-'));
     dirs.push(dir);
     const sqlite = new SqliteStore({ dataDir: dir });
+    await sqlite.insertSession(session(A, { state: 'running' }));
+    await sqlite.insertSession(session(B, { endedAt: new Date(1796290000006).toISOString() }));
+    await sqlite.insertSession(session(LATER, { startedAt: new Date(1796290000010).toISOString() }));
+    await sqlite.insertSession(session(ELSEWHERE, { node: 'n2', state: 'running' }));
     const events = new EventStore({ store: sqlite });
     const first = events.insert([exec(1, A), exec(2, B), gap, exec(9, A)], {
       receivedAt: new Date().toISOString(),
       alsoFor: (e) => (e === gap ? [A, B] : []),
     });
     expect(first.sessions.sort()).toEqual([A, B]);
-    // A resend stores and links nothing twice.
+    // A resend stores nothing twice and concerns no session again.
     const again = events.insert([gap], { receivedAt: new Date().toISOString(), alsoFor: () => [A, B] });
-    expect(again).toMatchObject({ inserted: 0, duplicates: 1 });
+    expect(again).toMatchObject({ inserted: 0, duplicates: 1, sessions: [] });
     const ofA = await events.listEvents(A);
     expect(ofA.map((e) => e.kind)).toEqual(['exec', 'alert', 'exec']);
     expect(ofA[1]!.alert?.missing).toMatchObject({ fromSerial: 5, toSerial: 8 });
     expect((await events.listEvents(B)).map((e) => e.auditSerial)).toEqual([2, 5]);
+    expect(await events.listEvents(LATER)).toEqual([]);
+    expect(await events.listEvents(ELSEWHERE)).toEqual([]);
     expect(events.counts(A)).toEqual({ commandCount: 2, alertCount: 1 });
     await events.deleteSession(A);
-    expect(await events.listEvents(A)).toEqual([]);
     expect((await events.listEvents(B)).map((e) => e.auditSerial)).toEqual([2, 5]);
     await sqlite.close();
   });
