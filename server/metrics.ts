@@ -4,6 +4,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { SessionKind } from '../common/wire.ts';
+import type { AccessReviewer } from './auth/access.ts';
+import type { UserInfo } from './auth/user.ts';
+import { HttpError } from './http/respond.ts';
 
 /** How a session ended, as a label: the session states that are final, plus `failed-recording`. */
 export type SessionOutcome = 'ended' | 'interrupted' | 'refused';
@@ -103,5 +106,29 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType }).end(body);
     },
+  };
+}
+
+/** The RBAC rule that grants reading the recorder's metrics: `get` on the non-resource URL
+ *  /metrics, as Prometheus is granted it for the apiserver's and the kubelets' (deploy: ClusterRole
+ *  audited-exec:metrics-reader). */
+export const METRICS_ACCESS = { verb: 'get', path: '/metrics' } as const;
+
+/** GET /metrics for callers RBAC allows (METRICS_ACCESS); others get 403. Runtime and per-node
+ *  shim figures are not for every authenticated user. */
+export function authorizedMetricsHandler(
+  metrics: Pick<Metrics, 'handler'>,
+  reviewer: AccessReviewer,
+): (ctx: { req: IncomingMessage; res: ServerResponse; user?: UserInfo | null }) => Promise<void> {
+  const serve = metrics.handler();
+  return async ({ req, res, user }) => {
+    if (!user || !(await reviewer.allowed(user, METRICS_ACCESS))) {
+      throw new HttpError(
+        403,
+        'METRICS_FORBIDDEN',
+        `${user?.username ?? 'this caller'} may not read the recorder's metrics: it needs get on the non-resource URL /metrics (ClusterRole audited-exec:metrics-reader)`,
+      );
+    }
+    await serve(req, res);
   };
 }

@@ -22,7 +22,7 @@ import { createSealQueue, type SealQueue } from './evidence/seal-queue.ts';
 import { loadSigningKey } from './evidence/signing-key.ts';
 import { createFileSignatureStore } from './evidence/store.ts';
 import type { RequestContext, Router } from './http/router.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { authorizedMetricsHandler, createMetrics, type Metrics } from './metrics.ts';
 import { recordingPath } from './recording/writer.ts';
 import { parseListQuery } from './sessions/read.ts';
 import type { SessionServices } from './sessions/services.ts';
@@ -175,9 +175,8 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     debugNamespace: settings.debugNamespace,
   });
   router.post('/admission/validate', (ctx) => admission(ctx.req, ctx.res), { auth: false });
-  // Prometheus scrapes with its service-account token like any other client.
-  const metricsHandler = metrics.handler();
-  router.get('/metrics', (ctx) => metricsHandler(ctx.req, ctx.res));
+  // Prometheus scrapes with its service-account token like any other client, RBAC permitting.
+  router.get('/metrics', authorizedMetricsHandler(metrics, services.access));
 
   await registerUi(router, {
     store,

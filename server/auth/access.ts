@@ -1,5 +1,6 @@
 // SubjectAccessReview: asks the apiserver whether a user may do something, so reading other
-// people's sessions follows the cluster's own RBAC (resource `sessions` in group audited-exec.io).
+// people's sessions follows the cluster's own RBAC (resource `sessions` in group audited-exec.io),
+// and reading /metrics the non-resource URL rule Prometheus already has for every other /metrics.
 import { AuditedExecError } from '../../common/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { UserInfo } from './user.ts';
@@ -16,8 +17,28 @@ export interface AccessQuery {
   subresource?: string;
 }
 
+/** A path outside the API's resources, as RBAC's nonResourceURLs name it (e.g. get /metrics). */
+export interface NonResourceQuery {
+  verb: string;
+  path: string;
+}
+
 export interface AccessReviewer {
-  allowed(user: UserInfo, query: AccessQuery): Promise<boolean>;
+  allowed(user: UserInfo, query: AccessQuery | NonResourceQuery): Promise<boolean>;
+}
+
+function attributes(q: AccessQuery | NonResourceQuery): object {
+  if ('path' in q) return { nonResourceAttributes: { verb: q.verb, path: q.path } };
+  return {
+    resourceAttributes: {
+      verb: q.verb,
+      resource: q.resource,
+      group: q.group ?? API_GROUP,
+      ...(q.namespace ? { namespace: q.namespace } : {}),
+      ...(q.name ? { name: q.name } : {}),
+      ...(q.subresource ? { subresource: q.subresource } : {}),
+    },
+  };
 }
 
 export function createAccessReviewer(kube: KubeClient): AccessReviewer {
@@ -34,14 +55,7 @@ export function createAccessReviewer(kube: KubeClient): AccessReviewer {
             groups: user.groups,
             ...(user.uid ? { uid: user.uid } : {}),
             ...(user.extra ? { extra: user.extra } : {}),
-            resourceAttributes: {
-              verb: q.verb,
-              resource: q.resource,
-              group: q.group ?? API_GROUP,
-              ...(q.namespace ? { namespace: q.namespace } : {}),
-              ...(q.name ? { name: q.name } : {}),
-              ...(q.subresource ? { subresource: q.subresource } : {}),
-            },
+            ...attributes(q),
           },
         },
       });
