@@ -66,8 +66,11 @@ describe.skipIf(skipE2E('sandbox kubectl', 'root', 'runc', 'kubectl'))(
         await t.waitFor(/\/dev\/pts\/0/, mark);
         mark = t.output.length;
         t.resize(101, 33);
-        // kubectl forwards SIGWINCH as a resize frame; poll stty until the container sees it
-        for (let i = 0; i < 20 && !/33 101/.test(t.output.slice(mark)); i++) {
+        // kubectl forwards SIGWINCH as a resize frame, and runc applies it from its own SIGWINCH
+        // handler: ask stty again after each answer until the container sees it (bounded by time,
+        // not by a count of round trips, which a busy machine makes faster than runc's handler).
+        const deadline = Date.now() + 30_000;
+        while (!/33 101/.test(t.output.slice(mark)) && Date.now() < deadline) {
           t.write('stty size\r');
           await t.waitFor(/\d+ \d+\r*\n/, t.output.length);
         }
