@@ -1,7 +1,9 @@
 // GET /api/v1/sessions/{id}/stream (WebSocket): claims the pending session (once, by its creator,
 // within the stream timeout), opens the recording, opens the impersonated exec on the apiserver and
 // only then completes the user's upgrade, so an apiserver refusal reaches the user as the same HTTP
-// status and message the apiserver gave (what kubectl would have shown).
+// status and message the apiserver gave (what kubectl would have shown). The exec acts as the caller
+// is now: the groups impersonated are the opener's, not those saved at create (a group revoked in
+// between must not still open a shell); the record is updated to say so.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
@@ -64,17 +66,18 @@ export function streamHandler(services: SessionServices) {
         `offer WebSocket subprotocol ${SUBPROTOCOL_V5} (or ${SUBPROTOCOL_V4})`,
       );
     }
-    if (!(await services.store.transitionSession(id, 'pending', { state: 'running' }))) {
+    const opened: SessionRecord = { ...session, state: 'running', groups: user.groups };
+    if (!(await services.store.transitionSession(id, 'pending', { state: 'running', groups: user.groups }))) {
       throw new HttpError(
         409,
         'SESSION_STREAM_USED',
         `session ${id} stream was already opened; create a new session`,
       );
     }
-    services.hooks.onSessionStarted?.(session);
+    services.hooks.onSessionStarted?.(opened);
     // node-debug: wait for the debug pod (progress on stderr), then attach (node-debug-stream.ts).
-    if (session.kind === 'node-debug') return runNodeDebug(services, ctx, wss, session);
-    await run(services, ctx, wss, session);
+    if (opened.kind === 'node-debug') return runNodeDebug(services, ctx, wss, opened);
+    await run(services, ctx, wss, opened);
   };
 }
 
