@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../common/errors.ts';
 import { createAccessReviewer } from './auth/access.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
+import { pemFingerprints } from './auth/clientcert.ts';
 import { TokenReviewer } from './auth/tokenreview.ts';
 import type { Settings } from './config.ts';
 import { answerClientError } from './http/client-error.ts';
@@ -57,6 +58,11 @@ export async function createRecorder(
   const clientCa = settings.clientCaFile
     ? await readFile(settings.clientCaFile, 'utf8')
     : await kube.clusterCaPem();
+  // The webhook's caller (the apiserver) may hold a certificate from a CA of its own.
+  const admissionCa = settings.admissionClientCaFile
+    ? await readFile(settings.admissionClientCaFile, 'utf8')
+    : clientCa;
+  const trustedCas = [...new Set([clientCa, admissionCa].filter((c): c is string => Boolean(c)))];
   const publicHost = settings.publicUrl ? new URL(settings.publicUrl).hostname : undefined;
   const tls = await loadTlsIdentity({
     dataDir: settings.dataDir,
@@ -92,6 +98,7 @@ export async function createRecorder(
     clock,
     impersonator: selfName(kube),
     live: new LiveSessions(),
+    impersonationDeniedGroups: settings.impersonationDeniedGroups,
     hooks: {},
     nodeDebug: {
       namespace: settings.debugNamespace,
@@ -108,7 +115,13 @@ export async function createRecorder(
     )
     .catch((err) => log(`warning: ${errorMessage(err)}`));
   const tokens = new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs });
-  const authenticator = createAuthenticator({ tokens });
+  const authenticator = createAuthenticator({
+    tokens,
+    // A certificate from a separate admission CA identifies the apiserver to the webhook, no user.
+    ...(admissionCa !== clientCa
+      ? { certificateAnchors: clientCa ? pemFingerprints(clientCa) : new Set<string>() }
+      : {}),
+  });
   const router = new Router({
     authenticator,
     onError: (err, req) =>
@@ -152,6 +165,7 @@ export async function createRecorder(
     authenticator,
     log,
     ...(overrides.events ? { events: overrides.events } : {}),
+    ...(admissionCa ? { admissionCallerCa: admissionCa } : {}),
   });
   const retentionTimer = settings.retentionDays
     ? setInterval(
@@ -179,9 +193,9 @@ export async function createRecorder(
       cert: tls.cert,
       key: tls.key,
       // Ask for a client certificate but let token users through; userFromCertificate trusts it only if authorized.
-      requestCert: Boolean(clientCa),
+      requestCert: trustedCas.length > 0,
       rejectUnauthorized: false,
-      ...(clientCa ? { ca: clientCa } : {}),
+      ...(trustedCas.length ? { ca: trustedCas } : {}),
     },
     (req, res) => void router.handle(req, res),
   );

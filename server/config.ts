@@ -37,6 +37,14 @@ export interface Settings {
   breakGlassGroups: string[];
   /** A browser session's token is checked again with TokenReview this often (revocation takes effect). */
   webSessionReviewMs: number;
+  /** CA bundle of the apiserver's webhook client certificate; default: the client CA. */
+  admissionClientCaFile?: string;
+  /** Common names /admission/validate accepts from that CA; empty: any. */
+  admissionClientNames: string[];
+  /** The ConfigMap the admission policy reads open sessions from; null: not published. */
+  admissionParams: { namespace: string; name: string } | null;
+  /** Groups never impersonated (system:masters always is): their members cannot open sessions. */
+  impersonationDeniedGroups: string[];
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } = {
@@ -50,6 +58,9 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } =
   debugPodTimeoutMs: 120_000,
   breakGlassGroups: ['audited-exec:break-glass'],
   webSessionReviewMs: 300_000,
+  admissionClientNames: [],
+  admissionParams: { namespace: 'audited-exec', name: 'audited-exec-sessions' },
+  impersonationDeniedGroups: [],
 };
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -112,6 +123,34 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
         "how often a browser session's token is checked again (default 300)",
         env.AUDITED_EXEC_WEB_SESSION_REVIEW,
       ),
+    )
+    .addOption(
+      opt(
+        '--admission-client-ca <file>',
+        "CA of the apiserver's webhook client certificate (default: --client-ca)",
+        env.AUDITED_EXEC_ADMISSION_CLIENT_CA,
+      ),
+    )
+    .addOption(
+      opt(
+        '--admission-client-names <list>',
+        'comma-separated certificate names accepted on /admission/validate (default: any from that CA)',
+        env.AUDITED_EXEC_ADMISSION_CLIENT_NAMES,
+      ),
+    )
+    .addOption(
+      opt(
+        '--admission-params <namespace/name>',
+        'ConfigMap the admission policy reads open sessions from, or "none"',
+        env.AUDITED_EXEC_ADMISSION_PARAMS,
+      ),
+    )
+    .addOption(
+      opt(
+        '--deny-impersonation-groups <list>',
+        'comma-separated groups never impersonated, besides system:masters',
+        env.AUDITED_EXEC_DENY_IMPERSONATION_GROUPS,
+      ),
     );
   program.parse(argv);
   const o = program.opts<Record<string, string | undefined>>();
@@ -152,12 +191,33 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
       debugImage: o.debugImage,
       debugPodTimeoutMs: podTimeout === undefined ? undefined : podTimeout * 1000,
       webSessionReviewMs: review === undefined ? undefined : review * 1000,
-      breakGlassGroups: o.breakGlassGroups
-        ?.split(',')
-        .map((g) => g.trim())
-        .filter(Boolean),
+      breakGlassGroups: list(o.breakGlassGroups),
+      admissionClientCaFile: path(o.admissionClientCa),
+      admissionClientNames: list(o.admissionClientNames),
+      impersonationDeniedGroups: list(o.denyImpersonationGroups),
     }),
+    ...(o.admissionParams === undefined ? {} : { admissionParams: parseParamsRef(o.admissionParams) }),
   };
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+}
+
+/** "namespace/name", or "none" (the policy variant is not installed). */
+export function parseParamsRef(value: string): { namespace: string; name: string } | null {
+  if (value === 'none') return null;
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(value);
+  if (!m) {
+    throw new AuditedExecError(
+      'CONFIG_INVALID',
+      `--admission-params "${value}" is not NAMESPACE/NAME of a ConfigMap (or "none")`,
+    );
+  }
+  return { namespace: m[1]!, name: m[3]! };
 }
 
 function opt(flags: string, description: string, envValue: string | undefined): Option {

@@ -4,6 +4,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SessionKind, SessionRecord, ShimEvent } from '../common/wire.ts';
+import { createAdmissionCallerCheck } from './admission/caller.ts';
+import { grantOf } from './admission/grants.ts';
+import { SessionParams } from './admission/session-params.ts';
 import { createAdmissionHandler } from './admission/webhook.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { UserInfo } from './auth/user.ts';
@@ -44,6 +47,8 @@ export interface ModuleDeps {
     deleteSession?(sessionId: string): Promise<void>;
   };
   log: (line: string) => void;
+  /** PEM of the CA that issues the apiserver's webhook client certificate (admission/caller.ts). */
+  admissionCallerCa?: string;
 }
 
 export interface Modules {
@@ -103,7 +108,15 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     metrics.sessionStarted(session.kind);
     previous.onSessionStarted?.(session);
   };
+  // The admission policy's params: the store's open sessions, published as a ConfigMap.
+  const sessionParams = settings.admissionParams
+    ? new SessionParams({ kube: services.kube, store, ...settings.admissionParams, log })
+    : undefined;
+  if (sessionParams) services.admissionParams = sessionParams;
+  sessionParams?.start();
   services.hooks.onSessionEnded = (id, state) => {
+    // An ended session's marker must stop passing the policy as soon as possible.
+    void sessionParams?.publish();
     const kind = kinds.get(id) ?? 'exec';
     kinds.delete(id);
     metrics.sessionEnded(kind, state === 'ended' ? 'ended' : 'interrupted');
@@ -169,10 +182,16 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   );
   router.get('/api/v1/evidence', (ctx) => getBulkExport(ctx.req, ctx.res, evidenceCtx(ctx)));
 
-  // The apiserver authenticates itself to the webhook with TLS; it carries no user token.
+  // The apiserver identifies itself to the webhook with its client certificate; it carries no token.
   const admission = createAdmissionHandler({
-    breakGlassGroups: settings.breakGlassGroups,
-    debugNamespace: settings.debugNamespace,
+    policy: { breakGlassGroups: settings.breakGlassGroups, debugNamespace: settings.debugNamespace },
+    lookup: async (id) => {
+      const s = await store.getSession(id);
+      return s ? grantOf(s) : null;
+    },
+    caller: deps.admissionCallerCa
+      ? createAdmissionCallerCheck({ caPem: deps.admissionCallerCa, names: settings.admissionClientNames })
+      : () => 'the recorder has no admission client CA configured (--admission-client-ca)',
   });
   router.post('/admission/validate', (ctx) => admission(ctx.req, ctx.res), { auth: false });
   // Prometheus scrapes with its service-account token like any other client, RBAC permitting.
@@ -209,7 +228,10 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     shim,
     metrics,
     access,
-    drain: () => seals.drain(),
+    drain: async () => {
+      await sessionParams?.close();
+      await seals.drain();
+    },
     async sweepRetention(now = new Date()) {
       if (!settings.retentionDays) return 0;
       const r = await retention.sweep({ now, maxAgeDays: settings.retentionDays });

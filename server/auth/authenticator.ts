@@ -17,14 +17,18 @@ export function bearerToken(req: IncomingMessage): string | null {
   return m ? m[1]! : null;
 }
 
-export function createAuthenticator(options: { tokens: TokenReviewer }): Authenticator {
+export function createAuthenticator(options: {
+  tokens: TokenReviewer;
+  /** Fingerprints of the CAs whose client certificates are users, when the listener trusts more. */
+  certificateAnchors?: ReadonlySet<string>;
+}): Authenticator {
   return {
     async authenticate(req) {
       const token = bearerToken(req);
       // A token that is present but invalid is a failure, even if a certificate is also offered:
       // the caller asked to be that token's user.
       if (token) return options.tokens.review(token);
-      return userFromCertificate(req.socket as TLSSocket);
+      return userFromCertificate(req.socket as TLSSocket, options.certificateAnchors);
     },
   };
 }

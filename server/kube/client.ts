@@ -56,6 +56,10 @@ export interface ConnectionOptions extends RequestOptions {
 export function impersonationHeaders(imp: Impersonation | undefined, auditId?: string): HeaderValues {
   const h: HeaderValues = {};
   if (imp) {
+    // The last line behind auth/impersonation.ts: no code path may act as a cluster-admin group.
+    if (imp.groups.includes('system:masters')) {
+      throw new AuditedExecError('IMPERSONATION_DENIED', 'the recorder never impersonates system:masters');
+    }
     h['Impersonate-User'] = imp.user;
     if (imp.groups.length) h['Impersonate-Group'] = [...imp.groups];
     if (imp.uid) h['Impersonate-Uid'] = imp.uid;

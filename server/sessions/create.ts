@@ -2,7 +2,9 @@
 // recording, store the session as pending. Every refusal after the id exists is stored too, so
 // the trail shows attempts as well as sessions.
 import { randomUUID } from 'node:crypto';
+import { errorMessage } from '../../common/errors.ts';
 import type { SessionCreateRequest, SessionCreateResponse, SessionRecord } from '../../common/wire.ts';
+import { refuseDeniedImpersonation } from '../auth/impersonation.ts';
 import type { UserInfo } from '../auth/user.ts';
 import { HttpError, readJson, sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
@@ -39,11 +41,21 @@ export function createSessionHandler(services: SessionServices) {
     const id = randomUUID();
     const decision = evaluatePolicy(services.policy, request, user);
     const base = baseRecord(id, request, user, services.clock(), await services.impersonator());
+    try {
+      refuseDeniedImpersonation(user, services.impersonationDeniedGroups);
+    } catch (err) {
+      await refuse(services, base, (err as HttpError).message);
+      throw err;
+    }
     if (!decision.allowed) {
       await refuse(services, base, decision.message);
       throw new HttpError(decision.status, decision.code, decision.message);
     }
     base.recordInput = decision.recordInput;
+    // Stored (pending) before the first request that carries the session marker: admission allows
+    // the marker only for a session open in the store (webhook) or published from it (policy params).
+    await services.store.insertSession({ ...base, state: 'pending' });
+    await services.admissionParams?.publish();
     // node-debug: the debug pod is the target, created here as the user (node-debug-create.ts).
     let target: ExecTarget | NodeDebugTarget;
     try {
@@ -59,7 +71,7 @@ export function createSessionHandler(services: SessionServices) {
           auditId: id,
         });
     } catch (err) {
-      if (err instanceof HttpError) await refuse(services, base, err.message);
+      await refuseStored(services, id, err instanceof HttpError ? err.message : errorMessage(err));
       throw err;
     }
     try {
@@ -70,11 +82,14 @@ export function createSessionHandler(services: SessionServices) {
       const message = full
         ? 'the recorder has no space left for recordings; no session was started'
         : `the recorder cannot write recordings (${code ?? 'error'}); no session was started`;
-      await refuse(services, base, message).catch(() => {});
+      await refuseStored(services, id, message).catch(() => {});
       if (request.kind === 'node-debug') await removeDebugPod(services, target as NodeDebugTarget, id);
       throw new HttpError(full ? 507 : 503, 'SESSION_RECORDING_UNAVAILABLE', message, { cause: err });
     }
-    await services.store.insertSession({ ...base, ...target, state: 'pending' });
+    await services.store.updateSession(id, { ...target });
+    // The exec or attach the stream opens is granted by the target just stored: publish it now, so
+    // the apiserver's params informer has the length of a round trip to the client to see it.
+    await services.admissionParams?.publish();
     if (request.kind === 'node-debug') deleteIfNeverOpened(services, { ...base, ...target });
     const body: SessionCreateResponse = { id, streamPath: streamPath(id) };
     sendJson(ctx.res, 201, body, { Location: `/api/v1/sessions/${id}` });
@@ -148,6 +163,16 @@ export async function sweepUnopened(services: SessionServices): Promise<number> 
     page = list.continue;
   } while (page);
   return swept;
+}
+
+/** A session refused after it was stored as pending; its marker stops being valid with it. */
+async function refuseStored(services: SessionServices, id: string, error: string): Promise<void> {
+  await services.store.transitionSession(id, 'pending', {
+    state: 'refused',
+    error,
+    endedAt: services.clock().toISOString(),
+  });
+  await services.admissionParams?.publish();
 }
 
 async function refuse(services: SessionServices, record: SessionRecord, error: string): Promise<void> {

@@ -34,6 +34,13 @@ export interface SessionServices {
   nodeDebug?: Partial<NodeDebugSettings>;
   /** Operational log lines (e.g. a debug pod that could not be deleted). */
   log?: (line: string) => void;
+  /** Groups never impersonated besides system:masters (auth/impersonation.ts). */
+  impersonationDeniedGroups?: readonly string[];
+  /**
+   * The admission policy's params (admission/session-params.ts): publishes the store's open
+   * sessions; awaited before each request that carries a session marker through admission.
+   */
+  admissionParams?: { publish(): Promise<boolean> };
 }
 
 /** What shutdown needs from a live session: a relay, or a node-debug session still waiting for its pod. */

@@ -1,11 +1,14 @@
 // Evaluates a ValidatingAdmissionPolicy the way kube-apiserver does, with a real CEL evaluator:
 // resourceRules matching, variables in order (later ones see earlier ones), validations, the
-// messageExpression of the first failure, and auditAnnotations. Only `request` and `variables`
-// are bound, so a policy that reads `object`, `params` or `authorizer` fails here loudly.
+// messageExpression of the first failure, and auditAnnotations. `request`, `object` (the request's
+// object, or null), `params` and `variables` are bound; a policy that reads `authorizer` fails here
+// loudly. evaluateBinding adds what a binding does: its matchResources and its paramRef (a missing
+// param with parameterNotFoundAction Deny denies).
 import { isCelError, run } from '@bufbuild/cel';
 
 export interface PolicySpec {
   failurePolicy?: string;
+  paramKind?: { apiVersion: string; kind: string };
   matchConstraints: {
     resourceRules: {
       apiGroups: string[];
@@ -68,10 +71,19 @@ function evaluate(expr: string, bindings: Record<string, unknown>, what: string)
 }
 
 /** Throws on any CEL error: with failurePolicy Fail an error would deny, so tests must see it. */
-export function evaluatePolicy(spec: PolicySpec, request: RequestLike): PolicyResult {
+export function evaluatePolicy(
+  spec: PolicySpec,
+  request: RequestLike,
+  options: { params?: unknown } = {},
+): PolicyResult {
   if (!matches(spec, request)) return { matched: false, failures: [], auditAnnotations: {} };
   const variables = new Map<string, unknown>();
-  const bindings = () => ({ request: toCel(request), variables });
+  const bound = {
+    request: toCel(request),
+    object: request.object === undefined ? null : toCel(request.object),
+    params: options.params === undefined ? null : toCel(options.params),
+  };
+  const bindings = () => ({ ...bound, variables });
   for (const v of spec.variables ?? []) {
     variables.set(v.name, evaluate(v.expression, bindings(), `variable ${v.name}`));
   }
@@ -99,4 +111,47 @@ export function evaluatePolicy(spec: PolicySpec, request: RequestLike): PolicyRe
 /** Evaluates one expression against a request, for tests that probe a single variable. */
 export function evaluateExpression(expr: string, request: RequestLike): unknown {
   return fromCel(evaluate(expr, { request: toCel(request), variables: new Map() }, 'expression'));
+}
+
+export interface BindingSpec {
+  policyName: string;
+  validationActions: string[];
+  paramRef?: { name: string; namespace?: string; parameterNotFoundAction?: string };
+  matchResources?: {
+    namespaceSelector?: { matchLabels?: Record<string, string> };
+    resourceRules?: PolicySpec['matchConstraints']['resourceRules'];
+  };
+}
+
+/**
+ * A policy through one binding, as the apiserver's dispatcher does it: the binding's
+ * matchResources (namespaceSelector by the namespace's `kubernetes.io/metadata.name` label, which
+ * is all these bindings use), then its paramRef: `params` is the object paramRef names, or
+ * undefined when it does not exist (parameterNotFoundAction Deny then denies without evaluating).
+ */
+export function evaluateBinding(
+  spec: PolicySpec,
+  binding: BindingSpec,
+  request: RequestLike & { namespace?: string },
+  params?: unknown,
+): PolicyResult {
+  const unmatched = { matched: false, failures: [], auditAnnotations: {} };
+  if (!matches(spec, request)) return unmatched;
+  const m = binding.matchResources;
+  if (
+    m?.resourceRules &&
+    !matches({ ...spec, matchConstraints: { resourceRules: m.resourceRules } }, request)
+  ) {
+    return unmatched;
+  }
+  const labels = m?.namespaceSelector?.matchLabels ?? {};
+  for (const [k, v] of Object.entries(labels)) {
+    if (k !== 'kubernetes.io/metadata.name') throw new Error(`namespaceSelector label ${k} is not modelled`);
+    if (request.namespace !== v) return unmatched;
+  }
+  if (binding.paramRef && params === undefined) {
+    if (binding.paramRef.parameterNotFoundAction !== 'Deny') return unmatched;
+    return { matched: true, failures: [`no params object ${binding.paramRef.name}`], auditAnnotations: {} };
+  }
+  return evaluatePolicy(spec, request, { params });
 }

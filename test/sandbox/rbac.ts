@@ -146,6 +146,14 @@ export function defaultPolicy(): RbacPolicy {
         resources: ['pods/exec', 'pods/attach'],
       },
       { users: [RECORDER], verbs: ['get'], apiGroups: [''], resources: ['configmaps'] },
+      // The admission policy's params (deploy/app/rbac-recorder.yaml, Role audited-exec:recorder-params).
+      {
+        users: [RECORDER],
+        verbs: ['create', 'update'],
+        apiGroups: [''],
+        resources: ['configmaps'],
+        namespaces: ['audited-exec'],
+      },
     ],
   };
 }

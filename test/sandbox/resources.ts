@@ -109,6 +109,37 @@ export async function handleResource(
       });
       return sendJson(res, 201, stored);
     }
+    case 'update': {
+      // PUT replaces the object; a stale metadata.resourceVersion is a 409 Conflict, as the apiserver's
+      // optimistic concurrency answers (pods are not updated through here).
+      if (!meta.writable || info.resource === 'pods')
+        throw new HttpError(405, `the sandbox does not support updating ${info.resource}`);
+      const body = (await readJson(req)) as KubeObject;
+      if (typeof body !== 'object' || body === null || body.metadata?.name !== info.name)
+        throw new HttpError(400, 'the body must be the object named in the path');
+      const cur = deps.store.get(info.resource, ns, info.name);
+      if (!cur) throw notFound(info.resource, info.name);
+      const rv = body.metadata.resourceVersion;
+      if (rv && rv !== cur.metadata.resourceVersion) {
+        throw new HttpError(
+          409,
+          `Operation cannot be fulfilled on ${info.resource} "${info.name}": the object has been modified; please apply your changes to the latest version and try again`,
+          { reason: 'Conflict' },
+        );
+      }
+      const stored = deps.store.put(info.resource, {
+        ...body,
+        apiVersion: 'v1',
+        kind: meta.kind,
+        metadata: {
+          ...body.metadata,
+          namespace: ns,
+          uid: cur.metadata.uid,
+          creationTimestamp: cur.metadata.creationTimestamp,
+        },
+      });
+      return sendJson(res, 200, stored);
+    }
     case 'delete': {
       if (!meta.writable) throw new HttpError(405, `the sandbox does not support deleting ${info.resource}`);
       const obj =

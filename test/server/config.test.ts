@@ -26,4 +26,29 @@ describe('config', () => {
     expect(() => parseListen('8443')).toThrow(/HOST:PORT/);
     expect(() => parseSettings(['node', 'main', '--tls-cert', 'a.pem'], {})).toThrow(/together/);
   });
+
+  it('admission: params ConfigMap by default, "none" turns it off, client CA and denylist', () => {
+    expect(parseSettings(['node', 'main'], {}, '/srv')).toMatchObject({
+      admissionParams: { namespace: 'audited-exec', name: 'audited-exec-sessions' },
+      admissionClientNames: [],
+      impersonationDeniedGroups: [],
+    });
+    const s = parseSettings(
+      ['node', 'main', '--admission-params', 'none', '--admission-client-ca', 'ca.pem'],
+      {
+        AUDITED_EXEC_DENY_IMPERSONATION_GROUPS: 'root-ish, ops-admins',
+        AUDITED_EXEC_ADMISSION_CLIENT_NAMES: 'kube-apiserver',
+      },
+      '/srv',
+    );
+    expect(s).toMatchObject({
+      admissionParams: null,
+      admissionClientCaFile: '/srv/ca.pem',
+      admissionClientNames: ['kube-apiserver'],
+      impersonationDeniedGroups: ['root-ish', 'ops-admins'],
+    });
+    expect(() => parseSettings(['node', 'main', '--admission-params', 'just-a-name'], {})).toThrow(
+      /NAMESPACE\/NAME/,
+    );
+  });
 });
