@@ -103,8 +103,6 @@ export type InferredReason = 'pid-reuse-undecidable' | 'orphan-ambiguous' | 'env
 export interface AttributedExec {
   session: string | null;
   attribution: Attribution | null;
-  /** why the shim is unsure, with attribution `inferred` (docs/attribution.md) */
-  reason?: InferredReason;
   argv: string[];
   pid: number;
   ppid: number;
@@ -116,6 +114,8 @@ export interface AttributedExec {
   cwd: string | null;
   exe: string | null;
   uid: number | null;
+  /** why the shim is unsure, with attribution `inferred` (docs/attribution.md); last, and only then */
+  reason?: InferredReason;
 }
 
 /** marker-conflict: a process in a session declares another; session-mismatch: an event the recorder

@@ -205,10 +205,9 @@ export class Attributor {
   }
 
   #wire(event: Exec, entry: ProcEntry): AttributedExec {
-    return {
+    const exec: AttributedExec = {
       session: entry.session,
       attribution: entry.attribution,
-      ...(entry.attribution === 'inferred' && entry.reason ? { reason: entry.reason } : {}),
       argv: event.argv,
       pid: event.pid,
       ppid: event.ppid,
@@ -219,6 +218,9 @@ export class Attributor {
       exe: event.exe,
       uid: event.uid,
     };
+    // Set after the literal, and only when there is one: a spread inside it costs every exec.
+    if (entry.attribution === 'inferred' && entry.reason) exec.reason = entry.reason;
+    return exec;
   }
 }
 
