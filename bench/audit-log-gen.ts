@@ -6,23 +6,48 @@ import { readFile } from 'node:fs/promises';
 
 const STAMP = /msg=audit\((\d+)\.(\d{3}):(\d+)\)/;
 const PIDS = /\b(pid|ppid)=(\d+)/g;
+/** A fork's exit= is the child's pid: a host pid for a host caller (shifted like every pid), a
+ *  pid of the caller's namespace for a container's (small, kept). */
+const FORK_EXIT = /\b(syscall=(?:56|57|58|435|clone|fork|vfork|clone3)\b.*?\bexit=)(\d+)/;
+const HOST_PID_FLOOR = 1000;
 
-/** Rewrites one record line for copy number `copy`. Pure. */
+/** Rewrites one record line for copy number `copy`: serials and times move on, pids move by
+ *  copy % 50 blocks, so after 50 copies the pids come round again (the table sees them reused). Pure. */
 export function shiftLine(
   line: string,
   o: { copy: number; serialBase: number; serialSpan: number; secondsPerCopy: number },
 ): string {
+  const shift = (pid: string) =>
+    pid === '1' || pid === '0' ? pid : String(Number(pid) + (o.copy % 50) * 100_000);
   return line
     .replace(STAMP, (_m, sec: string, milli: string, serial: string) => {
       const s = Number(sec) + o.copy * o.secondsPerCopy;
       const n = Number(serial) - o.serialBase + 1 + o.copy * o.serialSpan;
       return `msg=audit(${s}.${milli}:${n})`;
     })
-    .replace(
-      PIDS,
-      (_m, key: string, pid: string) =>
-        `${key}=${pid === '1' || pid === '0' ? pid : Number(pid) + (o.copy % 50) * 100_000}`,
+    .replace(PIDS, (_m, key: string, pid: string) => `${key}=${shift(pid)}`)
+    .replace(FORK_EXIT, (_m, head: string, pid: string) =>
+      Number(pid) >= HOST_PID_FLOOR ? `${head}${shift(pid)}` : `${head}${pid}`,
     );
+}
+
+/** The copies of `fixture` as lines in memory, with what shiftLine needs to tell copies apart. */
+export function repeatedLines(
+  fixtureLines: readonly string[],
+  minRecords: number,
+): { lines: string[]; copies: number; serialSpan: number } {
+  const lines = fixtureLines.filter((l) => l.startsWith('type='));
+  const serials = lines.map((l) => Number(STAMP.exec(l)?.[3] ?? 0)).filter((n) => n > 0);
+  const stamps = lines.map((l) => Number(STAMP.exec(l)?.[1] ?? 0)).filter((n) => n > 0);
+  const serialBase = Math.min(...serials);
+  const serialSpan = Math.max(...serials) - serialBase + 1;
+  const secondsPerCopy = Math.max(...stamps) - Math.min(...stamps) + 2;
+  const out: string[] = [];
+  let copies = 0;
+  for (; out.length < minRecords; copies++) {
+    for (const l of lines) out.push(shiftLine(l, { copy: copies, serialBase, serialSpan, secondsPerCopy }));
+  }
+  return { lines: out, copies, serialSpan };
 }
 
 export async function generateAuditLog(o: {

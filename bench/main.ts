@@ -14,6 +14,7 @@ import { latencyBench } from './latency.ts';
 import { offlineBench } from './offline.ts';
 import type { BenchResult } from './result.ts';
 import { spawnSandbox } from './sandbox-process.ts';
+import { scaleBench } from './scale-check.ts';
 import { shimCpuBench } from './shim-cpu.ts';
 import { formatTable } from './table.ts';
 import { spawnTlsRelay } from './tls-relay.ts';
@@ -75,6 +76,7 @@ try {
     }),
   );
   await bench('offline', () => offlineBench({ records: quick ? 100_000 : 1_000_000, log }));
+  await bench('scale', async () => scaleBench({ records: quick ? 100_000 : 1_000_000, log }));
   await bench('shim-cpu', async () => {
     const r = await shimCpuBench({
       sandbox: sb,
