@@ -8,6 +8,8 @@ const SERIAL = [
   'test/shim/live-auditd.test.ts',
   'test/shim/run.test.ts',
   'test/deploy/audit-rules-loader.test.ts',
+  // Seals 72 and 272 MiB recordings in child processes: minutes of CPU that slow every suite beside it.
+  'test/evidence/seal-memory.test.ts',
   'test/scenarios/live.test.ts',
 ];
 
