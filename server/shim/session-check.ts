@@ -6,10 +6,13 @@
 // named, never as one of its commands. Pure: the session and the container's pod are passed in.
 //
 // Unknowns, and what is done with them:
-// - the session's container id is not known (the pod's status had none at create, or a node-debug
-//   pod not yet running): the node's pod list must place the event's container in the session's
-//   pod under the session's container name; a container the list does not name is a mismatch.
-//   The same rule accepts the session's container after a restart (new id, same pod and name).
+// - the session's container id is not known yet (the pod's status had none at create; a node-debug
+//   pod whose entry ran and exited before the recorder saw it start, and which may be deleted by the
+//   time its events arrive): a container the node's pod list places in another pod or under another
+//   name is a mismatch; one the list cannot name (just started, or already gone) is accepted, since
+//   nothing known contradicts it and the session id is secret until the session's own processes run.
+// - the session's container id is known and the event's differs: accepted only when the pod list
+//   places it in the session's pod under the session's container name (a restarted container).
 // - the event's container id is null (the shim could not read the process's cgroup, e.g. it had
 //   exited): accepted when the node matches. Every process of a pod is in a container's cgroup; only
 //   a process outside all containers has none, and that needs root on the node, which already holds
@@ -40,7 +43,8 @@ export function sessionMismatch(
   if (e.containerId === null) return null;
   if (s.containerId !== undefined && e.containerId === s.containerId) return null;
   const where = containerOf(e.containerId);
-  const samePod = where !== null && where.namespace === s.namespace && where.pod === s.pod;
+  if (where === null) return s.containerId === undefined ? null : 'container';
+  const samePod = where.namespace === s.namespace && where.pod === s.pod;
   return samePod && (s.container === undefined || where.container === s.container) ? null : 'container';
 }
 

@@ -69,10 +69,13 @@ describe('sessionMismatch', () => {
     expect(sessionMismatch(exec(), undefined, containerOf)).toBe('unknown-session');
   });
 
-  it("places the container by the node's pod list when the session's id is unknown", () => {
+  it("places the container by the node's pod list when the session's id is not known yet", () => {
     const noId = { ...session, containerId: undefined };
     expect(sessionMismatch(exec(), noId, containerOf)).toBeNull();
-    expect(sessionMismatch(exec({ containerId: 'e'.repeat(64) }), noId, containerOf)).toBe('container');
+    expect(sessionMismatch(exec({ containerId: 'c'.repeat(64) }), noId, containerOf)).toBe('container');
+    expect(sessionMismatch(exec({ containerId: 'd'.repeat(64) }), noId, containerOf)).toBe('container');
+    // Not (or no longer) in the pod list: a debug pod that ran, exited and was deleted.
+    expect(sessionMismatch(exec({ containerId: 'e'.repeat(64) }), noId, containerOf)).toBeNull();
   });
 
   it('accepts an event whose container the shim could not read, on the right node only', () => {
