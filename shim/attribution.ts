@@ -1,8 +1,9 @@
-// DESIGN.md "Attribution rules", applied to process events in log order. A process's session is
-// decided once, when the table first sees it: its own marker (`env AUDITED_EXEC_SESSION=<id> …`
-// exec'd in that pid), a debug pod's environment, an expected exec (inferred), or else its parent's
-// session. It is never revisited, so a nohup'd child keeps its session after the shell exits and
-// after it is re-parented.
+// The attribution rules (docs/attribution.md), applied to process events in log order. A process's
+// session is decided once, when the table first sees it: its own marker (`env AUDITED_EXEC_SESSION=<id> …`
+// exec'd in the process the container runtime started), a debug pod's environment, an expected
+// exec (inferred), or else its parent's session; live, an unlinked process's environment. It is
+// never revisited, so a nohup'd child keeps its session after the shell exits and after it is
+// re-parented.
 
 import type { AttributedExec, AttributionAlert } from '../common/wire.ts';
 import type { Exec, ProcessEvent } from './exec-event.ts';
