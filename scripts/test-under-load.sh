@@ -6,6 +6,7 @@
 #
 #   npm run test:under-load                      # one run of the whole suite
 #   npm run test:under-load -- --runs 3          # three runs in a row, stops at the first failure
+#   npm run test:under-load -- --runs 3 --keep-going   # all three, to see how often each test fails
 #   npm run test:under-load -- test/fault        # extra arguments go to vitest (a file filter)
 #
 # The hog is stress-ng (scripts/install-system-deps.sh) with one worker per core, or a shell busy
@@ -16,11 +17,13 @@ cd "$(dirname "$0")/.."
 source scripts/node-env.sh >/dev/null
 
 runs=1
+keep_going=false
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --runs=*) runs="${1#--runs=}"; shift ;;
+    --keep-going) keep_going=true; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -82,14 +85,14 @@ for run in $(seq 1 "$runs"); do
   if [ ! -s "$report" ]; then
     echo "=== run $run: vitest wrote no report (exit $code) after ${took}s"
     status=1
-    break
+    $keep_going && continue || break
   fi
   listed=$(failures "$report")
   if [ "$code" -ne 0 ] || [ -n "$listed" ]; then
     echo "=== run $run FAILED after ${took}s (vitest exit $code); failing tests:"
     echo "${listed:-  (none named: see the vitest output above)}"
     status=1
-    break
+    $keep_going && continue || break
   fi
   echo "=== run $run green after ${took}s"
 done
