@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { AsciicastError, decodeAsciicast } from '../common/asciicast.ts';
 import { AuditedExecError } from '../common/errors.ts';
+import { isSessionId } from '../common/session-marker.ts';
 import { type CliContext, globalFlags } from './cli.ts';
 import type { RecorderClient } from './client.ts';
 import { connect } from './connect.ts';
@@ -14,7 +15,6 @@ interface PlayFlags {
   idleTimeLimit?: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Leaves the alternate screen, resets colours, shows the cursor: what a stopped recording may leave behind. */
 const TERMINAL_RESET = '\x1b[?1049l\x1b[0m\x1b[?25h\r\n';
 
@@ -116,7 +116,7 @@ function writeWithBackpressure(out: Writable, data: string): Promise<void> | und
 /** A full UUID is used as is; a prefix must match exactly one session the user can see. */
 export async function resolveSessionId(client: RecorderClient, idOrPrefix: string): Promise<string> {
   const wanted = idOrPrefix.toLowerCase();
-  if (UUID.test(wanted)) return wanted;
+  if (isSessionId(wanted)) return wanted;
   if (!/^[0-9a-f-]{4,}$/.test(wanted)) {
     throw new AuditedExecError(
       'USAGE',

@@ -5,43 +5,13 @@
 // never revisited, so a nohup'd child keeps its session after the shell exits and after it is
 // re-parented.
 
+import { markerInEnviron, markerOf } from '../common/session-marker.ts';
 import type { AttributedExec, AttributionAlert } from '../common/wire.ts';
 import type { Exec, ProcessEvent } from './exec-event.ts';
 import { basename, isRuntimeName } from './process-names.ts';
 import type { ProcEntry, ProcessTable } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
 import { RuntimeExecs } from './runtime-exec.ts';
-
-export const SESSION_VAR = 'AUDITED_EXEC_SESSION';
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const PREFIX = `${SESSION_VAR}=`;
-
-/** The session an `env` exec declares, or null. Only env's own NAME=VALUE operands count (up to the
- *  command it runs), so a command that merely mentions the marker declares nothing. */
-export function markerOf(argv: readonly string[]): string | null {
-  if (basename(argv[0]) !== 'env') return null;
-  for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg.startsWith(PREFIX)) {
-      const id = arg.slice(PREFIX.length);
-      if (UUID_V4.test(id)) return id;
-      continue;
-    }
-    if (arg.startsWith('-') || arg.includes('=')) continue;
-    break;
-  }
-  return null;
-}
-
-export function markerInEnviron(environ: readonly string[]): string | null {
-  for (const kv of environ) {
-    if (kv.startsWith(PREFIX)) {
-      const id = kv.slice(PREFIX.length);
-      return UUID_V4.test(id) ? id : null;
-    }
-  }
-  return null;
-}
 
 export interface ExpectedExec {
   session: string;

@@ -3,11 +3,8 @@
 // checks a request against the grant of the session it names (store lookup), and the
 // ValidatingAdmissionPolicy compares it with the same grant flattened into its params ConfigMap
 // (grantParams). Pure: no I/O, no clock.
+import { SESSION_LABEL } from '../../common/session-marker.ts';
 import type { SessionRecord } from '../../common/wire.ts';
-
-export const SESSION_EXTRA = 'audited-exec.io/session';
-/** The label the recorder puts on its debug pods (sessions/node-debug-pod.ts SESSION_LABEL). */
-export const DEBUG_POD_SESSION_LABEL = 'audited-exec.io/session';
 
 export interface SessionGrant {
   id: string;
@@ -84,8 +81,7 @@ export function grantRefusal(grant: SessionGrant | null, user: string, req: Mark
     case 'debug-pod':
       if (!grant.debugPodOn) return 'the session creates no debug pod now';
       if (req.node !== grant.debugPodOn) return `the session's node is ${grant.debugPodOn}`;
-      if (req.sessionLabel !== grant.id)
-        return `the pod is not labelled ${DEBUG_POD_SESSION_LABEL}=${grant.id}`;
+      if (req.sessionLabel !== grant.id) return `the pod is not labelled ${SESSION_LABEL}=${grant.id}`;
       return null;
   }
 }

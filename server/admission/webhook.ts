@@ -6,11 +6,8 @@
 // passes (grants.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { DEBUG_POD_SESSION_LABEL, grantRefusal, type MarkedRequest, type SessionGrant } from './grants.ts';
-
-export { SESSION_EXTRA } from './grants.ts';
-
-import { SESSION_EXTRA } from './grants.ts';
+import { SESSION_EXTRA, SESSION_LABEL } from '../../common/session-marker.ts';
+import { grantRefusal, type MarkedRequest, type SessionGrant } from './grants.ts';
 
 export const DEFAULT_BREAK_GLASS_GROUPS: readonly string[] = ['audited-exec:break-glass'];
 export const DEFAULT_DEBUG_NAMESPACE = 'audited-exec-debug';
@@ -182,7 +179,7 @@ function markedRequest(action: Guarded, req: AdmissionRequest): MarkedRequest {
     case 'ephemeralcontainers':
       return { action };
     case 'debug-pod': {
-      const label = object.metadata?.labels?.[DEBUG_POD_SESSION_LABEL];
+      const label = object.metadata?.labels?.[SESSION_LABEL];
       return {
         action,
         node: text(object.spec?.nodeName),

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AuditedExecError } from '../../common/errors.ts';
 import type { SignatureDocument } from '../../common/evidence/format.ts';
+import { isSessionId } from '../../common/session-marker.ts';
 import type { SessionRecord, ShimEvent } from '../../common/wire.ts';
 
 export interface SessionSource {
@@ -38,10 +39,8 @@ export interface SignatureStore {
 
 export type EvidenceStore = SessionSource & SignatureStore;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export function checkSessionId(id: string): string {
-  if (!UUID.test(id))
+  if (!isSessionId(id))
     throw new AuditedExecError('EVIDENCE_BAD_ID', `${JSON.stringify(id)} is not a session id`);
   return id;
 }

@@ -13,9 +13,8 @@ import {
   apiServerRequestOptions,
 } from '../../common/kubeconfig/credentials.ts';
 import { kubeconfigPaths, loadKubeconfig, type ResolvedKubeconfig } from '../../common/kubeconfig/load.ts';
+import { SESSION_EXTRA } from '../../common/session-marker.ts';
 import { type InClusterOptions, inClusterAvailable, inClusterConfig } from './in-cluster.ts';
-
-export const SESSION_EXTRA = 'audited-exec.io/session';
 
 /** Who the apiserver should treat the request as coming from. */
 export interface Impersonation {

@@ -9,9 +9,9 @@
 // the process's environment. Without a command the image's own entrypoint runs (which we cannot
 // wrap without knowing it); then only the container environment carries the marker, read from /proc
 // while the entry runs (an interactive shell waits for its user).
+import { markedCommand, SESSION_LABEL, SESSION_VAR } from '../../common/session-marker.ts';
 import type { DebugProfile } from '../../common/wire.ts';
 
-export const SESSION_LABEL = 'audited-exec.io/session';
 export const USER_ANNOTATION = 'audited-exec.io/user';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'audited-exec';
@@ -19,7 +19,6 @@ export const MANAGED_BY = 'audited-exec';
 export const DEBUG_POD_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY},${SESSION_LABEL}`;
 /** kubectl's container name for node debugging. */
 export const DEBUG_CONTAINER = 'debugger';
-export const SESSION_ENV = 'AUDITED_EXEC_SESSION';
 
 // The slice of core/v1 the debug pod uses; field names as the API spells them.
 export interface SecurityContext {
@@ -97,8 +96,8 @@ export function nodeDebugPod(o: NodeDebugPodOptions): DebugPod {
   const container: DebugContainer = {
     name: DEBUG_CONTAINER,
     image: o.image,
-    ...(o.command.length ? { command: ['env', `${SESSION_ENV}=${o.sessionId}`, ...o.command] } : {}),
-    env: [{ name: SESSION_ENV, value: o.sessionId }],
+    ...(o.command.length ? { command: markedCommand(o.sessionId, o.command) } : {}),
+    env: [{ name: SESSION_VAR, value: o.sessionId }],
     stdin: o.stdin,
     tty: o.tty,
     terminationMessagePolicy: 'File',

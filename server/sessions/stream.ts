@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import { SUBPROTOCOL_V4, SUBPROTOCOL_V5 } from '../../common/channel.ts';
+import { markedCommand } from '../../common/session-marker.ts';
 import { failureStatus } from '../../common/status.ts';
 import type { SessionRecord } from '../../common/wire.ts';
 import { sameUser } from '../auth/user.ts';
@@ -18,7 +19,7 @@ import { impersonation } from './create.ts';
 import { runNodeDebug } from './node-debug-stream.ts';
 import { Relay, type RelayResult } from './relay.ts';
 import type { SessionServices } from './services.ts';
-import { type ExecParams, markedCommand, openExec } from './upstream.ts';
+import { type ExecParams, openExec } from './upstream.ts';
 import { requireSessionId } from './validate.ts';
 
 export function streamHandler(services: SessionServices) {

@@ -26,11 +26,6 @@ export interface ExecParams {
 
 export type UpstreamResult = { ok: true; ws: WebSocket; protocol: string } | { ok: false; status: Status };
 
-/** The marker the shim looks for: `env` execs the command in the same pid. */
-export function markedCommand(session: string, command: string[]): string[] {
-  return ['env', `AUDITED_EXEC_SESSION=${session}`, ...command];
-}
-
 export function execPath(p: Omit<ExecParams, 'impersonate' | 'auditId'>): string {
   const q = new URLSearchParams();
   for (const c of p.command) q.append('command', c);

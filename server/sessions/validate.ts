@@ -1,13 +1,7 @@
 // Input checks for session requests and ids. Pure: returns the typed value or throws a 4xx.
+import { isSessionId } from '../../common/session-marker.ts';
 import type { DebugProfile, SessionCreateRequest } from '../../common/wire.ts';
 import { HttpError } from '../http/respond.ts';
-
-/** Session ids are lower-case UUID v4: nothing else reaches a file path or a query. */
-export const SESSION_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-export function isSessionId(s: string): boolean {
-  return SESSION_ID_RE.test(s);
-}
 
 export function requireSessionId(s: string | undefined): string {
   if (s === undefined || !isSessionId(s)) {

@@ -1,6 +1,8 @@
 // The pages and files behind sign-in. Every per-session route loads the session and asks
 // SessionAccess.canView before touching its recording, events or evidence: no byte of a recording
 // leaves without that check.
+
+import { isSessionId } from '../../common/session-marker.ts';
 import type { SessionRecord } from '../../common/wire.ts';
 import { UNRECORDED_KINDS } from '../events/store.ts';
 import type { Handler, RequestContext, Router } from '../http/router.ts';
@@ -18,8 +20,6 @@ import { matchesAll, searchTerms, sessionText } from './search.ts';
 import { sessionFileRoutes } from './session-files.ts';
 import { buildTimeline, playerMarkers, splitEvents } from './timeline.ts';
 import type { ResolvedViewer } from './viewer.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function pick<K extends string>(url: URL, keys: readonly K[]): Partial<Record<K, string>> {
   const out: Partial<Record<K, string>> = {};
@@ -46,7 +46,7 @@ export async function viewable(
   ui: UiContext,
 ): Promise<SessionRecord | null> {
   const id = (ctx.params.id ?? '').toLowerCase();
-  const session = UUID.test(id) ? await ui.deps.store.getSession(id) : undefined;
+  const session = isSessionId(id) ? await ui.deps.store.getSession(id) : undefined;
   if (!session) {
     sendProblem(ctx.req, ctx.res, 404, 'There is no session with this id.', chrome(v, ''));
     return null;

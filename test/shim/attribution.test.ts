@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { markerOf } from '../../common/session-marker.ts';
 import type { AttributedExec, AttributionAlert } from '../../common/wire.ts';
 import type { AttributedOutput } from '../../shim/attribution.ts';
-import { markerOf } from '../../shim/attribution.ts';
 import { Pipeline } from '../../shim/pipeline.ts';
 import type { ProcSource } from '../../shim/procfs.ts';
 import { execLines, forkLines } from './audit-lines.ts';

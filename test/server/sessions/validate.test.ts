@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isSessionId, validateCreateRequest } from '../../../server/sessions/validate.ts';
+import { isSessionId } from '../../../common/session-marker.ts';
+import { validateCreateRequest } from '../../../server/sessions/validate.ts';
 
 describe('session ids', () => {
   it('accepts only lower-case UUID v4', () => {
