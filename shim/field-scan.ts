@@ -1,7 +1,8 @@
 // The generic key=value scan of a record body, used when a caller wants every field (PATH, USER_*,
 // split EXECVE records). Kernel hot paths read single fields instead (AuditRecord.field/pick).
 
-import type { AuditFields } from './parser.ts';
+/** A record's fields by name, values as written (parser.ts decodes them on demand). */
+export type AuditFields = Record<string, string>;
 
 const SPACE = 0x20;
 const GS = 0x1d;

@@ -3,7 +3,7 @@
 // only that; key=value fields are scanned on first use, because most records (PATH, BPRM_FCAPS,
 // SOCKADDR…) are never looked at. No regex on the hot path.
 
-import { scanFields } from './field-scan.ts';
+import { type AuditFields, scanFields } from './field-scan.ts';
 import { recordTypeAt } from './record-types.ts';
 import { fieldText } from './values.ts';
 
@@ -11,7 +11,7 @@ const SPACE = 0x20;
 const DQUOTE = 0x22;
 const EQ = 0x3d;
 
-export type AuditFields = Record<string, string>;
+export type { AuditFields } from './field-scan.ts';
 
 /** A parsed line. Field values are kept as written (quoted values keep their quotes) so the
  *  kernel's encoding of untrusted strings — quoted, hex, or (null) — stays visible; decode

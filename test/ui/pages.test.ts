@@ -115,4 +115,29 @@ describe('pages', () => {
     expect(out).toContain('c'.repeat(12));
     expect(out).not.toContain('<script>alert(1)');
   });
+
+  it('unrecorded activity names the session a forged marker or a mismatched event claimed', () => {
+    const claim = (alert: 'marker-forged' | 'session-mismatch', declared: string) => ({
+      alert,
+      session: null,
+      declared,
+      pid: 500,
+      ppid: 1,
+      argv: ['env', `AUDITED_EXEC_SESSION=${declared}`, 'sh'],
+      time: '2026-11-23T10:00:02Z',
+      auditId: 'c',
+      tty: null,
+      node: 'n1',
+    });
+    const out = unrecordedPage({
+      query: { kind: 'marker-forged' },
+      items: [claim('marker-forged', session.id), claim('session-mismatch', evil)],
+    }).value;
+    expect(out).toContain('<option value="marker-forged" selected>');
+    expect(out).toContain(
+      `<td>forged marker<br><span class="muted">claims session <a href="/ui/sessions/${session.id}">`,
+    );
+    expect(out).toContain('session mismatch');
+    expect(out).not.toContain('<script>alert(1)');
+  });
 });
