@@ -1,5 +1,6 @@
 // The recorder itself fails: SIGKILL while output streams at full speed (not at a quiet moment),
-// and a data directory (database and recordings) on a 256 KiB tmpfs that fills up. Nothing the
+// and a data directory (database and recordings) on a 512 KiB tmpfs that fills up (the fresh
+// database with its WAL already takes most of 256 KiB since the admission and alert tables). Nothing the
 // user saw may be missing from the recording; the session ends interrupted with a sentence; the
 // server (or its restart) keeps serving.
 // On a full disk the recorder releases its reserve to store final states, reports not ready and
@@ -119,9 +120,9 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
     expect(await pods()).toBe(0);
   }, 30_000);
 
-  it('a full data disk (256 KiB tmpfs) ends the overflowing session with a message, and space freed lets new sessions work', async () => {
+  it('a full data disk (512 KiB tmpfs) ends the overflowing session with a message, and space freed lets new sessions work', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fault-diskfull-'));
-    const unmount = mountTmpfs(dataDir, '256k');
+    const unmount = mountTmpfs(dataDir, '512k');
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     cleanups.push(unmount);
     const rec = await startRecorder({ sandbox: sb, dataDir });
