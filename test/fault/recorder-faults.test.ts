@@ -17,7 +17,7 @@ import { KubeClient } from '../../server/kube/client.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
 import { BALLAST_FILE } from '../../server/store/disk.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
-import { type Credentials, call } from '../server/client.ts';
+import { type Credentials, call, createExecSession } from '../server/client.ts';
 import { finalState, healthy, openSession } from '../support/fault-session.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { spawnRecorder, startRecorder } from '../support/recorder.ts';
@@ -73,14 +73,7 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
   it('sweeps a session whose stream is never opened to interrupted while the recorder runs', async () => {
     const rec = await startRecorder({ sandbox: sb, settings: { streamTimeoutMs: 1000 } });
     cleanups.push(() => rec.stop());
-    const created = await call<{ id: string }>(rec, alice, 'POST', '/api/v1/sessions', {
-      kind: 'exec',
-      namespace: 'default',
-      pod: 'web',
-      command: ['true'],
-      tty: false,
-      stdin: false,
-    });
+    const created = await createExecSession<{ id: string }>(rec, alice);
     expect(created.status).toBe(201);
     // The stream timeout (1 s) plus a sweep interval and the 1 s margin: well under 10 s.
     const record = await finalState(rec, alice, created.body.id, 10_000);

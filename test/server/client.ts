@@ -4,6 +4,7 @@ import { request } from 'node:https';
 import WebSocket from 'ws';
 import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { exitCodeFromStatus } from '../../common/status.ts';
+import type { SessionCreateResponse } from '../../common/wire.ts';
 
 export interface Credentials {
   token?: string;
@@ -60,6 +61,24 @@ export function call<T = Record<string, unknown>>(
     );
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+/** POST /api/v1/sessions for a non-tty exec session, `true` in default/web unless `body` says
+ *  otherwise: the session most tests need and do not care about. */
+export function createExecSession<T = SessionCreateResponse>(
+  rec: Target,
+  creds: Credentials,
+  body: Record<string, unknown> = {},
+): Promise<JsonAnswer<T>> {
+  return call<T>(rec, creds, 'POST', '/api/v1/sessions', {
+    kind: 'exec',
+    namespace: 'default',
+    pod: 'web',
+    command: ['true'],
+    tty: false,
+    stdin: false,
+    ...body,
   });
 }
 

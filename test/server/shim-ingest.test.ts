@@ -16,7 +16,7 @@ import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { WEB_LIVENESS, WEB_POST_START } from '../sandbox/seed.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
-import { type Credentials, call, runStream } from './client.ts';
+import { type Credentials, call, createExecSession, runStream } from './client.ts';
 
 describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api/v1/shim)', () => {
   let sb: Sandbox;
@@ -111,14 +111,7 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
   }
 
   async function finishedSession(): Promise<string> {
-    const created = await call<SessionCreateResponse>(rec, alice, 'POST', '/api/v1/sessions', {
-      kind: 'exec',
-      namespace: 'default',
-      pod: 'web',
-      command: ['true'],
-      tty: false,
-      stdin: false,
-    });
+    const created = await createExecSession<SessionCreateResponse>(rec, alice);
     expect(created.status).toBe(201);
     const r = await runStream(rec, alice, created.body.streamPath);
     expect(r.exitCode).toBe(0);

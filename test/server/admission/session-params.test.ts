@@ -17,7 +17,7 @@ import { type BindingSpec, evaluateBinding, evaluatePolicy, type PolicySpec } fr
 import { createPki, type KeyPair } from '../../sandbox/ca.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
 import { type RecorderHandle, startRecorder } from '../../support/recorder.ts';
-import { type Credentials, call, runStream } from '../client.ts';
+import { type Credentials, call, createExecSession, runStream } from '../client.ts';
 
 interface Doc {
   kind: string;
@@ -147,21 +147,7 @@ describe('admission: the recorder publishes, checks and refuses session markers'
       })
     ).body!;
   const create = (creds: Credentials, body: Record<string, unknown> = {}) =>
-    call<SessionCreateResponse & { message?: string; reason?: string }>(
-      rec,
-      creds,
-      'POST',
-      '/api/v1/sessions',
-      {
-        kind: 'exec',
-        namespace: 'default',
-        pod: 'web',
-        command: ['true'],
-        tty: false,
-        stdin: false,
-        ...body,
-      },
-    );
+    createExecSession<SessionCreateResponse & { message?: string; reason?: string }>(rec, creds, body);
 
   it('policy: a genuine open session passes; another user, a forged id and the ended session do not', async () => {
     const created = await create(alice);

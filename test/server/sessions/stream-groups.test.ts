@@ -9,7 +9,7 @@ import type { SessionCreateResponse, SessionRecord } from '../../../common/wire.
 import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
 import { skipE2E } from '../../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../../support/recorder.ts';
-import { type Credentials, call, runStream } from '../client.ts';
+import { type Credentials, call, createExecSession, runStream } from '../client.ts';
 
 /** A client certificate from the sandbox's CA: CN = user, one O per group. */
 function issue(sb: Sandbox, name: string, user: string, groups: string[]): Credentials {
@@ -77,14 +77,7 @@ describe.skipIf(skipE2E('stream groups', 'root', 'runc'))(
     it("impersonates the opener's groups, not those saved at create", async () => {
       const atCreate = issue(sb, 'carol-oncall', 'carol', ['dev', 'oncall']);
       const atOpen = issue(sb, 'carol-dev', 'carol', ['dev']);
-      const created = await call<SessionCreateResponse>(rec, atCreate, 'POST', '/api/v1/sessions', {
-        kind: 'exec',
-        namespace: 'default',
-        pod: 'web',
-        command: ['true'],
-        tty: false,
-        stdin: false,
-      });
+      const created = await createExecSession<SessionCreateResponse>(rec, atCreate);
       expect(created.status).toBe(201);
       const id = created.body.id;
       expect(
