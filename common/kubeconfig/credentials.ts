@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { AuditedExecError, errorMessage } from '../errors.ts';
 import { execCredential } from './exec.ts';
-import type { KubeUser, ResolvedKubeconfig } from './load.ts';
+import type { KubeUser, ResolvedKubeconfig } from './types.ts';
 
 /** What the recorder needs to know who we are. */
 export interface Credentials {

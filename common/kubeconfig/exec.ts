@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import type { ExecConfig, ResolvedKubeconfig } from './load.ts';
+import type { ExecConfig, ResolvedKubeconfig } from './types.ts';
 
 export interface ExecResult {
   token?: string;
