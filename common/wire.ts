@@ -85,6 +85,27 @@ export interface SessionList {
   continue?: string;
 }
 
+/**
+ * Which sessions to list, the same on every side: the plugin sends it as the query string of
+ * GET /api/v1/sessions, the API parses it back (server/sessions/read.ts), the store answers it a
+ * keyset page at a time, and the web UI's filter form is it plus a text search.
+ */
+export interface SessionQuery {
+  user?: string;
+  namespace?: string;
+  pod?: string;
+  node?: string;
+  state?: SessionState;
+  /** ISO-8601, inclusive */
+  since?: string;
+  /** ISO-8601, exclusive */
+  until?: string;
+  /** 1..500, default 50 */
+  limit?: number;
+  /** opaque cursor from a previous page */
+  continue?: string;
+}
+
 export type Attribution = 'marker' | 'ancestry' | 'inferred';
 
 /**

@@ -12,6 +12,7 @@ import type {
   SessionCreateRequest,
   SessionCreateResponse,
   SessionList,
+  SessionQuery,
   SessionRecord,
 } from '../common/wire.ts';
 import { type HttpResponse, httpRequest, httpStream, type TlsOptions } from './http.ts';
@@ -24,18 +25,6 @@ export interface RecorderClientOptions {
   headers: Record<string, string>;
   tls: TlsOptions;
   timeoutMs?: number;
-}
-
-export interface SessionQuery {
-  user?: string;
-  namespace?: string;
-  pod?: string;
-  node?: string;
-  since?: string;
-  until?: string;
-  state?: string;
-  limit?: number;
-  continue?: string;
 }
 
 export interface DownloadOptions {

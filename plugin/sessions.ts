@@ -2,9 +2,8 @@
 // Like `kubectl get`, it lists the context namespace unless -n or -A says otherwise.
 import { type Command, Option } from 'commander';
 import { AuditedExecError } from '../common/errors.ts';
-import type { SessionList, SessionRecord } from '../common/wire.ts';
+import type { SessionList, SessionQuery, SessionRecord, SessionState } from '../common/wire.ts';
 import { type CliContext, globalFlags } from './cli.ts';
-import type { SessionQuery } from './client.ts';
 import { connect } from './connect.ts';
 import { formatSessionsTable, parseSince } from './session-table.ts';
 
@@ -14,7 +13,8 @@ export interface SessionsFlags {
   pod?: string;
   node?: string;
   since?: string;
-  state?: string;
+  /** commander checks it is one of the states */
+  state?: SessionState;
   output?: 'json' | 'wide';
   limit?: number;
 }

@@ -4,11 +4,11 @@
 // sessions cluster-scoped). The rule itself is server/ui/access.ts's, shared with events and the UI.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { SessionRecord, SessionState } from '../../common/wire.ts';
+import type { SessionQuery, SessionRecord, SessionState } from '../../common/wire.ts';
 import { HttpError, sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
 import { recordingPath } from '../recording/writer.ts';
-import { MAX_PAGE, type SessionFilter } from '../store/store.ts';
+import { MAX_PAGE } from '../store/store.ts';
 import { ownSession, SessionAccess } from '../ui/access.ts';
 import type { SessionServices } from './services.ts';
 import { requireSessionId } from './validate.ts';
@@ -16,8 +16,8 @@ import { requireSessionId } from './validate.ts';
 const STATES: SessionState[] = ['pending', 'running', 'ended', 'interrupted', 'refused'];
 
 /** Query string → filter; rejects what it cannot read instead of ignoring it. */
-export function parseListQuery(q: URLSearchParams): SessionFilter {
-  const f: SessionFilter = {};
+export function parseListQuery(q: URLSearchParams): SessionQuery {
+  const f: SessionQuery = {};
   for (const key of ['user', 'namespace', 'pod', 'node', 'continue'] as const) {
     const v = q.get(key);
     if (v) f[key] = v;

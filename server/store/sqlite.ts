@@ -4,19 +4,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import type { SessionList, SessionRecord } from '../../common/wire.ts';
+import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
 import { HttpError } from '../http/respond.ts';
 import { DISK_FULL_MESSAGE } from './disk.ts';
 import { isDiskFull, PendingWrites, type SessionPatch } from './pending.ts';
 import { fromRow, SESSION_MIGRATIONS, toRow } from './rows.ts';
-import {
-  DEFAULT_PAGE,
-  decodeCursor,
-  encodeCursor,
-  MAX_PAGE,
-  type SessionFilter,
-  type Store,
-} from './store.ts';
+import { DEFAULT_PAGE, decodeCursor, encodeCursor, MAX_PAGE, type Store } from './store.ts';
 
 /** A schema step. Other modules (shim events, evidence) add theirs with their own ids. */
 export interface Migration {
@@ -187,7 +180,7 @@ export class SqliteStore implements Store {
     return row ? this.#pending.overlay(fromRow(row)) : undefined;
   }
 
-  async listSessions(filter: SessionFilter): Promise<SessionList> {
+  async listSessions(filter: SessionQuery): Promise<SessionList> {
     const { sql, args, limit } = listQuery(filter);
     const rows = this.db.prepare(sql).all(...args);
     // Held-back updates show here too (a state filter sees the stored state until they land).
@@ -253,7 +246,7 @@ export class SqliteStore implements Store {
 }
 
 /** The SELECT for one page; exported so tests can EXPLAIN it. */
-export function listQuery(filter: SessionFilter): { sql: string; args: SQLInputValue[]; limit: number } {
+export function listQuery(filter: SessionQuery): { sql: string; args: SQLInputValue[]; limit: number } {
   const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
   const where: string[] = [];
   const args: SQLInputValue[] = [];

@@ -1,22 +1,6 @@
 // The session store contract. SQLite (embedded, one data dir) implements it today; a PostgreSQL
 // store for several replicas implements the same interface, hence the Promises.
-import type { SessionList, SessionRecord, SessionState } from '../../common/wire.ts';
-
-export interface SessionFilter {
-  user?: string;
-  namespace?: string;
-  pod?: string;
-  node?: string;
-  state?: SessionState;
-  /** ISO-8601, inclusive */
-  since?: string;
-  /** ISO-8601, exclusive */
-  until?: string;
-  /** 1..500, default 50 */
-  limit?: number;
-  /** opaque cursor from a previous page */
-  continue?: string;
-}
+import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
 
 export interface Store {
   insertSession(record: SessionRecord): Promise<void>;
@@ -33,7 +17,7 @@ export interface Store {
   ): Promise<boolean>;
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** Newest first (startedAt, then id, descending), keyset-paged. */
-  listSessions(filter: SessionFilter): Promise<SessionList>;
+  listSessions(filter: SessionQuery): Promise<SessionList>;
   /** Finished sessions whose end (else start) is before `before`, oldest first (retention). */
   listSessionsEndedBefore(before: string): Promise<SessionRecord[]>;
   /** Removes the session row (retention); recordings and evidence are removed by their owners. */

@@ -2,15 +2,15 @@
 // rows the viewer may not see or that miss the text search are skipped here, so the page's cursor
 // is made from the last row *examined*, in the store's own cursor format, and the next page
 // resumes exactly there. Never OFFSET: each request costs O(rows examined), whatever the depth.
-import type { SessionList, SessionRecord } from '../../common/wire.ts';
-import { encodeCursor, type SessionFilter } from '../store/store.ts';
+import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
+import { encodeCursor } from '../store/store.ts';
 
 export interface PageRequest {
   /** store filters (without limit/continue) */
-  filter: Omit<SessionFilter, 'limit' | 'continue'>;
+  filter: Omit<SessionQuery, 'limit' | 'continue'>;
   limit: number;
   continue?: string;
-  fetch: (filter: SessionFilter) => Promise<SessionList>;
+  fetch: (filter: SessionQuery) => Promise<SessionList>;
   /** decides, a batch at a time, which rows stay (visibility, text search) */
   keep: (rows: SessionRecord[]) => Promise<boolean[]>;
   /** store rows per query */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionList, SessionRecord } from '../../common/wire.ts';
-import { decodeCursor, encodeCursor, type SessionFilter } from '../../server/store/store.ts';
+import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
+import { decodeCursor, encodeCursor } from '../../server/store/store.ts';
 import { visiblePage } from '../../server/ui/paging.ts';
 
 function session(i: number): SessionRecord {
@@ -24,8 +24,8 @@ function session(i: number): SessionRecord {
 /** The store's contract in memory: newest first by (startedAt, id), keyset cursor, never OFFSET. */
 function memoryStore(rows: SessionRecord[]) {
   const sorted = [...rows].sort((a, b) => (b.startedAt + b.id).localeCompare(a.startedAt + a.id));
-  const queries: SessionFilter[] = [];
-  const fetch = async (f: SessionFilter): Promise<SessionList> => {
+  const queries: SessionQuery[] = [];
+  const fetch = async (f: SessionQuery): Promise<SessionList> => {
     queries.push(f);
     const c = f.continue ? decodeCursor(f.continue) : null;
     const after = c ? sorted.filter((r) => r.startedAt + r.id < c.startedAt + c.id) : sorted;

@@ -1,19 +1,11 @@
 // The sessions list: filters, one row per session, keyset "next page" link.
-import type { SessionRecord } from '../../../common/wire.ts';
+import type { SessionQuery, SessionRecord } from '../../../common/wire.ts';
 import { formatDuration, formatTime, isLive, sessionSeconds, sessionTarget } from '../format.ts';
 import { href, html, type SafeHtml } from '../html.ts';
 
-export interface SessionsQuery {
-  user?: string;
-  namespace?: string;
-  pod?: string;
-  node?: string;
-  /** datetime-local values as typed */
-  since?: string;
-  until?: string;
-  q?: string;
-  continue?: string;
-}
+/** The filter form's fields: the sessions query (since/until as the datetime-local inputs typed
+ *  them) plus a text search over commands. */
+export type SessionsQuery = Omit<SessionQuery, 'state' | 'limit'> & { q?: string };
 
 export interface SessionsPageData {
   query: SessionsQuery;
