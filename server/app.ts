@@ -11,7 +11,7 @@ import { pemFingerprints } from './auth/clientcert.ts';
 import { TokenReviewer } from './auth/tokenreview.ts';
 import type { Settings } from './config.ts';
 import { answerClientError } from './http/client-error.ts';
-import { HttpError, sendJson } from './http/respond.ts';
+import { sendJson } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { KubeClient } from './kube/client.ts';
 import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
@@ -21,6 +21,7 @@ import { cleanupDebugPods } from './sessions/node-debug.ts';
 import { registerSessionRoutes } from './sessions/routes.ts';
 import { LiveSessions, type SessionServices } from './sessions/services.ts';
 import { DISK_FULL_MESSAGE, DiskReserve } from './store/disk.ts';
+import { StoreError } from './store/errors.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import { loadTlsIdentity, type TlsIdentity } from './tls.ts';
 
@@ -151,7 +152,7 @@ export async function createRecorder(
   // A session on a full disk could not be recorded: refuse it before any pod or exec is touched.
   const roomForSessions = () => {
     const state = disk.check();
-    if (state.full) throw new HttpError(507, 'STORE_DISK_FULL', DISK_FULL_MESSAGE);
+    if (state.full) throw new StoreError('STORE_DISK_FULL', DISK_FULL_MESSAGE);
     store.flushPending();
   };
   router.guard('POST', '/api/v1/sessions', roomForSessions);

@@ -1,8 +1,9 @@
 // Keyset paging of a session's events for GET /api/v1/sessions/{id}/events. The order is the event
 // store's (time, auditSerial, kind DESC), extended by the rest of the audit identity (node, bootId,
 // auditTime) so that it is total and a cursor names exactly one position. Pure: no I/O.
+import { AuditedExecError } from '../../common/errors.ts';
 import type { ShimEvent } from '../../common/wire.ts';
-import { HttpError } from '../http/respond.ts';
+import { badCursor } from '../store/errors.ts';
 
 export const EVENTS_DEFAULT_PAGE = 500;
 export const EVENTS_MAX_PAGE = 5000;
@@ -44,7 +45,7 @@ function decodeEventCursor(s: string): Key {
   } catch {
     // fall through
   }
-  throw new HttpError(400, 'EVENTS_BAD_CURSOR', 'the continue token is not one this server issued');
+  throw badCursor('EVENTS_BAD_CURSOR');
 }
 
 /** `limit` and `continue` from the query string; rejects what it cannot read. */
@@ -52,7 +53,7 @@ export function parseEventPage(q: URLSearchParams): { limit: number; after?: Key
   const raw = q.get('limit');
   const limit = raw === null ? EVENTS_DEFAULT_PAGE : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > EVENTS_MAX_PAGE) {
-    throw new HttpError(400, 'EVENTS_BAD_QUERY', `limit must be an integer from 1 to ${EVENTS_MAX_PAGE}`);
+    throw new AuditedExecError('EVENTS_BAD_QUERY', `limit must be an integer from 1 to ${EVENTS_MAX_PAGE}`);
   }
   const c = q.get('continue');
   return c ? { limit, after: decodeEventCursor(c) } : { limit };

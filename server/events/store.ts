@@ -4,7 +4,7 @@
 // unrecorded activity (UNRECORDED_KINDS alerts) by pod/node/time, and argv search.
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import type { AlertKind, ShimEvent } from '../../common/wire.ts';
-import { HttpError } from '../http/respond.ts';
+import { badCursor } from '../store/errors.ts';
 import type { SqliteStore } from '../store/sqlite.ts';
 import type { UiEventSource } from '../ui/deps.ts';
 import type { UnrecordedAlert } from '../ui/pages/unrecorded.ts';
@@ -235,5 +235,5 @@ function decodeAlertCursor(s: string): [string, number] {
   } catch {
     // fall through
   }
-  throw new HttpError(400, 'EVENTS_BAD_CURSOR', 'the continue token is not one this server issued');
+  throw badCursor('EVENTS_BAD_CURSOR');
 }

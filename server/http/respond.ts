@@ -2,10 +2,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ERROR_CODES, isErrorCode } from '../../common/error-codes.ts';
 import { AuditedExecError } from '../../common/errors.ts';
 import { failureStatus, type Status } from '../../common/status.ts';
 
-/** An error that knows its HTTP answer. `code` stays stable for callers; `status` is the HTTP code. */
+/**
+ * A refusal whose HTTP answer is not the code's own (common/error-codes.ts): the apiserver's status
+ * and reason passed on to the user as the apiserver gave them, or a code the table leaves open.
+ */
 export class HttpError extends AuditedExecError {
   readonly status: number;
   readonly reason: string | undefined;
@@ -16,16 +20,29 @@ export class HttpError extends AuditedExecError {
   }
 
   toStatus(): Status {
-    return failureStatus(this.status, this.message, this.reason ? { reason: this.reason } : {});
+    return codedStatus(this.status, this.code, this.message, this.reason);
   }
 }
 
-/** Maps any thrown value to the Status a client sees; unknown errors do not leak internals. */
+/** A failure Status that carries its refusal code as the first cause (common/error-codes.ts). */
+export function codedStatus(http: number, code: string, message: string, reason?: string): Status {
+  return failureStatus(http, message, {
+    ...(reason ? { reason } : {}),
+    details: { causes: [{ reason: code, message: isErrorCode(code) ? ERROR_CODES[code].means : code }] },
+  });
+}
+
+/**
+ * Maps any thrown value to the Status a client sees, the one place an error becomes an HTTP answer:
+ * an error with a code from the table gets that code's status; unknown errors do not leak internals.
+ */
 export function statusFor(err: unknown): Status {
   if (err instanceof HttpError) return err.toStatus();
-  if (err instanceof AuditedExecError && err.code.startsWith('KUBE_')) return failureStatus(503, err.message);
-  if (err instanceof AuditedExecError && err.code.startsWith('AUTH_')) return failureStatus(503, err.message);
-  return failureStatus(500, 'internal error in the recorder; see its log');
+  if (err instanceof AuditedExecError && isErrorCode(err.code)) {
+    const http = ERROR_CODES[err.code].http;
+    if (http !== null) return codedStatus(http, err.code, err.message);
+  }
+  return codedStatus(500, 'INTERNAL', 'internal error in the recorder; see its log');
 }
 
 export function sendJson(
@@ -72,23 +89,23 @@ export function refuseUpgrade(socket: Duplex, status: Status): void {
 export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, 'HTTP_CONTENT_TYPE', 'send the request body as application/json');
+    throw new AuditedExecError('HTTP_CONTENT_TYPE', 'send the request body as application/json');
   }
   // Refused before a byte is read when the client says up front that the body is too large.
   if (Number(req.headers['content-length'] ?? 0) > limit) {
-    throw new HttpError(413, 'HTTP_TOO_LARGE', `request body is larger than ${limit} bytes`);
+    throw new AuditedExecError('HTTP_TOO_LARGE', `request body is larger than ${limit} bytes`);
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit)
-      throw new HttpError(413, 'HTTP_TOO_LARGE', `request body is larger than ${limit} bytes`);
+      throw new AuditedExecError('HTTP_TOO_LARGE', `request body is larger than ${limit} bytes`);
     chunks.push(chunk);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new HttpError(400, 'HTTP_BAD_JSON', 'the request body is not valid JSON');
+    throw new AuditedExecError('HTTP_BAD_JSON', 'the request body is not valid JSON');
   }
 }

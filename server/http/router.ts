@@ -3,10 +3,10 @@
 // say `auth: false`, and handlers receive the resolved user.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { failureStatus } from '../../common/status.ts';
+import { AuditedExecError } from '../../common/errors.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { UserInfo } from '../auth/user.ts';
-import { HttpError, refuseUpgrade, sendStatus, statusFor } from './respond.ts';
+import { codedStatus, refuseUpgrade, sendStatus, statusFor } from './respond.ts';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -27,7 +27,7 @@ export interface UpgradeContext {
 }
 
 export type Handler = (ctx: RequestContext) => unknown;
-/** Runs after authentication, before the handler; throws (an HttpError) to refuse the request. */
+/** Runs after authentication, before the handler; throws (an error with a code, common/error-codes.ts) to refuse the request. */
 export type Guard = (ctx: {
   req: IncomingMessage;
   url: URL;
@@ -114,8 +114,12 @@ export class Router {
       tooLong(url);
       const found = find(this.#routes, req.method ?? 'GET', url.pathname);
       if (found === 'method')
-        return sendStatus(res, failureStatus(405, `${req.method} is not allowed on ${url.pathname}`));
-      if (!found) return sendStatus(res, failureStatus(404, `no such endpoint: ${url.pathname}`));
+        return sendStatus(
+          res,
+          codedStatus(405, 'HTTP_METHOD', `${req.method} is not allowed on ${url.pathname}`),
+        );
+      if (!found)
+        return sendStatus(res, codedStatus(404, 'HTTP_NO_ROUTE', `no such endpoint: ${url.pathname}`));
       const user = found.route.auth ? await this.#authenticate(req) : null;
       if (found.route.auth && !user) return sendStatus(res, unauthorized());
       await this.#checkGuards({ req, url, params: found.params, user }, found.route.method);
@@ -133,7 +137,7 @@ export class Router {
       tooLong(url);
       const found = find(this.#upgrades, req.method ?? 'GET', url.pathname);
       if (!found || found === 'method')
-        return refuseUpgrade(socket, failureStatus(404, `no such stream: ${url.pathname}`));
+        return refuseUpgrade(socket, codedStatus(404, 'HTTP_NO_ROUTE', `no such stream: ${url.pathname}`));
       const user = found.route.auth ? await this.#authenticate(req) : null;
       if (found.route.auth && !user) return refuseUpgrade(socket, unauthorized());
       await this.#checkGuards({ req, url, params: found.params, user }, 'GET');
@@ -155,13 +159,17 @@ export const MAX_QUERY_BYTES = 8 * 1024;
 
 function tooLong(url: URL): void {
   if (url.search.length > MAX_QUERY_BYTES) {
-    throw new HttpError(414, 'HTTP_URI_TOO_LONG', `the query string is longer than ${MAX_QUERY_BYTES} bytes`);
+    throw new AuditedExecError(
+      'HTTP_URI_TOO_LONG',
+      `the query string is longer than ${MAX_QUERY_BYTES} bytes`,
+    );
   }
 }
 
 function unauthorized() {
-  return failureStatus(
+  return codedStatus(
     401,
+    'UNAUTHENTICATED',
     'authentication required: send a bearer token the cluster accepts, or a client certificate it signed',
   );
 }

@@ -5,8 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
-import { HttpError } from '../http/respond.ts';
 import { DISK_FULL_MESSAGE } from './disk.ts';
+import { badCursor, StoreError } from './errors.ts';
 import { isDiskFull, PendingWrites, type SessionPatch } from './pending.ts';
 import { fromRow, SESSION_MIGRATIONS, toRow } from './rows.ts';
 import { DEFAULT_PAGE, decodeCursor, encodeCursor, MAX_PAGE, type Store } from './store.ts';
@@ -118,7 +118,7 @@ export class SqliteStore implements Store {
       this.#write(() => this.insertSessionSync(record));
     } catch (err) {
       if (!isDiskFull(err)) throw err;
-      throw new HttpError(507, 'STORE_DISK_FULL', DISK_FULL_MESSAGE, { cause: err });
+      throw new StoreError('STORE_DISK_FULL', DISK_FULL_MESSAGE, { cause: err });
     }
   }
 
@@ -267,7 +267,7 @@ export function listQuery(filter: SessionQuery): { sql: string; args: SQLInputVa
   }
   if (filter.continue !== undefined) {
     const c = decodeCursor(filter.continue);
-    if (!c) throw new HttpError(400, 'STORE_BAD_CURSOR', 'the continue token is not one this server issued');
+    if (!c) throw badCursor('STORE_BAD_CURSOR');
     where.push('(started_at, id) < (?, ?)');
     args.push(c.startedAt, c.id);
   }

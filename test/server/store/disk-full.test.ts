@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../../common/wire.ts';
-import { HttpError } from '../../../server/http/respond.ts';
+import { statusFor } from '../../../server/http/respond.ts';
+import { StoreError } from '../../../server/store/errors.ts';
 import { SqliteStore } from '../../../server/store/sqlite.ts';
 
 function session(i: number, state: SessionRecord['state'] = 'running'): SessionRecord {
@@ -119,11 +120,12 @@ describe('SqliteStore on a full disk', () => {
     expect((await store.getSession(session(3).id))?.state).toBe('interrupted');
   });
 
-  it('refuses a new session with 507 and a sentence', async () => {
+  it('refuses a new session with its own error, answered 507 with a sentence at the edge', async () => {
     const err = await store.insertSession({ ...session(99, 'pending'), error: BIG }).catch((e) => e);
-    expect(err).toBeInstanceOf(HttpError);
-    expect(err).toMatchObject({ status: 507, code: 'STORE_DISK_FULL' });
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err).toMatchObject({ code: 'STORE_DISK_FULL' });
     expect(err.message).toMatch(/disk is full/);
+    expect(statusFor(err)).toMatchObject({ code: 507, details: { causes: [{ reason: 'STORE_DISK_FULL' }] } });
   });
 
   it('logs the updates it could not store when closed while still full', async () => {

@@ -129,6 +129,8 @@ describe('SqliteStore', () => {
   });
 
   it('rejects a cursor it did not issue', async () => {
-    await expect(store.listSessions({ continue: 'garbage' })).rejects.toMatchObject({ status: 400 });
+    await expect(store.listSessions({ continue: 'garbage' })).rejects.toMatchObject({
+      code: 'STORE_BAD_CURSOR',
+    });
   });
 });
