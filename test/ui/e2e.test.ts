@@ -1,9 +1,11 @@
 // End to end: real sandbox apiserver (runc pods), real recorder, real Chromium. Records sessions as
 // alice, then signs in as auditor and bob through the browser.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAsciicast } from '../../common/asciicast.ts';
 import type { AttributedExec, SessionCreateResponse, SessionRecord, ShimEvent } from '../../common/wire.ts';
+import { recordingPath } from '../../server/recording/writer.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { call, runStream } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
@@ -115,7 +117,10 @@ describe.skipIf(skipE2E('ui e2e', 'root', 'runc', 'chromium'))('web UI against a
     const out = await runStream(rec, { token: sb.tokens.alice! }, streamPath);
     expect(out.stdout).toContain('three');
     recorded = (await rec.recorder.store.getSession(id))!;
-    const t0 = Date.parse(recorded.startedAt);
+    // The timeline's t=0 is the recording header's second, not the session's start: the header is
+    // written when the stream attaches, which on a busy machine can be a second later.
+    const header = decodeAsciicast(await readFile(recordingPath(rec.dataDir, id), 'utf8')).header;
+    const t0 = header.timestamp ? header.timestamp * 1000 : Date.parse(recorded.startedAt);
     shimEvents.set(id, [
       shim(
         id,
