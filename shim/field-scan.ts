@@ -14,6 +14,7 @@ const EQ = 0x3d;
  *  Bare words (AVC's "denied { read }", AppArmor's "subj=docker-default (enforce)") are joined to
  *  the previous unquoted value; a userspace msg='...' is kept whole and its inner fields added
  *  where they do not shadow an outer one. */
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: one pass over the bytes of every audit record (the parser's hot loop); split into helpers it would pay a call and a state hand-off per field, and the quoting rules read best side by side
 export function scanFields(
   s: string,
   start: number,

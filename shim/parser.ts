@@ -188,6 +188,7 @@ function fail(code: AuditLineErrorCode, message: string): AuditLineError {
 }
 
 /** Parses one line (without its trailing newline). Never throws. */
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: the header of every audit line in one pass (type=, msg=audit(…), node=), each malformed case its own early return with a code
 export function parseAuditLine(line: string): ParseResult {
   let end = line.length;
   while (end > 0 && (line.charCodeAt(end - 1) === 0x0a || line.charCodeAt(end - 1) === 0x0d)) end--;

@@ -90,27 +90,7 @@ function check(c: Contents, options: VerifyOptions): VerifyReport {
     if (!present.has(name)) problems.push(`bundle: missing ${name}`);
   }
   const manifest = readManifest(files, problems);
-  if (manifest) {
-    for (const name of MANIFEST_FILES) {
-      const entry = manifest.files[name];
-      const actual = c.digests.get(name);
-      if (!entry) problems.push(`manifest.json: does not list ${name}`);
-      else if (!actual) problems.push(`manifest.json: missing file ${name}`);
-      else if (actual.sha256 !== entry.sha256) {
-        problems.push(`${name}: sha256 mismatch (manifest says ${entry.sha256}, file is ${actual.sha256})`);
-      } else if (actual.size !== entry.size) {
-        problems.push(`${name}: size mismatch (manifest says ${entry.size}, file is ${actual.size})`);
-      }
-    }
-    for (const name of Object.keys(manifest.files)) {
-      if (!MANIFEST_FILES.includes(name)) problems.push(`manifest.json: lists unexpected file ${name}`);
-    }
-  }
-  for (const name of c.names) {
-    if (name !== FILES.manifest && name !== FILES.signature && !MANIFEST_FILES.includes(name)) {
-      problems.push(`bundle: unexpected file ${name} (not covered by the manifest)`);
-    }
-  }
+  checkListing(c, manifest, problems);
 
   const key = chooseKey(files, options, problems);
   const parsed = present.has(FILES.signature)
@@ -136,6 +116,31 @@ function check(c: Contents, options: VerifyOptions): VerifyReport {
     commands: events.events.filter((e) => e.kind === 'exec').length,
     alerts: events.events.filter((e) => e.kind === 'alert').length,
   };
+}
+
+/** The manifest lists exactly the bundle's files, with their digests and sizes. */
+function checkListing(c: Contents, manifest: Manifest | null, problems: string[]): void {
+  if (manifest) {
+    for (const name of MANIFEST_FILES) {
+      const entry = manifest.files[name];
+      const actual = c.digests.get(name);
+      if (!entry) problems.push(`manifest.json: does not list ${name}`);
+      else if (!actual) problems.push(`manifest.json: missing file ${name}`);
+      else if (actual.sha256 !== entry.sha256) {
+        problems.push(`${name}: sha256 mismatch (manifest says ${entry.sha256}, file is ${actual.sha256})`);
+      } else if (actual.size !== entry.size) {
+        problems.push(`${name}: size mismatch (manifest says ${entry.size}, file is ${actual.size})`);
+      }
+    }
+    for (const name of Object.keys(manifest.files)) {
+      if (!MANIFEST_FILES.includes(name)) problems.push(`manifest.json: lists unexpected file ${name}`);
+    }
+  }
+  for (const name of c.names) {
+    if (name !== FILES.manifest && name !== FILES.signature && !MANIFEST_FILES.includes(name)) {
+      problems.push(`bundle: unexpected file ${name} (not covered by the manifest)`);
+    }
+  }
 }
 
 function readManifest(files: FileMap, problems: string[]): Manifest | null {

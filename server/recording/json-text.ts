@@ -83,6 +83,7 @@ export function escapeJson(bytes: Uint8Array): Uint8Array {
  * last byte arrives, as a streaming TextDecoder does. A prefix that can no longer become a
  * character is not held: the decoder would already have replaced it.
  */
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: the branches are the rows of the UTF-8 table (RFC 3629 section 4: lead byte ranges and their second-byte limits), kept in one place to be checked against it
 export function incompleteTail(bytes: Uint8Array): number {
   const n = bytes.length;
   for (let back = 1; back <= 3 && back <= n; back++) {
