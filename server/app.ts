@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../common/errors.ts';
 import { createAccessReviewer } from './auth/access.ts';
 import { createAuthenticator } from './auth/authenticator.ts';
+import { SessionAccess } from './auth/session-access.ts';
 import { pemFingerprints } from './auth/clientcert.ts';
 import { TokenReviewer } from './auth/tokenreview.ts';
 import type { Settings } from './config.ts';
@@ -93,7 +94,7 @@ export async function createRecorder(
     kube,
     store,
     policy,
-    access: createAccessReviewer(kube),
+    access: new SessionAccess({ reviewer: createAccessReviewer(kube) }),
     dataDir: settings.dataDir,
     streamTimeoutMs: settings.streamTimeoutMs,
     clock,

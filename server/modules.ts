@@ -9,6 +9,7 @@ import { grantOf } from './admission/grants.ts';
 import { SessionParams } from './admission/session-params.ts';
 import { createAdmissionHandler } from './admission/webhook.ts';
 import type { Authenticator } from './auth/authenticator.ts';
+import type { SessionAccess } from './auth/session-access.ts';
 import type { UserInfo } from './auth/user.ts';
 import type { Settings } from './config.ts';
 import { createEvidence, type Evidence } from './evidence/evidence.ts';
@@ -31,7 +32,6 @@ import { parseListQuery } from './sessions/read.ts';
 import type { SessionServices } from './sessions/services.ts';
 import { attachShim, type ShimAttachment } from './shim/attach.ts';
 import type { SqliteStore } from './store/sqlite.ts';
-import { SessionAccess } from './ui/access.ts';
 import { eventsFromStore } from './ui/events-source.ts';
 import { registerUi } from './ui/routes.ts';
 
@@ -66,7 +66,7 @@ export interface Modules {
 
 export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   const { settings, router, store, services, log } = deps;
-  const access = new SessionAccess({ reviewer: services.access });
+  const { access } = services;
   const metrics = createMetrics();
   // Late events for a finished session (nohup'd children) extend its evidence: re-seal.
   let reseal = (_ids: string[]) => {};
@@ -139,13 +139,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
         return { allowed: await access.canView(user, s), user: user.username };
       }
       // Legal hold changes what retention may delete: never the owner's own call.
-      const allowed = await services.access.allowed(user, {
-        verb: 'update',
-        resource: 'sessions',
-        ...(s.kind === 'exec' && s.namespace ? { namespace: s.namespace } : {}),
-        name: s.id,
-      });
-      return { allowed, user: user.username };
+      return { allowed: await access.mayUpdate(user, s), user: user.username };
     };
   const evidenceCtx = (ctx: RequestContext) => ({
     params: ctx.params,
@@ -200,7 +194,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   await registerUi(router, {
     store,
     authenticator: deps.authenticator,
-    reviewer: services.access,
+    access,
     recordingPathFor: (id) => recordingPath(settings.dataDir, id),
     evidence,
     events: deps.events ? eventsFromStore(deps.events) : shim.events.uiSource(),

@@ -1,17 +1,16 @@
 // GET /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/sessions/{id}/recording.
 // A user may always read their own sessions (same name, and same uid when both are known); anyone
 // else needs get/list on `sessions` in audited-exec.io (namespaced by the session's namespace; node
-// sessions cluster-scoped). The rule itself is server/ui/access.ts's, shared with events and the UI.
+// sessions cluster-scoped). The rule itself is server/auth/session-access.ts's, shared with events, evidence and the UI.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { SessionQuery, SessionRecord, SessionState } from '../../common/wire.ts';
+import { ownSession, requireViewableSession } from '../auth/session-access.ts';
 import { HttpError, sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
 import { recordingPath } from '../recording/writer.ts';
 import { MAX_PAGE } from '../store/store.ts';
-import { ownSession, SessionAccess } from '../ui/access.ts';
 import type { SessionServices } from './services.ts';
-import { requireSessionId } from './validate.ts';
 
 const STATES: SessionState[] = ['pending', 'running', 'ended', 'interrupted', 'refused'];
 
@@ -49,21 +48,9 @@ function bad(message: string): HttpError {
 }
 
 export function readRoutes(services: SessionServices) {
-  const access = new SessionAccess({ reviewer: services.access });
-
-  const load = async (ctx: RequestContext): Promise<SessionRecord> => {
-    const id = requireSessionId(ctx.params.id);
-    const s = await services.store.getSession(id);
-    if (!s) throw new HttpError(404, 'SESSION_NOT_FOUND', `session ${id} not found`);
-    if (!(await access.canView(ctx.user!, s))) {
-      throw new HttpError(
-        403,
-        'SESSION_FORBIDDEN',
-        `${ctx.user!.username} may not read session ${id}: it needs get on sessions.audited-exec.io`,
-      );
-    }
-    return s;
-  };
+  const { access } = services;
+  const load = (ctx: RequestContext): Promise<SessionRecord> =>
+    requireViewableSession({ access, sessions: services.store }, ctx.user!, ctx.params.id);
 
   return {
     async list(ctx: RequestContext): Promise<void> {

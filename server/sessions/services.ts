@@ -1,7 +1,7 @@
 // What the session routes need, passed in once by main/app wiring.
 
 import type { SessionRecord, SessionState } from '../../common/wire.ts';
-import type { AccessReviewer } from '../auth/access.ts';
+import type { SessionAccess } from '../auth/session-access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Policy } from '../policy.ts';
 import type { Store } from '../store/store.ts';
@@ -21,7 +21,8 @@ export interface SessionServices {
   kube: KubeClient;
   store: Store;
   policy: Policy;
-  access: AccessReviewer;
+  /** Who may see or act on a session, and SubjectAccessReview for the rest (one cache). */
+  access: SessionAccess;
   dataDir: string;
   streamTimeoutMs: number;
   clock: () => Date;

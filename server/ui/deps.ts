@@ -1,8 +1,8 @@
 // What the web UI needs from the rest of the recorder. Everything except `events` and `evidence`
 // exists in the server today; those two are optional so the UI works before they are wired.
 
-import type { AccessReviewer } from '../auth/access.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
+import type { SessionAccess } from '../auth/session-access.ts';
 import type { WebSessionOptions } from '../auth/web-session.ts';
 import type { AlertFilter } from '../events/store.ts';
 import type { Store } from '../store/store.ts';
@@ -48,8 +48,8 @@ export const UI_DEFAULTS: UiConfig = {
 export interface UiDeps {
   store: Store;
   authenticator: Authenticator;
-  /** SubjectAccessReview helper (server/auth/access.ts) */
-  reviewer: AccessReviewer;
+  /** who may see which session: the recorder's one SessionAccess (server/auth/session-access.ts) */
+  access: SessionAccess;
   /** where the recorder keeps `.cast` files: recordingPath(dataDir, id) */
   recordingPathFor: (sessionId: string) => string;
   /** default: the store itself when it has listEvents(id) (shim events) */

@@ -6,27 +6,15 @@ import { failureStatus } from '../../common/status.ts';
 import { WebSessions } from '../auth/web-session.ts';
 import { sendJson } from '../http/respond.ts';
 import type { RequestContext, Router } from '../http/router.ts';
-import { SessionAccess } from './access.ts';
-import { UI_DEFAULTS, type UiConfig, type UiDeps, type UiEventSource } from './deps.ts';
+import type { UiContext, ViewerHandler } from './context.ts';
+import { UI_DEFAULTS, type UiConfig, type UiDeps } from './deps.ts';
 import { eventsFromStore, hasShimEvents } from './events-source.ts';
 import { loginRoutes } from './login-routes.ts';
 import { redirect, sendProblem, wantsJson } from './respond.ts';
 import { SECURITY_HEADERS } from './security.ts';
 import { sessionRoutes } from './session-routes.ts';
 import { StaticAssets } from './static.ts';
-import { type ResolvedViewer, resolveViewer } from './viewer.ts';
-
-export interface UiContext {
-  deps: UiDeps;
-  config: UiConfig;
-  sessions: WebSessions;
-  access: SessionAccess;
-  events: UiEventSource | undefined;
-  /** who is asking, by the same rules as every page (a long stream asks again while it runs) */
-  viewer(req: IncomingMessage): Promise<ResolvedViewer | null>;
-}
-
-export type ViewerHandler = (ctx: RequestContext, viewer: ResolvedViewer, ui: UiContext) => Promise<unknown>;
+import { resolveViewer } from './viewer.ts';
 
 /** Registers every /ui route (and / → /ui/sessions). Returns the pieces tests and the server may reuse. */
 export async function registerUi(router: Router, deps: UiDeps): Promise<UiContext> {
@@ -35,7 +23,7 @@ export async function registerUi(router: Router, deps: UiDeps): Promise<UiContex
     deps,
     config,
     sessions: new WebSessions(config.webSessions),
-    access: new SessionAccess({ reviewer: deps.reviewer }),
+    access: deps.access,
     events: deps.events ?? (hasShimEvents(deps.store) ? eventsFromStore(deps.store) : undefined),
     viewer: (req) =>
       resolveViewer(req, {

@@ -8,11 +8,11 @@ import type { SessionRecord } from '../../common/wire.ts';
 import { sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
 import { LineSplitter } from './cast-tail.ts';
+import type { UiContext, ViewerHandler } from './context.ts';
 import { isLive } from './format.ts';
 import { streamLive } from './live.ts';
 import { displayLine } from './live-stream.ts';
 import { sendProblem } from './respond.ts';
-import type { UiContext, ViewerHandler } from './routes.ts';
 import { SECURITY_HEADERS } from './security.ts';
 import type { ResolvedViewer } from './viewer.ts';
 

@@ -1,13 +1,15 @@
-// The pages and files behind sign-in. Every per-session route loads the session and asks
-// SessionAccess.canView before touching its recording, events or evidence: no byte of a recording
-// leaves without that check.
+// The pages and files behind sign-in. Every per-session route gets its session through
+// requireViewableSession (server/auth/session-access.ts) before touching its recording, events or
+// evidence: no byte of a recording leaves without that check.
 
-import { isSessionId } from '../../common/session-marker.ts';
+import { AuditedExecError } from '../../common/errors.ts';
 import type { SessionRecord } from '../../common/wire.ts';
+import { requireViewableSession } from '../auth/session-access.ts';
 import { UNRECORDED_KINDS } from '../events/store.ts';
 import type { Handler, RequestContext, Router } from '../http/router.ts';
 import { decodeCursor } from '../store/store.ts';
 import { readCastHeader } from './cast-tail.ts';
+import type { UiContext, ViewerHandler } from './context.ts';
 import { parseTimeInput } from './format.ts';
 import { layout, STATIC } from './pages/layout.ts';
 import { sessionPage } from './pages/session.ts';
@@ -15,7 +17,6 @@ import { type SessionsQuery, sessionsPage } from './pages/sessions.ts';
 import { type UnrecordedQuery, unrecordedPage } from './pages/unrecorded.ts';
 import { visiblePage } from './paging.ts';
 import { sendHtml, sendProblem } from './respond.ts';
-import type { UiContext, ViewerHandler } from './routes.ts';
 import { matchesAll, searchTerms, sessionText } from './search.ts';
 import { sessionFileRoutes } from './session-files.ts';
 import { buildTimeline, playerMarkers, splitEvents } from './timeline.ts';
@@ -46,22 +47,19 @@ export async function viewable(
   ui: UiContext,
 ): Promise<SessionRecord | null> {
   const id = (ctx.params.id ?? '').toLowerCase();
-  const session = isSessionId(id) ? await ui.deps.store.getSession(id) : undefined;
-  if (!session) {
+  try {
+    return await requireViewableSession({ access: ui.access, sessions: ui.deps.store }, v.user, id);
+  } catch (err) {
+    if (!(err instanceof AuditedExecError)) throw err;
+    if (err.code === 'SESSION_FORBIDDEN') {
+      const message = `${v.user.username} may not view this session (needs get on sessions.audited-exec.io).`;
+      sendProblem(ctx.req, ctx.res, 403, message, chrome(v, ''));
+      return null;
+    }
+    if (err.code !== 'SESSION_NOT_FOUND' && err.code !== 'SESSION_BAD_ID') throw err;
     sendProblem(ctx.req, ctx.res, 404, 'There is no session with this id.', chrome(v, ''));
     return null;
   }
-  if (!(await ui.access.canView(v.user, session))) {
-    sendProblem(
-      ctx.req,
-      ctx.res,
-      403,
-      `${v.user.username} may not view this session (needs get on sessions.audited-exec.io).`,
-      chrome(v, ''),
-    );
-    return null;
-  }
-  return session;
 }
 
 export function sessionRoutes(router: Router, ui: UiContext, signedIn: (h: ViewerHandler) => Handler): void {

@@ -7,7 +7,7 @@ import { readTarGz } from '../../common/evidence/tar.ts';
 import { verifyBundle } from '../../common/evidence/verify.ts';
 import { createEvidence } from '../../server/evidence/evidence.ts';
 import type { RequestContext } from '../../server/http/router.ts';
-import type { UiContext, ViewerHandler } from '../../server/ui/routes.ts';
+import type { UiContext, ViewerHandler } from '../../server/ui/context.ts';
 import { sessionFileRoutes } from '../../server/ui/session-files.ts';
 import type { ResolvedViewer } from '../../server/ui/viewer.ts';
 import { fakePlayer, memoryKey, SESSION_ID, seededStore, sessionRecord } from './fixture.ts';

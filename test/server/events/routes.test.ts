@@ -1,11 +1,12 @@
-// GET /api/v1/sessions/{id}/events and GET /api/v1/sessions/{id} share one read rule (server/ui/
-// access.ts): the session's own user, uids agreeing when both are known, or `get` via RBAC. The
+// GET /api/v1/sessions/{id}/events and GET /api/v1/sessions/{id} share one read rule (server/auth/
+// session-access.ts): the session's own user, uids agreeing when both are known, or `get` via RBAC. The
 // events answer pages with limit + continue. A real HTTP server on port 0; the store, the events
 // and the access reviewer are in memory.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionRecord, ShimEvent } from '../../../common/wire.ts';
 import type { AccessQuery } from '../../../server/auth/access.ts';
+import { SessionAccess } from '../../../server/auth/session-access.ts';
 import type { UserInfo } from '../../../server/auth/user.ts';
 import { registerEventRoutes, type SessionEventList } from '../../../server/events/routes.ts';
 import type { EventStore } from '../../../server/events/store.ts';
@@ -70,12 +71,14 @@ describe('session read rule and events paging', () => {
   beforeAll(async () => {
     const services = {
       store: { getSession: async (id: string) => (id === ID ? SESSION : undefined) },
-      access: {
-        allowed: async (user: UserInfo, q: AccessQuery) => {
-          asked.push(q);
-          return user.groups.includes('auditors');
+      access: new SessionAccess({
+        reviewer: {
+          allowed: async (user: UserInfo, q: AccessQuery) => {
+            asked.push(q);
+            return user.groups.includes('auditors');
+          },
         },
-      },
+      }),
       dataDir: '/nonexistent',
     } as unknown as SessionServices;
     const router = new Router({

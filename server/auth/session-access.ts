@@ -1,10 +1,14 @@
-// Who may see which session: the cluster's RBAC on the virtual resource sessions.audited-exec.io
-// (namespaced by the session's namespace; node sessions are cluster-scoped), asked through
-// SubjectAccessReview. Everyone may always see their own sessions. List answers are cached per
-// viewer for a few seconds so a page of 50 rows costs one SAR per namespace, not per row.
+// Who may see or act on which session: the cluster's RBAC on the virtual resource
+// sessions.audited-exec.io (namespaced by the session's namespace; node sessions are cluster-scoped),
+// asked through SubjectAccessReview. Everyone may always see their own sessions. The recorder builds
+// one SessionAccess (app.ts) and every reader of sessions asks it: the API, the web UI, events and
+// evidence. List answers are cached per viewer for a few seconds, in this one cache, so a page of 50
+// rows costs one SAR per namespace, not per row.
+import { AuditedExecError } from '../../common/errors.ts';
+import { isSessionId } from '../../common/session-marker.ts';
 import type { SessionRecord } from '../../common/wire.ts';
-import { type AccessReviewer, API_GROUP } from '../auth/access.ts';
-import type { UserInfo } from '../auth/user.ts';
+import { type AccessQuery, type AccessReviewer, API_GROUP, type NonResourceQuery } from './access.ts';
+import type { UserInfo } from './user.ts';
 
 export interface SessionAccessOptions {
   reviewer: AccessReviewer;
@@ -31,7 +35,8 @@ function viewerKey(v: UserInfo): string {
   return JSON.stringify([v.username, v.uid ?? '', [...v.groups].sort(), v.extra ?? {}]);
 }
 
-export class SessionAccess {
+/** Also an AccessReviewer, so what is not about one session (e.g. /metrics) asks through it too. */
+export class SessionAccess implements AccessReviewer {
   readonly #o: SessionAccessOptions;
   readonly #cache = new Map<string, { at: number; allowed: boolean }>();
 
@@ -39,17 +44,22 @@ export class SessionAccess {
     this.#o = { ttlMs: 15_000, maxEntries: 50_000, now: Date.now, ...options };
   }
 
+  allowed(user: UserInfo, query: AccessQuery | NonResourceQuery): Promise<boolean> {
+    return this.#o.reviewer.allowed(user, query);
+  }
+
   /** `get` on this one session: page, recording, live stream, events, evidence. */
   async canView(viewer: UserInfo, s: Scoped): Promise<boolean> {
     if (ownSession(viewer, s)) return true;
-    const namespace = namespaceOf(s);
-    return this.#o.reviewer.allowed(viewer, {
-      verb: 'get',
-      resource: 'sessions',
-      group: API_GROUP,
-      ...(namespace ? { namespace } : {}),
-      name: s.id,
-    });
+    return this.#sessionVerb(viewer, s, 'get');
+  }
+
+  /**
+   * A change to the session's record that only RBAC may grant, never ownership: `update` (legal
+   * hold changes what retention may delete).
+   */
+  mayUpdate(viewer: UserInfo, s: Scoped): Promise<boolean> {
+    return this.#sessionVerb(viewer, s, 'update');
   }
 
   /** `list` scope for a batch of rows: which the viewer may see in a list. */
@@ -89,4 +99,39 @@ export class SessionAccess {
     this.#cache.set(key, { at: now, allowed });
     return allowed;
   }
+
+  #sessionVerb(viewer: UserInfo, s: Scoped, verb: 'get' | 'update'): Promise<boolean> {
+    const namespace = namespaceOf(s);
+    return this.#o.reviewer.allowed(viewer, {
+      verb,
+      resource: 'sessions',
+      group: API_GROUP,
+      ...(namespace ? { namespace } : {}),
+      name: s.id,
+    });
+  }
+}
+
+/**
+ * The session `id` names, if `viewer` may see it: load → not found → canView → forbidden, written
+ * once. Refuses with SESSION_BAD_ID, SESSION_NOT_FOUND or SESSION_FORBIDDEN; the API answers those
+ * as Status objects (server/http), the web UI as pages.
+ */
+export async function requireViewableSession(
+  o: { access: SessionAccess; sessions: { getSession(id: string): Promise<SessionRecord | undefined> } },
+  viewer: UserInfo,
+  id: string | undefined,
+): Promise<SessionRecord> {
+  if (id === undefined || !isSessionId(id)) {
+    throw new AuditedExecError('SESSION_BAD_ID', 'no such session: session ids are lower-case UUIDs');
+  }
+  const session = await o.sessions.getSession(id);
+  if (!session) throw new AuditedExecError('SESSION_NOT_FOUND', `session ${id} not found`);
+  if (!(await o.access.canView(viewer, session))) {
+    throw new AuditedExecError(
+      'SESSION_FORBIDDEN',
+      `${viewer.username} may not read session ${id}: it needs get on sessions.audited-exec.io`,
+    );
+  }
+  return session;
 }
