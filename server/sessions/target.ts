@@ -1,5 +1,6 @@
 // Which container a session runs in: the pod as the user sees it (fetched impersonating them, so a
 // pod they may not read is a 403/404 before any exec), reduced to container, containerId, node, image.
+import { AuditedExecError } from '../../common/errors.ts';
 import type { Status } from '../../common/status.ts';
 import { HttpError } from '../http/respond.ts';
 import type { Impersonation, KubeClient } from '../kube/client.ts';
@@ -70,8 +71,13 @@ export async function fetchTarget(options: {
     impersonate: options.impersonate,
     auditId: options.auditId,
   });
+  const refusal = res.body as Partial<Status> | undefined;
+  // Said by code (common/error-codes.ts), so no client has to find "pod" in the apiserver's sentence.
+  if (res.status === 404) {
+    throw new AuditedExecError('POD_NOT_FOUND', refusal?.message ?? `pods "${pod}" not found`);
+  }
   if (res.status !== 200 || !res.body) {
-    throw apiserverRefusal(res.status, res.body as Partial<Status> | undefined, `pod ${namespace}/${pod}`);
+    throw apiserverRefusal(res.status, refusal, `pod ${namespace}/${pod}`);
   }
   return resolveTarget(res.body, pod, options.container);
 }
