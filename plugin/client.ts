@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import WebSocket from 'ws';
 import { SUBPROTOCOLS } from '../common/channel.ts';
+import { type ErrorCode, errorCodeOf } from '../common/error-codes.ts';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
 import type { Status } from '../common/status.ts';
 import type {
@@ -218,55 +219,41 @@ export function errorFromNetwork(err: unknown, server: string): AuditedExecError
   );
 }
 
-/** A non-2xx answer (a Status object, ideally) as one sentence, kubectl-style. */
+/** What the plugin tells the user for a refusal code it knows better than the server's sentence. */
+const NEEDS_FLAG: Partial<Record<ErrorCode, string>> = {
+  POLICY_REASON_REQUIRED: '--reason "why you need this session"',
+  POLICY_TICKET_REQUIRED: '--ticket ID',
+};
+
+/**
+ * A non-2xx answer (a Status object, ideally) as one sentence, kubectl-style. The error's code is
+ * the refusal code the recorder sent (common/error-codes.ts); an answer without one (a proxy, an
+ * older recorder) gets a code from its HTTP status. Never decided by the wording of the message.
+ */
 export function errorFromResponse(httpCode: number, body: string, server: string): AuditedExecError {
   const status = parseStatus(body);
   const message = status?.message?.trim() || body.trim().slice(0, 300) || `HTTP ${httpCode}`;
-  const reason = status?.reason ?? '';
+  const code = errorCodeOf(status) ?? codeForHttp(httpCode);
   if (httpCode === 401) {
     return new AuditedExecError(
-      'UNAUTHENTICATED',
+      code,
       `You must be logged in to the server (Unauthorized): the audited-exec recorder at ${server} ` +
         `did not accept your kubeconfig credentials (${message})`,
     );
   }
-  const needs = policyNeeds(status, message);
-  if (needs) {
-    const flags = needs === 'ticket' ? '--ticket ID' : '--reason "why you need this session"';
-    const also = needs === 'reason' && /ticket/i.test(message) ? ' and --ticket ID' : '';
-    return new AuditedExecError(
-      needs === 'ticket' ? 'TICKET_REQUIRED' : 'REASON_REQUIRED',
-      `this namespace requires ${flags}${also}: ${message}`,
-    );
-  }
+  const flag = NEEDS_FLAG[code as ErrorCode];
+  if (flag) return new AuditedExecError(code, `this namespace requires ${flag}: ${message}`);
   const label =
-    reason || (httpCode === 403 ? 'Forbidden' : httpCode === 404 ? 'NotFound' : `HTTP ${httpCode}`);
-  const code =
-    httpCode === 403
-      ? 'FORBIDDEN'
-      : httpCode === 404
-        ? /\bpods?\b/i.test(`${status?.details?.kind ?? ''} ${message}`)
-          ? 'POD_NOT_FOUND'
-          : 'NOT_FOUND'
-        : httpCode >= 500
-          ? 'SERVER_ERROR'
-          : 'REQUEST_REFUSED';
+    status?.reason || (httpCode === 403 ? 'Forbidden' : httpCode === 404 ? 'NotFound' : `HTTP ${httpCode}`);
   return new AuditedExecError(code, `Error from server (${label}): ${message}`);
 }
 
-/** A policy refusal for a missing --reason or --ticket (by Status reason, cause field, or wording). */
-function policyNeeds(status: Partial<Status> | null, message: string): 'reason' | 'ticket' | null {
-  const fields = new Set(status?.details?.causes?.map((c) => c.field) ?? []);
-  const said = (word: string) =>
-    new RegExp(`${word}[ _]?required`, 'i').test(status?.reason ?? '') ||
-    fields.has(word) ||
-    new RegExp(
-      `(requires?|required|needs?)\\b.{0,30}\\b(--)?${word}\\b|\\b${word}\\b.{0,20}\\brequired\\b`,
-      'i',
-    ).test(message);
-  if (said('reason')) return 'reason';
-  if (said('ticket')) return 'ticket';
-  return null;
+/** For answers without a refusal code: what their HTTP status alone says. */
+function codeForHttp(httpCode: number): string {
+  if (httpCode === 401) return 'UNAUTHENTICATED';
+  if (httpCode === 403) return 'FORBIDDEN';
+  if (httpCode === 404) return 'NOT_FOUND';
+  return httpCode >= 500 ? 'SERVER_ERROR' : 'REQUEST_REFUSED';
 }
 
 function parseStatus(body: string): Partial<Status> | null {

@@ -6,8 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureStatus } from '../../common/status.ts';
 import { errorFromNetwork, errorFromResponse, RecorderClient } from '../../plugin/client.ts';
+import { codedStatus } from '../../server/http/respond.ts';
 
 const SERVER = 'https://recorder.example:8443';
+
+/** A refusal as the recorder words it on the wire (its code in details.causes). */
+function coded(http: number, code: string, message: string): string {
+  return JSON.stringify(codedStatus(http, code, message));
+}
 
 describe('errorFromResponse', () => {
   it('keeps the apiserver reason for forbidden, kubectl-style', () => {
@@ -24,12 +30,15 @@ describe('errorFromResponse', () => {
     );
   });
 
-  it('names a missing pod', () => {
-    const e = errorFromResponse(404, JSON.stringify(failureStatus(404, 'pods "nope" not found')), SERVER);
+  it('names a missing pod by the code the recorder sent', () => {
+    const e = errorFromResponse(404, coded(404, 'POD_NOT_FOUND', 'pods "nope" not found'), SERVER);
     expect(e).toMatchObject({
       code: 'POD_NOT_FOUND',
       message: 'Error from server (NotFound): pods "nope" not found',
     });
+    // Without the code it is any 404, whatever the sentence names.
+    const uncoded = JSON.stringify(failureStatus(404, 'pods "nope" not found'));
+    expect(errorFromResponse(404, uncoded, SERVER).code).toBe('NOT_FOUND');
   });
 
   it('says how to log in on 401', () => {
@@ -40,24 +49,22 @@ describe('errorFromResponse', () => {
     expect(e.message).toContain('invalid bearer token');
   });
 
-  it('tells the user to pass --reason (and --ticket when the server asks for it)', () => {
-    const byField = failureStatus(422, 'namespace "prod" requires a reason for every session', {
-      details: { causes: [{ field: 'reason', message: 'required' }] },
+  it('tells the user to pass --reason or --ticket by the policy code, not the wording', () => {
+    const reason = 'policy: sessions in prod/web require a reason; pass --reason "why you need this"';
+    expect(errorFromResponse(422, coded(422, 'POLICY_REASON_REQUIRED', reason), SERVER)).toMatchObject({
+      code: 'POLICY_REASON_REQUIRED',
+      message: `this namespace requires --reason "why you need this session": ${reason}`,
     });
-    expect(errorFromResponse(422, JSON.stringify(byField), SERVER)).toMatchObject({
-      code: 'REASON_REQUIRED',
-      message: expect.stringMatching(/^this namespace requires --reason/),
+    const ticket = 'policy: sessions in default/web require a ticket; pass --ticket ID';
+    expect(errorFromResponse(422, coded(422, 'POLICY_TICKET_REQUIRED', ticket), SERVER)).toMatchObject({
+      code: 'POLICY_TICKET_REQUIRED',
+      message: `this namespace requires --ticket ID: ${ticket}`,
     });
+    // The same words without the code (an admission webhook's, say) are an ordinary refusal.
     const byText = failureStatus(403, 'sessions in namespace prod require a reason and a ticket');
-    const e = errorFromResponse(403, JSON.stringify(byText), SERVER);
-    expect(e.code).toBe('REASON_REQUIRED');
-    expect(e.message).toContain('--ticket ID');
-    // the recorder's own wording (server/policy.ts)
-    const ticket = failureStatus(422, 'policy: sessions in default/web require a ticket; pass --ticket ID');
-    expect(errorFromResponse(422, JSON.stringify(ticket), SERVER)).toMatchObject({
-      code: 'TICKET_REQUIRED',
-      message:
-        'this namespace requires --ticket ID: policy: sessions in default/web require a ticket; pass --ticket ID',
+    expect(errorFromResponse(403, JSON.stringify(byText), SERVER)).toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'Error from server (Forbidden): sessions in namespace prod require a reason and a ticket',
     });
   });
 
