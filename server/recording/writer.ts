@@ -76,7 +76,7 @@ export class RecordingWriter {
   #headerWritten = false;
   #lastSync = 0;
   #syncing: Promise<void> | null = null;
-  #failure: AuditedExecError | null = null;
+  #failure: RecordingFailedError | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
   #digest: string | null = null;
@@ -106,7 +106,7 @@ export class RecordingWriter {
   }
 
   /** The error that stopped the recording, if any: the session must end (fail closed). */
-  get failure(): AuditedExecError | null {
+  get failure(): RecordingFailedError | null {
     return this.#failure;
   }
 
@@ -258,7 +258,19 @@ export class RecordingWriter {
   }
 }
 
-function recordingError(err: unknown): AuditedExecError {
+/**
+ * The recording could not be written (disk full, over quota, I/O error): the session it records is
+ * ended, and whoever counts or reports "recording failed" tells it by this class, not by its words.
+ */
+export class RecordingFailedError extends AuditedExecError {
+  declare readonly code: 'RECORDING_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RECORDING_FAILED', message, options);
+    this.name = 'RecordingFailedError';
+  }
+}
+
+function recordingError(err: unknown): RecordingFailedError {
   const code = (err as NodeJS.ErrnoException)?.code ?? 'EIO';
   const why =
     code === 'ENOSPC'
@@ -266,9 +278,7 @@ function recordingError(err: unknown): AuditedExecError {
       : code === 'EDQUOT'
         ? 'the recorder is over its disk quota'
         : `the recording could not be written (${code})`;
-  return new AuditedExecError(
-    'RECORDING_FAILED',
-    `${why}; the session was ended because it could not be recorded`,
-    { cause: err },
-  );
+  return new RecordingFailedError(`${why}; the session was ended because it could not be recorded`, {
+    cause: err,
+  });
 }

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAsciicast } from '../../../common/asciicast.ts';
-import { RecordingWriter, recordingPath, reserveRecording } from '../../../server/recording/writer.ts';
+import {
+  RecordingFailedError,
+  RecordingWriter,
+  recordingPath,
+  reserveRecording,
+} from '../../../server/recording/writer.ts';
 
 describe('RecordingWriter', () => {
   let dir: string;
@@ -107,5 +112,20 @@ describe('RecordingWriter', () => {
     const id = '22222222-2222-4222-8222-222222222222';
     await reserveRecording(dir, id);
     await expect(reserveRecording(dir, id)).rejects.toMatchObject({ code: 'EEXIST' });
+  });
+
+  it('fails with RecordingFailedError on a full disk, and keeps failing (the session must end)', async () => {
+    // /dev/full answers every write with ENOSPC.
+    const w = await RecordingWriter.open({ path: '/dev/full', startedAt: new Date(), recordInput: false });
+    let err: unknown;
+    try {
+      w.outputFrames([Buffer.from('\x01hello', 'latin1')]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RecordingFailedError);
+    expect(err).toMatchObject({ code: 'RECORDING_FAILED', message: expect.stringMatching(/no disk space/) });
+    expect(w.failure).toBe(err);
+    await w.close().catch(() => {});
   });
 });
