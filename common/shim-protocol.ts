@@ -1,5 +1,5 @@
 // Shim ↔ server messages on the WebSocket /api/v1/shim (JSON text frames). The protocol prose is at
-// the top of shim/shipper.ts; DESIGN.md "Wire contracts" has the summary.
+// the top of shim/shipper.ts; docs/architecture.md "Wire contracts" has the summary.
 
 import type { Status } from './status.ts';
 import type { InferredExecHint, ShimEvent } from './wire.ts';

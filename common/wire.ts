@@ -1,5 +1,5 @@
-// Wire types shared by the plugin, the server, the shim and the web UI. DESIGN.md "Wire contracts"
-// is the prose version of this file; change both together.
+// Wire types shared by the plugin, the server, the shim and the web UI. docs/architecture.md
+// "Wire contracts" is the prose version of this file; change both together.
 
 import type { MissingRange } from './missing-range.ts';
 
@@ -120,7 +120,8 @@ export type Attribution = 'marker' | 'ancestry' | 'inferred';
  */
 export type InferredReason = 'pid-reuse-undecidable' | 'orphan-ambiguous' | 'environ-marker';
 
-/** One process exec as the shim attributes it (DESIGN.md "Shim offline mode": exactly these names). */
+/** One process exec as the shim attributes it; also the offline mode's output line, exactly these
+ *  names (docs/architecture.md "Wire contracts"). */
 export interface AttributedExec {
   session: string | null;
   attribution: Attribution | null;

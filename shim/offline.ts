@@ -1,4 +1,4 @@
-// Offline mode (DESIGN.md "Shim offline mode", also the forensic tool for archived logs): audit
+// Offline mode (docs/attribution.md, live and offline; also the forensic tool for archived logs): audit
 // lines in, one JSON line per exec plus alert lines out. `attributeLines` is the pure entry point
 // the benchmark and tests call; `attributeStream` adds file/stdin/gzip reading and JSON writing.
 
