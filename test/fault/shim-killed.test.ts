@@ -1,8 +1,11 @@
 // The shim is SIGKILLed in the middle of a burst of execs (no checkpoint written on the way out,
 // events half-assembled, a batch half-spooled) and started again on the same state dir. Counted by
-// audit serial: no exec lost, none stored twice.
+// audit serial: none stored twice, and none lost silently (an exec missing because auditd deleted a
+// log before the restarted shim reached it, as other suites rotating it meanwhile can make happen,
+// must lie inside a range the shim reported).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exactlyOnce, highest, type ShimRig, startBurst, startShimRig } from '../e2e/shim-rig.ts';
+import { settleBurst } from '../e2e/missing-report.ts';
+import { highest, type ShimRig, startBurst, startShimRig } from '../e2e/shim-rig.ts';
 import { skipE2E } from '../support/prereq.ts';
 
 describe.skipIf(skipE2E('shim killed (fault)', 'root', 'runc', 'auditd'))('shim SIGKILLed mid-burst', () => {
@@ -14,7 +17,7 @@ describe.skipIf(skipE2E('shim killed (fault)', 'root', 'runc', 'auditd'))('shim 
     await rig?.stop();
   }, 60_000);
 
-  it('loses no exec and stores none twice', async () => {
+  it('loses no exec silently and stores none twice', async () => {
     // Paced (a `sleep` between execs) so that both kills land while the loop is still running.
     const burst = await startBurst(rig!, { count: 1500, pause: 0.001 });
     const atKill: number[] = [];
@@ -24,8 +27,9 @@ describe.skipIf(skipE2E('shim killed (fault)', 'root', 'runc', 'auditd'))('shim 
     }
     await burst.ended;
     expect(Math.max(...atKill)).toBeLessThan(burst.count);
-    const all = await burst.progress(burst.count, 'every exec of the burst');
-    expect(exactlyOnce(burst, all)).toEqual({ missing: [], twice: 0 });
-    expect(all.length).toBe(burst.count);
+    const { missing, silent, twice, reported } = await settleBurst(rig!, burst);
+    expect(twice).toBe(0);
+    expect(silent, `execs lost without a report; reported: ${JSON.stringify(reported)}`).toEqual([]);
+    if (missing.length > 0) console.warn(`${missing.length} execs deleted by auditd unread, all reported`);
   }, 180_000); // a burst on a loaded 2-core machine can take minutes; the polls fail first with a message
 });

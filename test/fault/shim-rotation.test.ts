@@ -8,12 +8,12 @@
 // Counted by audit serial: none stored twice, and every exec of the burst either stored or inside
 // a reported range ("deleted before read and reported"); one outside any is lost silently.
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeMissing, type MissingRange } from '../../common/missing-range.ts';
 import type { SessionRecord } from '../../common/wire.ts';
-import { pollUntil, type StoredEvent, sessionEvents } from '../e2e/shim-harness.ts';
-import { type Burst, exactlyOnce, highest, type ShimRig, startBurst, startShimRig } from '../e2e/shim-rig.ts';
+import { settleBurst } from '../e2e/missing-report.ts';
+import { pollUntil } from '../e2e/shim-harness.ts';
+import { type Burst, type ShimRig, startBurst, startShimRig } from '../e2e/shim-rig.ts';
 import { call } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
 
@@ -40,7 +40,7 @@ describe.skipIf(skipE2E('shim log rotation (fault)', 'root', 'runc', 'auditd'))(
         await new Promise((r) => setTimeout(r, 80));
       }
       await burst.ended;
-      const { missing, silent, twice, reported } = await settle(rig!, burst);
+      const { missing, silent, twice, reported } = await settleBurst(rig!, burst);
       expect(twice).toBe(0);
       expect(silent, `execs lost without a report; reported: ${JSON.stringify(reported)}`).toEqual([]);
       if (missing.length > 0)
@@ -59,14 +59,17 @@ describe.skipIf(skipE2E('shim log rotation (fault)', 'root', 'runc', 'auditd'))(
         // Eight rotations, each file given execs of its own: the first three files started while
         // stopped are deleted by the fifth to eighth rotations.
         for (let i = 0; i < 8; i++) {
+          // auditd folds signals that arrive before it handled the last one into one rotation:
+          // wait for this one to happen (a new audit.log), then for an exec of the burst in it.
+          const before = (await stat(AUDIT_LOG)).ino;
           process.kill(Number(auditd), 'SIGUSR1');
-          await execInCurrentLog(burst, i);
+          await execInNewLog(burst, before, i);
         }
       } finally {
         rig!.child().kill('SIGCONT');
       }
       await burst.ended;
-      const { missing, silent, twice, reported } = await settle(rig!, burst);
+      const { missing, silent, twice, reported } = await settleBurst(rig!, burst);
       expect(twice).toBe(0);
       expect(missing.length, 'execs in the deleted files').toBeGreaterThan(0);
       expect(silent, `execs lost without a report; reported: ${JSON.stringify(reported)}`).toEqual([]);
@@ -82,48 +85,16 @@ describe.skipIf(skipE2E('shim log rotation (fault)', 'root', 'runc', 'auditd'))(
   },
 );
 
-/** Exec n is missing but inside a reported range: its serial lies between those of the nearest
- *  stored execs before and after it, and a range lies there too. */
-function covered(b: Burst, execs: StoredEvent[], ranges: MissingRange[], n: number): boolean {
-  const serialOf = new Map(execs.map((e) => [Number(e.exec!.argv[1]!.slice(b.tag.length)), e.auditSerial]));
-  let below = Number.NEGATIVE_INFINITY;
-  let above = Number.POSITIVE_INFINITY;
-  for (let i = n - 1; i >= 1 && below === Number.NEGATIVE_INFINITY; i--) below = serialOf.get(i) ?? below;
-  for (let i = n + 1; i <= b.count && above === Number.POSITIVE_INFINITY; i++)
-    above = serialOf.get(i) ?? above;
-  return ranges.some((r) => (r.fromSerial ?? Number.NEGATIVE_INFINITY) > below && r.toSerial < above);
-}
-
-/** Once the burst is done: its execs as stored, and how the missing ones stand against the
- *  events-missing reports in the session (every report also in the shim's log). */
-async function settle(rig: ShimRig, burst: Burst) {
-  // The last exec stored, or a report of a gap after the last one stored (it may be in it).
-  const all = await pollUntil(
-    () => sessionEvents(rig.rec(), rig.alice, burst.session),
-    (items) => {
-      const execs = items.filter((e) => e.exec?.argv[1]?.startsWith(burst.tag));
-      const last = Math.max(0, ...execs.map((e) => e.auditSerial));
-      return (
-        highest(execs, burst.tag) >= burst.count ||
-        items.some((e) => e.alert?.missing && e.alert.missing.toSerial > last)
-      );
-    },
-    'every exec of the burst, or a reported gap after the last one stored',
-  );
-  const execs = all.filter((e) => e.exec?.argv[1]?.startsWith(burst.tag));
-  const { missing, twice } = exactlyOnce(burst, execs);
-  const reported = all.flatMap((e) => (e.alert?.missing ? [e.alert.missing] : []));
-  const log = rig.child().stderr();
-  for (const r of reported) expect(log).toContain(describeMissing(r));
-  return { missing, twice, reported, silent: missing.filter((n) => !covered(burst, execs, reported, n)) };
-}
-
-/** Waits until an exec of the burst is in the audit.log auditd started with the last rotation
- *  (the shim is stopped: the test reads the log itself). */
-async function execInCurrentLog(burst: Burst, rotation: number): Promise<void> {
+/** Waits until audit.log is a file other than inode `before` (auditd rotated) and holds an exec of
+ *  the burst (the shim is stopped: the test reads the log itself). */
+async function execInNewLog(burst: Burst, before: number, rotation: number): Promise<void> {
   await pollUntil(
-    () => readFile(AUDIT_LOG, 'utf8').catch(() => ''),
-    (text) => text.includes(burst.tag),
-    `an exec of the burst in audit.log after rotation ${rotation + 1}`,
+    async () => {
+      const ino = (await stat(AUDIT_LOG).catch(() => null))?.ino;
+      if (ino === undefined || ino === before) return false;
+      return (await readFile(AUDIT_LOG, 'utf8').catch(() => '')).includes(burst.tag);
+    },
+    (done) => done,
+    `rotation ${rotation + 1} and an exec of the burst in the new audit.log`,
   );
 }
