@@ -6,10 +6,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { isErrorCode } from '../../common/error-codes.ts';
 import { AuditedExecError, errorMessage } from '../../common/errors.ts';
 import { tarEnd, tarMember, tarMemberStream } from '../../common/evidence/tar.ts';
-import { failureStatus } from '../../common/status.ts';
 import type { SessionRecord } from '../../common/wire.ts';
+import { sendStatus, statusFor } from '../http/respond.ts';
 import type { Evidence } from './evidence.ts';
 import type { SigningKey } from './signing-key.ts';
 import { checkSessionId } from './store.ts';
@@ -36,13 +37,6 @@ export interface EvidenceRouteContext {
 
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: EvidenceRouteContext) => Promise<void>;
 
-const HTTP_FOR: Record<string, number> = {
-  EVIDENCE_BAD_ID: 400,
-  EVIDENCE_NOT_FOUND: 404,
-  EVIDENCE_SESSION_RUNNING: 409,
-  EVIDENCE_CHAIN_CONFLICT: 409,
-};
-
 export const getSigningKey: Handler = async (_req, res, ctx) => {
   json(res, 200, {
     algorithm: 'Ed25519',
@@ -53,7 +47,7 @@ export const getSigningKey: Handler = async (_req, res, ctx) => {
 
 export const getEvidence: Handler = guard(async (req, res, ctx) => {
   const id = checkSessionId(ctx.params.id ?? '');
-  if (!(await allowed(req, res, ctx, 'evidence:read', id))) return;
+  await allowed(req, ctx, 'evidence:read', id);
   const bundle = await ctx.evidence.bundle(id);
   res.writeHead(200, {
     'content-type': 'application/gzip',
@@ -68,12 +62,13 @@ export const getEvidence: Handler = guard(async (req, res, ctx) => {
 
 export const putLegalHold: Handler = guard(async (req, res, ctx) => {
   const id = checkSessionId(ctx.params.id ?? '');
-  const who = await allowed(req, res, ctx, 'legal-hold:set', id);
-  if (!who) return;
+  const who = await allowed(req, ctx, 'legal-hold:set', id);
   const body = (await readJson(req)) as { legalHold?: unknown } | null;
   if (typeof body?.legalHold !== 'boolean') {
-    json(res, 400, failureStatus(400, 'body must be {"legalHold": true} or {"legalHold": false}'));
-    return;
+    throw new AuditedExecError(
+      'EVIDENCE_BAD_REQUEST',
+      'body must be {"legalHold": true} or {"legalHold": false}',
+    );
   }
   const updated = await ctx.setLegalHold(id, body.legalHold, who.user ?? 'unknown');
   if (!updated) throw new AuditedExecError('EVIDENCE_NOT_FOUND', `session ${id} does not exist`);
@@ -82,7 +77,7 @@ export const putLegalHold: Handler = guard(async (req, res, ctx) => {
 
 /** Streams an uncompressed tar of bundles (each already gzip); sessions still running are listed as skipped. */
 export const getBulkExport: Handler = guard(async (req, res, ctx) => {
-  if (!(await allowed(req, res, ctx, 'evidence:export'))) return;
+  await allowed(req, ctx, 'evidence:export');
   const query = new URL(req.url ?? '/', 'http://x').searchParams;
   const sessions = await ctx.listSessions(query);
   res.writeHead(200, {
@@ -134,23 +129,27 @@ function guard(fn: Handler): Handler {
         res.destroy(err as Error);
         return;
       }
-      const code = err instanceof AuditedExecError ? (HTTP_FOR[err.code] ?? 500) : 500;
-      json(res, code, failureStatus(code, errorMessage(err)));
+      // A refusal with a code is answered as everywhere (server/http); anything else is a fault the
+      // router logs and answers 500 without its details.
+      if (!(err instanceof AuditedExecError && isErrorCode(err.code))) throw err;
+      sendStatus(res, statusFor(err));
     }
   };
 }
 
+/** The caller's name when `action` is allowed; refuses with EVIDENCE_FORBIDDEN otherwise. */
 async function allowed(
   req: IncomingMessage,
-  res: ServerResponse,
   ctx: EvidenceRouteContext,
   action: EvidenceAction,
   sessionId?: string,
-): Promise<{ user?: string } | null> {
+): Promise<{ user?: string }> {
   const decision = await ctx.authorize(req, { action, sessionId });
   if (decision.allowed) return decision;
-  json(res, 403, failureStatus(403, `${decision.user ?? 'you'} may not ${action.replace(':', ' ')}`));
-  return null;
+  throw new AuditedExecError(
+    'EVIDENCE_FORBIDDEN',
+    `${decision.user ?? 'you'} may not ${action.replace(':', ' ')}`,
+  );
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -1,8 +1,9 @@
 // How UI routes answer: HTML with the security headers, redirects, and errors that suit the client
 // (a browser gets a page, an API client a Status).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../../common/error-codes.ts';
 import { failureStatus } from '../../common/status.ts';
-import { sendJson } from '../http/respond.ts';
+import { codedStatus, sendJson } from '../http/respond.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './pages/layout.ts';
 import { errorPage } from './pages/login.ts';
@@ -52,10 +53,13 @@ export function sendProblem(
   res: ServerResponse,
   code: number,
   message: string,
-  chrome: { user?: string; csrf?: string } = {},
+  options: { user?: string; csrf?: string; refusal?: ErrorCode } = {},
 ): void {
+  const { refusal, ...chrome } = options;
   if (wantsJson(req)) {
-    sendJson(res, code, failureStatus(code, message), { ...SECURITY_HEADERS });
+    // An API client gets the refusal's code as from the API (common/error-codes.ts).
+    const status = refusal ? codedStatus(code, refusal, message) : failureStatus(code, message);
+    sendJson(res, code, status, { ...SECURITY_HEADERS });
     return;
   }
   const title =

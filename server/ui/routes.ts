@@ -2,9 +2,8 @@
 // (cookie session, trusted proxy, or the server's authenticator), so they register with auth:false
 // and an unauthenticated browser is sent to the sign-in page instead of receiving a 401.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { failureStatus } from '../../common/status.ts';
 import { WebSessions } from '../auth/web-session.ts';
-import { sendJson } from '../http/respond.ts';
+import { codedStatus, sendJson } from '../http/respond.ts';
 import type { RequestContext, Router } from '../http/router.ts';
 import type { UiContext, ViewerHandler } from './context.ts';
 import { UI_DEFAULTS, type UiConfig, type UiDeps } from './deps.ts';
@@ -58,9 +57,14 @@ export async function registerUi(router: Router, deps: UiDeps): Promise<UiContex
 
 function unauthenticated(req: IncomingMessage, res: ServerResponse, url: URL): void {
   if (wantsJson(req) || url.pathname.endsWith('/live') || url.pathname.endsWith('.cast')) {
-    sendJson(res, 401, failureStatus(401, 'sign in first: /ui/login, or send a bearer token'), {
-      ...SECURITY_HEADERS,
-    });
+    sendJson(
+      res,
+      401,
+      codedStatus(401, 'UNAUTHENTICATED', 'sign in first: /ui/login, or send a bearer token'),
+      {
+        ...SECURITY_HEADERS,
+      },
+    );
     return;
   }
   redirect(res, `/ui/login?next=${encodeURIComponent(url.pathname + url.search)}`);

@@ -53,11 +53,12 @@ export async function viewable(
     if (!(err instanceof AuditedExecError)) throw err;
     if (err.code === 'SESSION_FORBIDDEN') {
       const message = `${v.user.username} may not view this session (needs get on sessions.audited-exec.io).`;
-      sendProblem(ctx.req, ctx.res, 403, message, chrome(v, ''));
+      sendProblem(ctx.req, ctx.res, 403, message, { ...chrome(v, ''), refusal: err.code });
       return null;
     }
     if (err.code !== 'SESSION_NOT_FOUND' && err.code !== 'SESSION_BAD_ID') throw err;
-    sendProblem(ctx.req, ctx.res, 404, 'There is no session with this id.', chrome(v, ''));
+    const refusal = err.code;
+    sendProblem(ctx.req, ctx.res, 404, 'There is no session with this id.', { ...chrome(v, ''), refusal });
     return null;
   }
 }
