@@ -135,20 +135,17 @@ export async function createRecorder(
   router.get('/healthz', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }), { auth: false });
   router.get(
     '/readyz',
-    (ctx) => {
-      const reason = notReady();
+    async (ctx) => {
+      const reason = await notReady();
       sendJson(ctx.res, reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ok' });
     },
     { auth: false },
   );
-  const notReady = (): string | undefined => {
+  const notReady = async (): Promise<string | undefined> => {
     if (closing) return 'the recorder is shutting down';
-    if (!store.db.isOpen || store.db.prepare('SELECT 1 AS one').get()?.one !== 1)
-      return 'the database is not open';
     const state = disk.check();
     if (state.full) return state.reason;
-    if (store.flushPending()) return `${store.pendingWrites} session update(s) wait for disk space`;
-    return undefined;
+    return store.readiness();
   };
   // A session on a full disk could not be recorded: refuse it before any pod or exec is touched.
   const roomForSessions = () => {

@@ -32,7 +32,7 @@ import { parseListQuery } from './sessions/read.ts';
 import type { SessionServices } from './sessions/services.ts';
 import { attachShim, type ShimAttachment } from './shim/attach.ts';
 import type { SqliteStore } from './store/sqlite.ts';
-import { eventsFromStore } from './ui/events-source.ts';
+import { eventsFromStore, uiEventSource } from './ui/events-source.ts';
 import { registerUi } from './ui/routes.ts';
 
 export interface ModuleDeps {
@@ -197,7 +197,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     access,
     recordingPathFor: (id) => recordingPath(settings.dataDir, id),
     evidence,
-    events: deps.events ? eventsFromStore(deps.events) : shim.events.uiSource(),
+    events: deps.events ? eventsFromStore(deps.events) : uiEventSource(shim.events),
     config: {
       publicOrigins: settings.publicUrl ? [new URL(settings.publicUrl).origin] : [],
       webSessions: { reviewIntervalMs: settings.webSessionReviewMs },

@@ -2,10 +2,10 @@
 // WebSocket, GET /api/v1/sessions/{id}/events and the inferred-exec hook. app.ts calls it once;
 // tests call it on a recorder from test/support/recorder.ts.
 import { registerEventRoutes } from '../events/routes.ts';
-import { EventStore } from '../events/store.ts';
+import type { EventStore } from '../events/store.ts';
 import type { Router } from '../http/router.ts';
 import type { SessionServices } from '../sessions/services.ts';
-import type { SqliteStore } from '../store/sqlite.ts';
+import type { RecorderStore } from '../store/store.ts';
 import { registerShimIngest, type ShimIngest, type ShimIngestOptions } from './ingest.ts';
 
 export interface ShimAttachment {
@@ -14,11 +14,11 @@ export interface ShimAttachment {
 }
 
 export function attachShim(
-  recorder: { router: Router; store: SqliteStore; services: SessionServices },
+  recorder: { router: Router; store: RecorderStore; services: SessionServices },
   options: Omit<ShimIngestOptions, 'kube' | 'store' | 'events' | 'hooks'> = {},
 ): ShimAttachment {
   const { router, store, services } = recorder;
-  const events = new EventStore({ store });
+  const { events } = store;
   registerEventRoutes(router, { services, events });
   const ingest = registerShimIngest(router, {
     ...options,

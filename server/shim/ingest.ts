@@ -108,7 +108,7 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     stats.declaredExecs += batch.length - kept.length;
     const events = await checkSessions(node, kept);
     const affected = await sessionsMissingEvents(node, events);
-    const result = o.events.insert(events, {
+    const result = await o.events.insert(events, {
       receivedAt: o.clock().toISOString(),
       podOf: (e) => (e.containerId ? pods.lookup(e.containerId) : null),
       alsoFor: (e) => affected.get(e) ?? [],
@@ -119,7 +119,7 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     for (const id of result.sessions) {
       const session = await o.store.getSession(id);
       if (!session) continue; // a marker naming no session we know: stored, counted nowhere
-      await o.store.updateSession(id, o.events.counts(id));
+      await o.store.updateSession(id, await o.events.counts(id));
       if (session.state !== 'pending' && session.state !== 'running') finished.push(id);
     }
     const last = batch.at(-1);

@@ -2,7 +2,7 @@
 // table's schema.
 import type { SQLInputValue } from 'node:sqlite';
 import type { SessionRecord } from '../../common/wire.ts';
-import type { Migration } from './sqlite.ts';
+import type { Migration } from './sqlite-db.ts';
 
 type Kind = 'text' | 'int' | 'bool' | 'json';
 export const COLUMNS: [keyof SessionRecord, string, Kind][] = [

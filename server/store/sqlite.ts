@@ -1,21 +1,20 @@
-// The embedded store: node:sqlite in the data directory, WAL so readers never wait for the writer.
+// The embedded store: node:sqlite in the data directory (sqlite-db.ts), the engine `npm start`
+// needs no database server for. Sessions are here; shim events (sqlite-events.ts) share the
+// database, signatures and bundles are files in the data directory (evidence/store.ts).
 // Every SessionRecord field is a column; list filters each have an index ending in (started_at, id),
 // so a keyset page is an index range scan however many sessions there are.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
+import type { EventStore } from '../events/store.ts';
+import { createFileSignatureStore, type SignatureStore } from '../evidence/store.ts';
 import { DISK_FULL_MESSAGE } from './disk.ts';
 import { badCursor, StoreError } from './errors.ts';
 import { isDiskFull, PendingWrites, type SessionPatch } from './pending.ts';
 import { fromRow, SESSION_MIGRATIONS, toRow } from './rows.ts';
-import { DEFAULT_PAGE, decodeCursor, encodeCursor, MAX_PAGE, type Store } from './store.ts';
-
-/** A schema step. Other modules (shim events, evidence) add theirs with their own ids. */
-export interface Migration {
-  id: string;
-  up(db: DatabaseSync): void;
-}
+import { type Migration, SqliteDatabase } from './sqlite-db.ts';
+import { SqliteEventStore } from './sqlite-events.ts';
+import { DEFAULT_PAGE, decodeCursor, encodeCursor, MAX_PAGE, type RecorderStore } from './store.ts';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -29,9 +28,11 @@ export interface SqliteStoreOptions {
   log?: (line: string) => void;
 }
 
-export class SqliteStore implements Store {
-  /** The raw handle, for modules that keep their own tables in the same database (see migrate). */
-  readonly db: DatabaseSync;
+export class SqliteStore implements RecorderStore {
+  /** Signature chains and the bundles they seal: files under <dataDir>/evidence. */
+  readonly signatures: SignatureStore;
+  readonly #db: SqliteDatabase;
+  #events: SqliteEventStore | undefined;
   readonly #onDiskFull: () => boolean;
   readonly #log: (line: string) => void;
   /** Session updates held in memory while the disk is full (pending.ts). */
@@ -45,52 +46,26 @@ export class SqliteStore implements Store {
       retryable: isDiskFull,
       log: this.#log,
     });
-    mkdirSync(options.dataDir, { recursive: true });
-    this.db = new DatabaseSync(join(options.dataDir, 'audited-exec.db'));
-    this.db.exec('PRAGMA journal_mode = WAL');
-    this.db.exec('PRAGMA synchronous = NORMAL');
-    this.db.exec('PRAGMA busy_timeout = 5000');
-    // The WAL shares the disk with the recordings: give its space back after each checkpoint.
-    this.db.exec('PRAGMA journal_size_limit = 1048576');
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
-    );
-    this.migrate([...SESSION_MIGRATIONS, ...(options.migrations ?? [])]);
+    this.#db = new SqliteDatabase({ dataDir: options.dataDir, log: this.#log });
+    this.#db.migrate([...SESSION_MIGRATIONS, ...(options.migrations ?? [])]);
+    this.signatures = createFileSignatureStore({ dir: join(options.dataDir, 'evidence') });
   }
 
-  /** Applies each migration not yet recorded, each in its own transaction. Idempotent. */
-  migrate(migrations: Migration[]): void {
-    const done = this.db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?');
-    const mark = this.db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
-    let applied = 0;
-    for (const m of migrations) {
-      if (done.get(m.id)) continue;
-      this.transaction(() => {
-        m.up(this.db);
-        mark.run(m.id, new Date().toISOString());
-      });
-      applied++;
-    }
-    // Schema steps rewrite the same pages many times: left in the WAL they take ~190 KiB of disk
-    // that a small data disk needs for recordings. Move them into the database and empty the WAL.
-    if (!applied) return;
-    try {
-      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-    } catch (err) {
-      this.#log(`store: WAL checkpoint failed: ${String(err)}`);
-    }
+  /** The raw handle, for this engine's own tests and tools (EXPLAIN, PRAGMA); the recorder reads
+   *  and writes state only through the interfaces, so another engine can stand in. */
+  get sqliteHandle(): DatabaseSync {
+    return this.#db.handle;
   }
 
+  /** The shim events, in the same database; their tables are made when first asked for. */
+  get events(): EventStore {
+    this.#events ??= new SqliteEventStore(this.#db);
+    return this.#events;
+  }
+
+  /** Runs `fn` in one write transaction: bulk loads with insertSessionSync. */
   transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const out = fn();
-      this.db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      this.db.exec('ROLLBACK');
-      throw err;
-    }
+    return this.#db.transaction(fn);
   }
 
   /** Session updates not yet stored because the disk is full (readiness reports them). */
@@ -101,6 +76,13 @@ export class SqliteStore implements Store {
   /** Tries the held-back updates now (an operator freed space); returns how many are left. */
   flushPending(): number {
     return this.#pending.size ? this.#pending.flush() : 0;
+  }
+
+  async readiness(): Promise<string | undefined> {
+    const problem = this.#db.problem();
+    if (problem) return problem;
+    if (this.flushPending()) return `${this.pendingWrites} session update(s) wait for disk space`;
+    return undefined;
   }
 
   /** Runs a write; on a full disk frees the reserve and tries once more before giving up. */
@@ -126,7 +108,7 @@ export class SqliteStore implements Store {
   insertSessionSync(record: SessionRecord): void {
     const entries = toRow(record);
     const sql = `INSERT INTO sessions (${entries.map(([c]) => c).join(', ')}) VALUES (${entries.map(() => '?').join(', ')})`;
-    this.db.prepare(sql).run(...entries.map(([, v]) => v));
+    this.#db.handle.prepare(sql).run(...entries.map(([, v]) => v));
   }
 
   /** Never lost to a full disk: the update is then held in memory, visible, and retried (pending.ts). */
@@ -159,7 +141,7 @@ export class SqliteStore implements Store {
   }
 
   #holdIf(id: string, from: SessionRecord['state'], patch: SessionPatch): boolean {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id);
+    const row = this.#db.handle.prepare('SELECT * FROM sessions WHERE id = ?').get(id);
     const current = row ? this.#pending.overlay(fromRow(row)) : undefined;
     if (current?.state !== from) return false;
     this.#hold(id, patch);
@@ -172,17 +154,19 @@ export class SqliteStore implements Store {
     const sets = entries.map(([c]) => `${c} = ?`).join(', ');
     const where = from === null ? 'id = ?' : 'id = ? AND state = ?';
     const args = [...entries.map(([, v]) => v), id, ...(from === null ? [] : [from])];
-    return Number(this.db.prepare(`UPDATE sessions SET ${sets} WHERE ${where}`).run(...args).changes) === 1;
+    return (
+      Number(this.#db.handle.prepare(`UPDATE sessions SET ${sets} WHERE ${where}`).run(...args).changes) === 1
+    );
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id);
+    const row = this.#db.handle.prepare('SELECT * FROM sessions WHERE id = ?').get(id);
     return row ? this.#pending.overlay(fromRow(row)) : undefined;
   }
 
   async listSessions(filter: SessionQuery): Promise<SessionList> {
     const { sql, args, limit } = listQuery(filter);
-    const rows = this.db.prepare(sql).all(...args);
+    const rows = this.#db.handle.prepare(sql).all(...args);
     // Held-back updates show here too (a state filter sees the stored state until they land).
     const items = rows.slice(0, limit).map((r) => this.#pending.overlay(fromRow(r)));
     const last = items[items.length - 1];
@@ -192,7 +176,7 @@ export class SqliteStore implements Store {
   }
 
   async listSessionsEndedBefore(before: string): Promise<SessionRecord[]> {
-    const rows = this.db
+    const rows = this.#db.handle
       .prepare(
         `SELECT * FROM sessions WHERE state NOT IN ('pending', 'running')
          AND COALESCE(ended_at, started_at) < ? ORDER BY started_at LIMIT 10000`,
@@ -202,7 +186,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteSession(id: string): Promise<void> {
-    this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id);
+    this.#db.handle.prepare('DELETE FROM sessions WHERE id = ?').run(id);
   }
 
   async interruptStale(o: {
@@ -216,12 +200,12 @@ export class SqliteStore implements Store {
     try {
       return this.#write(() => {
         const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;
-        return Number(this.db.prepare(sql).run(o.error, o.endedAt, ...args).changes);
+        return Number(this.#db.handle.prepare(sql).run(o.error, o.endedAt, ...args).changes);
       });
     } catch (err) {
       if (!isDiskFull(err)) throw err;
       // Start-up on a full disk: hold the marks in memory (readers see them) and store them later.
-      const stale = this.db.prepare(`SELECT id, state FROM sessions WHERE ${where}`).all(...args);
+      const stale = this.#db.handle.prepare(`SELECT id, state FROM sessions WHERE ${where}`).all(...args);
       const patch: SessionPatch = { state: 'interrupted', error: o.error, endedAt: o.endedAt };
       let n = 0;
       for (const row of stale)
@@ -232,7 +216,7 @@ export class SqliteStore implements Store {
 
   /** Stores what it can of the held-back updates, then closes. */
   async close(): Promise<void> {
-    if (!this.db.isOpen) return;
+    if (!this.#db.isOpen) return;
     this.flushPending();
     const lost = this.#pending.close();
     if (lost.length) {
@@ -241,7 +225,7 @@ export class SqliteStore implements Store {
           'the next start marks those sessions interrupted',
       );
     }
-    this.db.close();
+    this.#db.close();
   }
 }
 

@@ -1,7 +1,13 @@
-// The session store contract. SQLite (embedded, one data dir) implements it today; a PostgreSQL
-// store for several replicas implements the same interface, hence the Promises.
+// The storage contracts. One engine holds all of the recorder's state behind these interfaces:
+// SQLite (embedded, one data dir: sqlite.ts) today; a PostgreSQL store for several replicas
+// implements the same ones, hence the Promises. Stores throw StoreError (errors.ts), never HTTP
+// errors: the HTTP edge maps codes to statuses. test/server/store/contract/ is the suite every
+// engine must pass, given its own factory.
 import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
+import type { EventStore } from '../events/store.ts';
+import type { SignatureStore } from '../evidence/store.ts';
 
+/** Session rows. Legal holds are the `legalHold` field; retention lists and deletes through it. */
 export interface Store {
   insertSession(record: SessionRecord): Promise<void>;
   /** Merges fields into the stored record; `id` cannot change. */
@@ -30,6 +36,19 @@ export interface Store {
     endedAt: string;
   }): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * Everything a recorder keeps as state, from one engine (what a `--database` flag would choose):
+ * sessions (the store itself), shim events, and evidence signatures with the bundles they seal.
+ * Web sign-in sessions and sign-in throttling live in memory per process today (see
+ * docs/architecture.md "Storage").
+ */
+export interface RecorderStore extends Store {
+  readonly events: EventStore;
+  readonly signatures: SignatureStore;
+  /** Undefined while the store can serve; else one sentence saying why not (GET /readyz). */
+  readiness(): Promise<string | undefined>;
 }
 
 export const MAX_PAGE = 500;

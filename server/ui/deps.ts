@@ -4,9 +4,8 @@
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { WebSessionOptions } from '../auth/web-session.ts';
-import type { AlertFilter } from '../events/store.ts';
+import type { AlertFilter, AlertPage } from '../events/store.ts';
 import type { Store } from '../store/store.ts';
-import type { UnrecordedAlert } from './pages/unrecorded.ts';
 import type { SignInLimitOptions } from './sign-in-limit.ts';
 import type { TrustedProxyConfig } from './viewer.ts';
 
@@ -16,7 +15,7 @@ export interface UiEventSource {
   /** Of these sessions, the ids whose attributed commands contain every term (text search). */
   matchCommands?(sessionIds: string[], terms: string[]): Promise<Set<string>>;
   /** unrecorded-tty alerts, newest first, keyset-paged. */
-  unrecordedAlerts?(filter: AlertFilter): Promise<{ items: UnrecordedAlert[]; continue?: string }>;
+  unrecordedAlerts?(filter: AlertFilter): Promise<AlertPage>;
 }
 
 /** The evidence service (server/evidence/evidence.ts createEvidence): the same bundle the REST API sends. */

@@ -3,6 +3,7 @@
 // (the shim resends after reconnects) and in audit order.
 import { eventKey } from '../../common/evidence/events.ts';
 import type { ShimEvent } from '../../common/wire.ts';
+import type { EventStore } from '../events/store.ts';
 import type { UiEventSource } from './deps.ts';
 
 export interface ShimEventStore {
@@ -44,5 +45,15 @@ export function eventsFromStore(store: ShimEventStore): UiEventSource {
       );
       return hits;
     },
+  };
+}
+
+/** An event store as the UI's source: it orders, de-duplicates, searches and pages itself. */
+export function uiEventSource(events: EventStore): UiEventSource {
+  return {
+    sessionEvents: async (id) =>
+      (await events.listEvents(id)).map((e) => e.exec ?? e.alert).filter((x) => x !== undefined),
+    matchCommands: (ids, terms) => events.matchCommands(ids, terms),
+    unrecordedAlerts: (f) => events.unrecordedAlerts(f),
   };
 }

@@ -4,15 +4,9 @@
 // and claims on a session by a process that is not in it (marker-forged: a session marker the
 // runtime did not start; session-mismatch: an event from another node or container than the
 // session's), by kind/pod/node/time.
-import type { AttributionAlert } from '../../../common/wire.ts';
+import type { UnrecordedAlert } from '../../events/store.ts';
 import { formatArgv, formatTime } from '../format.ts';
 import { href, html, type SafeHtml } from '../html.ts';
-
-export interface UnrecordedAlert extends AttributionAlert {
-  node?: string;
-  namespace?: string;
-  pod?: string;
-}
 
 export interface UnrecordedQuery {
   kind?: string;

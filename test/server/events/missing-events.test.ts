@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionRecord, ShimEvent } from '../../../common/wire.ts';
-import { EventStore } from '../../../server/events/store.ts';
 import { SqliteStore } from '../../../server/store/sqlite.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
@@ -101,14 +100,14 @@ describe('events-missing alerts', () => {
     await sqlite.insertSession(session(B, { endedAt: new Date(1796290000006).toISOString() }));
     await sqlite.insertSession(session(LATER, { startedAt: new Date(1796290000010).toISOString() }));
     await sqlite.insertSession(session(ELSEWHERE, { node: 'n2', state: 'running' }));
-    const events = new EventStore({ store: sqlite });
-    const first = events.insert([exec(1, A), exec(2, B), gap, exec(9, A)], {
+    const events = sqlite.events;
+    const first = await events.insert([exec(1, A), exec(2, B), gap, exec(9, A)], {
       receivedAt: new Date().toISOString(),
       alsoFor: (e) => (e === gap ? [A, B] : []),
     });
     expect(first.sessions.sort()).toEqual([A, B]);
     // A resend stores nothing twice and concerns no session again.
-    const again = events.insert([gap], { receivedAt: new Date().toISOString(), alsoFor: () => [A, B] });
+    const again = await events.insert([gap], { receivedAt: new Date().toISOString(), alsoFor: () => [A, B] });
     expect(again).toMatchObject({ inserted: 0, duplicates: 1, sessions: [] });
     const ofA = await events.listEvents(A);
     expect(ofA.map((e) => e.kind)).toEqual(['exec', 'alert', 'exec']);
@@ -116,7 +115,7 @@ describe('events-missing alerts', () => {
     expect((await events.listEvents(B)).map((e) => e.auditSerial)).toEqual([2, 5]);
     expect(await events.listEvents(LATER)).toEqual([]);
     expect(await events.listEvents(ELSEWHERE)).toEqual([]);
-    expect(events.counts(A)).toEqual({ commandCount: 2, alertCount: 1 });
+    expect(await events.counts(A)).toEqual({ commandCount: 2, alertCount: 1 });
     await events.deleteSession(A);
     expect((await events.listEvents(B)).map((e) => e.auditSerial)).toEqual([2, 5]);
     await sqlite.close();

@@ -40,11 +40,11 @@ describe('SqliteStore on a full disk', () => {
   /** Fills every page, then caps the file there: the next write that needs a page gets SQLITE_FULL. */
   function fill(): void {
     for (let i = 0; i < 40; i++) store.insertSessionSync({ ...session(1000 + i, 'ended'), error: BIG });
-    const pages = Number(store.db.prepare('PRAGMA page_count').get()?.page_count);
-    store.db.exec(`PRAGMA max_page_count = ${pages}`);
+    const pages = Number(store.sqliteHandle.prepare('PRAGMA page_count').get()?.page_count);
+    store.sqliteHandle.exec(`PRAGMA max_page_count = ${pages}`);
   }
   const makeRoom = () => {
-    store.db.exec('PRAGMA max_page_count = 1000000');
+    store.sqliteHandle.exec('PRAGMA max_page_count = 1000000');
   };
 
   beforeEach(async () => {

@@ -111,7 +111,7 @@ describe('SqliteStore', () => {
       { namespace: 'ns-2', since: '2026-01-02T00:00:00.000Z' },
     ]) {
       const { sql, args } = listQuery({ ...filter, continue: first.continue! });
-      const plan = store.db
+      const plan = store.sqliteHandle
         .prepare(`EXPLAIN QUERY PLAN ${sql}`)
         .all(...args)
         .map((r) => String(r.detail))
