@@ -4,6 +4,8 @@
 // the cookie id, which the server does not store: a heap dump yields no token, and a request that
 // presents the cookie can unseal it to ask TokenReview again. That re-review (every
 // reviewIntervalMs) is what ends a browser session whose token was revoked or whose groups changed.
+// The table is state a browser must find whichever replica answers, so it sits behind
+// WebSessionStore: MemoryWebSessions (this process) by default, a shared table in another engine.
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { UserInfo } from './user.ts';
 
@@ -19,6 +21,49 @@ export interface WebSession {
   sealedToken?: Buffer;
   /** the re-review in flight, shared by concurrent requests */
   review?: Promise<UserInfo | null>;
+}
+
+/** The sessions by key (SHA-256 of the cookie id), as the store keeps them. */
+export interface WebSessionStore {
+  get(key: string): Promise<WebSession | undefined>;
+  /** Inserts or replaces. */
+  put(key: string, session: WebSession): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Drops sessions created at or before `createdBefore` or last seen at or before `seenBefore`,
+   *  then the oldest created beyond the newest `keep`. */
+  prune(o: { createdBefore: number; seenBefore: number; keep: number }): Promise<void>;
+  count(): Promise<number>;
+}
+
+/** This process's sessions, oldest first; the objects it holds are the ones callers get. */
+export class MemoryWebSessions implements WebSessionStore {
+  readonly #table = new Map<string, WebSession>();
+
+  async get(key: string): Promise<WebSession | undefined> {
+    return this.#table.get(key);
+  }
+
+  async put(key: string, session: WebSession): Promise<void> {
+    this.#table.set(key, session);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#table.delete(key);
+  }
+
+  async prune(o: { createdBefore: number; seenBefore: number; keep: number }): Promise<void> {
+    for (const [k, s] of this.#table)
+      if (s.createdAt <= o.createdBefore || s.lastSeenAt <= o.seenBefore) this.#table.delete(k);
+    while (this.#table.size > o.keep) {
+      const oldest = this.#table.keys().next().value;
+      if (oldest === undefined) break;
+      this.#table.delete(oldest);
+    }
+  }
+
+  async count(): Promise<number> {
+    return this.#table.size;
+  }
 }
 
 export interface WebSessionOptions {
@@ -76,10 +121,12 @@ function unseal(id: string, sealed: Buffer): string | null {
 
 export class WebSessions {
   readonly options: WebSessionOptions;
-  readonly #table = new Map<string, WebSession>();
+  readonly #store: WebSessionStore;
 
-  constructor(options: Partial<WebSessionOptions> = {}) {
-    this.options = { ...WEB_SESSION_DEFAULTS, ...options };
+  constructor(options: Partial<WebSessionOptions> & { store?: WebSessionStore } = {}) {
+    const { store, ...rest } = options;
+    this.options = { ...WEB_SESSION_DEFAULTS, ...rest };
+    this.#store = store ?? new MemoryWebSessions();
     if (
       this.options.idleTtlMs <= 0 ||
       this.options.absoluteTtlMs <= 0 ||
@@ -94,14 +141,13 @@ export class WebSessions {
    * that signed in, the session is re-reviewed every reviewIntervalMs; without one it lives until
    * its expiry.
    */
-  create(viewer: UserInfo, token?: string): { id: string; session: WebSession } {
-    this.#sweep();
-    while (this.#table.size >= this.options.maxSessions) {
-      const oldest = this.#table.keys().next().value;
-      if (oldest === undefined) break;
-      this.#table.delete(oldest);
-    }
+  async create(viewer: UserInfo, token?: string): Promise<{ id: string; session: WebSession }> {
     const now = this.options.now();
+    await this.#store.prune({
+      createdBefore: now - this.options.absoluteTtlMs,
+      seenBefore: now - this.options.idleTtlMs,
+      keep: this.options.maxSessions - 1,
+    });
     const id = randomToken();
     const session: WebSession = {
       viewer,
@@ -111,22 +157,23 @@ export class WebSessions {
       reviewedAt: now,
       ...(token ? { sealedToken: seal(id, token) } : {}),
     };
-    this.#table.set(key(id), session);
+    await this.#store.put(key(id), session);
     return { id, session };
   }
 
   /** The live session for a cookie value, touching its idle timer; null when unknown or expired. */
-  get(id: string | undefined): WebSession | null {
+  async get(id: string | undefined): Promise<WebSession | null> {
     if (!id || id.length > 200) return null;
     const k = key(id);
-    const session = this.#table.get(k);
+    const session = await this.#store.get(k);
     if (!session) return null;
     const now = this.options.now();
     if (this.#expired(session, now)) {
-      this.#table.delete(k);
+      await this.#store.delete(k);
       return null;
     }
     session.lastSeenAt = now;
+    await this.#store.put(k, session);
     return session;
   }
 
@@ -138,13 +185,14 @@ export class WebSessions {
   }
 
   /** Records a review that accepted the token: the identity is replaced by what it said. */
-  reviewed(session: WebSession, viewer: UserInfo): void {
+  async reviewed(id: string, session: WebSession, viewer: UserInfo): Promise<void> {
     session.viewer = viewer;
     session.reviewedAt = this.options.now();
+    await this.#store.put(key(id), session);
   }
 
-  destroy(id: string | undefined): void {
-    if (id) this.#table.delete(key(id));
+  async destroy(id: string | undefined): Promise<void> {
+    if (id) await this.#store.delete(key(id));
   }
 
   /** Seconds the cookie should live: the absolute expiry (idle expiry is enforced server-side). */
@@ -152,16 +200,12 @@ export class WebSessions {
     return Math.floor(this.options.absoluteTtlMs / 1000);
   }
 
-  get size(): number {
-    return this.#table.size;
+  /** Sessions held, expired ones not yet pruned included. */
+  count(): Promise<number> {
+    return this.#store.count();
   }
 
   #expired(s: WebSession, now: number): boolean {
     return now - s.createdAt >= this.options.absoluteTtlMs || now - s.lastSeenAt >= this.options.idleTtlMs;
-  }
-
-  #sweep(): void {
-    const now = this.options.now();
-    for (const [k, s] of this.#table) if (this.#expired(s, now)) this.#table.delete(k);
   }
 }

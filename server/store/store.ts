@@ -41,8 +41,10 @@ export interface Store {
 /**
  * Everything a recorder keeps as state, from one engine (what a `--database` flag would choose):
  * sessions (the store itself), shim events, and evidence signatures with the bundles they seal.
- * Web sign-in sessions and sign-in throttling live in memory per process today (see
- * docs/architecture.md "Storage").
+ * The rest of the state has its own small interface with an in-memory default, for a shared engine
+ * to replace: browser sign-ins (WebSessionStore, auth/web-session.ts) and failed sign-ins
+ * (SignInFailureStore, ui/sign-in-limit.ts). The seal queue and the unopened-session timer hold
+ * only timers; what they act on is in these stores.
  */
 export interface RecorderStore extends Store {
   readonly events: EventStore;

@@ -84,7 +84,7 @@ export function loginRoutes(router: Router, ui: UiContext): void {
         return showLogin(ctx, 400, next, 'Paste one bearer token (no spaces).');
       }
       const address = req.socket.remoteAddress ?? 'unknown';
-      const wait = limit.retryAfter(address);
+      const wait = await limit.retryAfter(address);
       if (wait > 0) {
         return showLogin(
           ctx,
@@ -103,11 +103,11 @@ export function loginRoutes(router: Router, ui: UiContext): void {
         return showLogin(ctx, 503, next, `The token could not be checked: ${errorMessage(err)}`);
       }
       if (!user) {
-        limit.failed(address);
+        await limit.failed(address);
         return showLogin(ctx, 401, next, 'The cluster did not accept this token.');
       }
-      limit.succeeded(address);
-      const { id } = ui.sessions.create({ ...user }, token);
+      await limit.succeeded(address);
+      const { id } = await ui.sessions.create({ ...user }, token);
       redirect(res, next, {
         'Set-Cookie': [
           serializeCookie(SESSION_COOKIE, id, { maxAge: ui.sessions.cookieMaxAge() }),
@@ -123,7 +123,7 @@ export function loginRoutes(router: Router, ui: UiContext): void {
     async (ctx) => {
       const { req, res } = ctx;
       const cookieId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-      const session = ui.sessions.get(cookieId);
+      const session = await ui.sessions.get(cookieId);
       const form = await readForm(req);
       if (
         !originOk(req, ui.config.publicOrigins) ||
@@ -131,7 +131,7 @@ export function loginRoutes(router: Router, ui: UiContext): void {
       ) {
         return sendProblem(req, res, 403, 'Sign-out was not sent from this site (CSRF check failed).');
       }
-      ui.sessions.destroy(cookieId);
+      await ui.sessions.destroy(cookieId);
       redirect(res, '/ui/login', { 'Set-Cookie': serializeCookie(SESSION_COOKIE, '', { maxAge: 0 }) });
     },
     { auth: false },

@@ -68,7 +68,7 @@ export interface ViewerSources {
 
 export async function resolveViewer(req: IncomingMessage, s: ViewerSources): Promise<ResolvedViewer | null> {
   const cookie = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-  const session = s.sessions.get(cookie);
+  const session = await s.sessions.get(cookie);
   if (cookie && session) {
     const current = await recheck(cookie, session, req, s);
     return current ? { user: current.viewer, session: current, via: 'cookie' } : null;
@@ -100,10 +100,10 @@ async function recheck(
   });
   const user = await session.review;
   if (!user) {
-    s.sessions.destroy(cookie);
+    await s.sessions.destroy(cookie);
     return null;
   }
-  s.sessions.reviewed(session, { ...user });
+  await s.sessions.reviewed(cookie, session, { ...user });
   return session;
 }
 
