@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -206,5 +206,25 @@ describe('RecorderClient against a real HTTP server', () => {
       `cannot reach the audited-exec recorder at http://127.0.0.1:${port}: connection refused; check --server or the audited-exec-plugin ConfigMap`,
     );
     await expect(client.openStream('/s')).rejects.toMatchObject({ code: 'UNREACHABLE' });
+  });
+
+  it('gives up on a stream whose upgrade is never answered, by its own timer', async () => {
+    const silent = createNetServer(() => {}); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const client = new RecorderClient({
+        url: `http://127.0.0.1:${port}`,
+        headers: {},
+        tls: {},
+        timeoutMs: 200,
+      });
+      await expect(client.openStream('/s')).rejects.toMatchObject({
+        code: 'UNREACHABLE',
+        message: expect.stringContaining(': no answer in time;'),
+      });
+    } finally {
+      silent.close();
+    }
   });
 });
