@@ -12,14 +12,12 @@ import { DISK_FULL_MESSAGE } from './disk.ts';
 import { badCursor, StoreError } from './errors.ts';
 import { isDiskFull, PendingWrites, type SessionPatch } from './pending.ts';
 import { fromRow, SESSION_MIGRATIONS, toRow } from './rows.ts';
-import { type Migration, SqliteDatabase } from './sqlite-db.ts';
+import { SqliteDatabase } from './sqlite-db.ts';
 import { SqliteEventStore } from './sqlite-events.ts';
 import { DEFAULT_PAGE, decodeCursor, encodeCursor, MAX_PAGE, type RecorderStore } from './store.ts';
 
 export interface SqliteStoreOptions {
   dataDir: string;
-  /** Extra schema steps from other modules, applied after the session schema. */
-  migrations?: Migration[];
   /**
    * Called when a write finds the disk full; returns true when it freed space (DiskReserve.release),
    * and the write is retried at once.
@@ -47,7 +45,7 @@ export class SqliteStore implements RecorderStore {
       log: this.#log,
     });
     this.#db = new SqliteDatabase({ dataDir: options.dataDir, log: this.#log });
-    this.#db.migrate([...SESSION_MIGRATIONS, ...(options.migrations ?? [])]);
+    this.#db.migrate(SESSION_MIGRATIONS);
     this.signatures = createFileSignatureStore({ dir: join(options.dataDir, 'evidence') });
   }
 
