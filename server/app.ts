@@ -11,18 +11,18 @@ import { pemFingerprints } from './auth/clientcert.ts';
 import { SessionAccess } from './auth/session-access.ts';
 import { TokenReviewer } from './auth/tokenreview.ts';
 import type { Settings } from './config.ts';
+import { registerHealth } from './health.ts';
 import { answerClientError } from './http/client-error.ts';
-import { sendJson } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { KubeClient } from './kube/client.ts';
+import { selfName } from './kube/self-name.ts';
 import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
 import { loadPolicy, type Policy } from './policy.ts';
-import { sweepUnopened } from './sessions/create.ts';
-import { cleanupDebugPods } from './sessions/node-debug.ts';
+import { SessionEvents } from './sessions/bus.ts';
+import type { SessionLifecycle } from './sessions/lifecycle.ts';
 import { registerSessionRoutes } from './sessions/routes.ts';
 import { LiveSessions, type SessionServices } from './sessions/services.ts';
-import { DISK_FULL_MESSAGE, DiskReserve } from './store/disk.ts';
-import { StoreError } from './store/errors.ts';
+import { DiskReserve } from './store/disk.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import { loadTlsIdentity, type TlsIdentity } from './tls.ts';
 
@@ -57,14 +57,7 @@ export async function createRecorder(
   const log = overrides.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const kube = overrides.kube ?? KubeClient.load({ ...pick(settings, 'kubeconfig', 'context') });
   const policy = overrides.policy ?? (await loadPolicy(settings.policyFile));
-  const clientCa = settings.clientCaFile
-    ? await readFile(settings.clientCaFile, 'utf8')
-    : await kube.clusterCaPem();
-  // The webhook's caller (the apiserver) may hold a certificate from a CA of its own.
-  const admissionCa = settings.admissionClientCaFile
-    ? await readFile(settings.admissionClientCaFile, 'utf8')
-    : clientCa;
-  const trustedCas = [...new Set([clientCa, admissionCa].filter((c): c is string => Boolean(c)))];
+  const trust = await loadTrust(settings, kube);
   const publicHost = settings.publicUrl ? new URL(settings.publicUrl).hostname : undefined;
   const tls = await loadTlsIdentity({
     dataDir: settings.dataDir,
@@ -76,52 +69,12 @@ export async function createRecorder(
   const disk = new DiskReserve({ dataDir: settings.dataDir, log });
   disk.start();
   const store = new SqliteStore({ dataDir: settings.dataDir, onDiskFull: () => disk.release(), log });
-  const clock = () => new Date();
-  // On a full disk the marks are held in memory and stored once there is room (store/pending.ts).
-  await store
-    .interruptStale({
-      pendingBefore: new Date(Date.now() - settings.streamTimeoutMs).toISOString(),
-      running: true,
-      error: 'the recorder stopped while this session was open',
-      endedAt: clock().toISOString(),
-    })
-    .then((n) => n && log(`marked ${n} session(s) left open by a previous run as interrupted`))
-    .catch((err) =>
-      log(`warning: could not mark sessions left open by a previous run: ${errorMessage(err)}`),
-    );
-
-  const services: SessionServices = {
-    kube,
-    store,
-    policy,
-    access: new SessionAccess({ reviewer: createAccessReviewer(kube) }),
-    dataDir: settings.dataDir,
-    streamTimeoutMs: settings.streamTimeoutMs,
-    clock,
-    impersonator: selfName(kube),
-    live: new LiveSessions(),
-    impersonationDeniedGroups: settings.impersonationDeniedGroups,
-    hooks: {},
-    nodeDebug: {
-      namespace: settings.debugNamespace,
-      image: settings.debugImage,
-      podTimeoutMs: settings.debugPodTimeoutMs,
-    },
-    log,
-  };
-  // Debug pods a crashed run left behind are privileged and unrecorded: remove them (node-debug.ts).
-  await cleanupDebugPods({ kube, store, namespace: settings.debugNamespace })
-    .then(
-      (pods) =>
-        pods.length && log(`deleted ${pods.length} debug pod(s) left by a previous run: ${pods.join(', ')}`),
-    )
-    .catch((err) => log(`warning: ${errorMessage(err)}`));
-  const tokens = new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs });
+  const services = sessionServices(settings, { kube, store, policy, log });
   const authenticator = createAuthenticator({
-    tokens,
+    tokens: new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs }),
     // A certificate from a separate admission CA identifies the apiserver to the webhook, no user.
-    ...(admissionCa !== clientCa
-      ? { certificateAnchors: clientCa ? pemFingerprints(clientCa) : new Set<string>() }
+    ...(trust.admissionCa !== trust.clientCa
+      ? { certificateAnchors: trust.clientCa ? pemFingerprints(trust.clientCa) : new Set<string>() }
       : {}),
   });
   const router = new Router({
@@ -131,31 +84,10 @@ export async function createRecorder(
         `error: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
       ),
   });
-  let closing = false;
-  router.get('/healthz', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }), { auth: false });
-  router.get(
-    '/readyz',
-    async (ctx) => {
-      const reason = await notReady();
-      sendJson(ctx.res, reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ok' });
-    },
-    { auth: false },
-  );
-  const notReady = async (): Promise<string | undefined> => {
-    if (closing) return 'the recorder is shutting down';
-    const state = disk.check();
-    if (state.full) return state.reason;
-    return store.readiness();
-  };
-  // A session on a full disk could not be recorded: refuse it before any pod or exec is touched.
-  const roomForSessions = () => {
-    const state = disk.check();
-    if (state.full) throw new StoreError('STORE_DISK_FULL', DISK_FULL_MESSAGE);
-    store.flushPending();
-  };
-  router.guard('POST', '/api/v1/sessions', roomForSessions);
-  router.guard('GET', '/api/v1/sessions/:id/stream', roomForSessions);
-  registerSessionRoutes(router, services);
+  const state = { closing: false };
+  registerHealth({ router, store, disk, closing: () => state.closing });
+  const sessions = registerSessionRoutes(router, services);
+  await sessions.recover();
   const modules = await registerModules({
     settings,
     router,
@@ -164,46 +96,10 @@ export async function createRecorder(
     authenticator,
     log,
     ...(overrides.events ? { events: overrides.events } : {}),
-    ...(admissionCa ? { admissionCallerCa: admissionCa } : {}),
+    ...(trust.admissionCa ? { admissionCallerCa: trust.admissionCa } : {}),
   });
-  const retentionTimer = settings.retentionDays
-    ? setInterval(
-        () =>
-          void modules
-            .sweepRetention()
-            .then((n) => n && log(`retention: deleted ${n} session(s) past ${settings.retentionDays} days`))
-            .catch((err) => log(`retention sweep failed: ${errorMessage(err)}`)),
-        3_600_000,
-      ).unref()
-    : undefined;
-  // Sessions whose stream was never opened (plugin killed after the POST) end here, not at a restart.
-  const sweepTimer = setInterval(
-    () =>
-      void sweepUnopened(services)
-        .then((n) => n && log(`ended ${n} session(s) whose stream was never opened`))
-        .catch((err) => log(`pending-session sweep failed: ${errorMessage(err)}`)),
-    settings.streamTimeoutMs,
-  ).unref();
-  // Puts the disk reserve back once an operator freed space (check() rewrites it).
-  const diskTimer = setInterval(() => disk.check(), 10_000).unref();
-
-  const server = createServer(
-    {
-      cert: tls.cert,
-      key: tls.key,
-      // Ask for a client certificate but let token users through; userFromCertificate trusts it only if authorized.
-      requestCert: trustedCas.length > 0,
-      rejectUnauthorized: false,
-      ...(trustedCas.length ? { ca: trustedCas } : {}),
-    },
-    (req, res) => void router.handle(req, res),
-  );
-  server.on('upgrade', (req, socket, head) => void router.handleUpgrade(req, socket, head));
-  server.on('clientError', answerClientError);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => resolve());
-  });
+  const timers = startTimers({ settings, modules, sessions, disk, log });
+  const server = await listen({ settings, tls, router, cas: trust.all });
   const port = (server.address() as AddressInfo).port;
   const localHost = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
   const url =
@@ -219,44 +115,124 @@ export async function createRecorder(
     services,
     modules,
     server,
-    async close(message = 'the recorder is shutting down') {
-      if (closing) return;
-      closing = true;
-      // Shim sockets are upgraded connections: server.close() would wait for them forever.
-      modules.shim.ingest.close();
-      if (retentionTimer) clearInterval(retentionTimer);
-      clearInterval(sweepTimer);
-      clearInterval(diskTimer);
-      const stopped = new Promise<void>((r) => server.close(() => r()));
-      await services.live.stopAll(message);
-      server.closeIdleConnections();
-      // Sockets still open after the sessions ended (keep-alive mid-request) must not hold shutdown.
-      const t = setTimeout(() => server.closeAllConnections(), 2000);
-      await stopped;
-      clearTimeout(t);
-      await modules.drain();
-      await store.close();
+    close: shutdown({ server, services, modules, store, timers, state }),
+  };
+}
+
+function sessionServices(
+  settings: Settings,
+  o: Pick<SessionServices, 'kube' | 'store' | 'policy'> & { log: (line: string) => void },
+): SessionServices {
+  return {
+    ...o,
+    access: new SessionAccess({ reviewer: createAccessReviewer(o.kube) }),
+    dataDir: settings.dataDir,
+    streamTimeoutMs: settings.streamTimeoutMs,
+    clock: () => new Date(),
+    impersonator: selfName(o.kube, o.log),
+    live: new LiveSessions(),
+    impersonationDeniedGroups: settings.impersonationDeniedGroups,
+    events: new SessionEvents({ log: o.log }),
+    nodeDebug: {
+      namespace: settings.debugNamespace,
+      image: settings.debugImage,
+      podTimeoutMs: settings.debugPodTimeoutMs,
     },
   };
 }
 
-/** The recorder's own username (SelfSubjectReview), asked once it is first needed. */
-function selfName(kube: KubeClient): () => Promise<string | undefined> {
-  let known: string | undefined;
-  return async () => {
-    if (known) return known;
-    try {
-      const res = await kube.request<{ status?: { userInfo?: { username?: string } } }>({
-        method: 'POST',
-        path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-      });
-      known = res.body?.status?.userInfo?.username;
-    } catch (err) {
-      void errorMessage(err);
-    }
-    return known;
+/** Stops accepting, ends live sessions with `message`, signs what is queued, closes the store. */
+function shutdown(o: {
+  server: Server;
+  services: SessionServices;
+  modules: Modules;
+  store: SqliteStore;
+  timers: { stop(): void };
+  /** Read by /readyz. */
+  state: { closing: boolean };
+}): (message?: string) => Promise<void> {
+  return async (message = 'the recorder is shutting down') => {
+    if (o.state.closing) return;
+    o.state.closing = true;
+    // Shim sockets are upgraded connections: server.close() would wait for them forever.
+    o.modules.shim.ingest.close();
+    o.timers.stop();
+    const stopped = new Promise<void>((r) => o.server.close(() => r()));
+    await o.services.live.stopAll(message);
+    o.server.closeIdleConnections();
+    // Sockets still open after the sessions ended (keep-alive mid-request) must not hold shutdown.
+    const t = setTimeout(() => o.server.closeAllConnections(), 2000);
+    await stopped;
+    clearTimeout(t);
+    await o.modules.drain();
+    await o.store.close();
   };
+}
+
+/** The CAs whose client certificates the recorder trusts: users' and the apiserver's (webhook). */
+async function loadTrust(settings: Settings, kube: KubeClient) {
+  const clientCa = settings.clientCaFile
+    ? await readFile(settings.clientCaFile, 'utf8')
+    : await kube.clusterCaPem();
+  // The webhook's caller (the apiserver) may hold a certificate from a CA of its own.
+  const admissionCa = settings.admissionClientCaFile
+    ? await readFile(settings.admissionClientCaFile, 'utf8')
+    : clientCa;
+  const all = [...new Set([clientCa, admissionCa].filter((c): c is string => Boolean(c)))];
+  return { clientCa, admissionCa, all };
+}
+
+/** The recorder's periodic work: retention, unopened sessions, the disk reserve. */
+function startTimers(o: {
+  settings: Settings;
+  modules: Modules;
+  sessions: SessionLifecycle;
+  disk: DiskReserve;
+  log: (line: string) => void;
+}): { stop(): void } {
+  const { settings, modules, log } = o;
+  const retention = settings.retentionDays
+    ? setInterval(
+        () =>
+          void modules
+            .sweepRetention()
+            .then((n) => n && log(`retention: deleted ${n} session(s) past ${settings.retentionDays} days`))
+            .catch((err) => log(`retention sweep failed: ${errorMessage(err)}`)),
+        3_600_000,
+      ).unref()
+    : undefined;
+  // Sessions whose stream was never opened (plugin killed after the POST) end here, not at a restart.
+  o.sessions.start();
+  // Puts the disk reserve back once an operator freed space (check() rewrites it).
+  const disk = setInterval(() => o.disk.check(), 10_000).unref();
+  return {
+    stop() {
+      if (retention) clearInterval(retention);
+      o.sessions.close();
+      clearInterval(disk);
+    },
+  };
+}
+
+async function listen(o: { settings: Settings; tls: TlsIdentity; router: Router; cas: string[] }) {
+  const server = createServer(
+    {
+      cert: o.tls.cert,
+      key: o.tls.key,
+      // Ask for a client certificate but let token users through; userFromCertificate trusts it only if authorized.
+      requestCert: o.cas.length > 0,
+      rejectUnauthorized: false,
+      ...(o.cas.length ? { ca: o.cas } : {}),
+    },
+    (req, res) => void o.router.handle(req, res),
+  );
+  server.on('upgrade', (req, socket, head) => void o.router.handleUpgrade(req, socket, head));
+  server.on('clientError', answerClientError);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.settings.port, o.settings.host, () => resolve());
+  });
+  return server;
 }
 
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): { [P in K]?: NonNullable<T[P]> } {

@@ -7,6 +7,7 @@ import type { SessionKind } from '../common/wire.ts';
 import type { AccessReviewer } from './auth/access.ts';
 import type { UserInfo } from './auth/user.ts';
 import { HttpError } from './http/respond.ts';
+import type { SessionEvents } from './sessions/bus.ts';
 
 /** How a session ended, as a label: the session states that are final, plus `failed-recording`. */
 export type SessionOutcome = 'ended' | 'interrupted' | 'refused';
@@ -107,6 +108,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       res.writeHead(200, { 'content-type': registry.contentType }).end(body);
     },
   };
+}
+
+/** Counts sessions from the session events: every started session ends exactly once. */
+export function followSessions(metrics: Metrics, events: SessionEvents): void {
+  events.on('started', (session) => metrics.sessionStarted(session.kind));
+  events.on('ended', (session, outcome) => {
+    metrics.sessionEnded(session.kind, session.state === 'ended' ? 'ended' : 'interrupted');
+    if (session.recordingBytes) metrics.recordedBytes(session.recordingBytes);
+    if (outcome === 'recording-failed') metrics.recordingFailed();
+  });
 }
 
 /** The RBAC rule that grants reading the recorder's metrics: `get` on the non-resource URL

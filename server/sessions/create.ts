@@ -2,7 +2,7 @@
 // recording, store the session as pending. Every refusal after the id exists is stored too, so
 // the trail shows attempts as well as sessions.
 import { randomUUID } from 'node:crypto';
-import { errorMessage } from '../../common/errors.ts';
+import { AuditedExecError, errorMessage } from '../../common/errors.ts';
 import type { SessionCreateRequest, SessionCreateResponse, SessionRecord } from '../../common/wire.ts';
 import { refuseDeniedImpersonation } from '../auth/impersonation.ts';
 import type { UserInfo } from '../auth/user.ts';
@@ -10,31 +10,13 @@ import { HttpError, readJson, sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
 import { evaluatePolicy } from '../policy.ts';
 import { reserveRecording } from '../recording/writer.ts';
-import {
-  createNodeDebugTarget,
-  deleteIfNeverOpened,
-  type NodeDebugTarget,
-  removeDebugPod,
-} from './node-debug-create.ts';
+import type { SessionTarget } from './driver.ts';
+import type { SessionLifecycle } from './lifecycle.ts';
 import type { SessionServices } from './services.ts';
-import { type ExecTarget, fetchTarget } from './target.ts';
+import { streamPath } from './stream.ts';
 import { validateCreateRequest } from './validate.ts';
 
-export function streamPath(id: string): string {
-  return `/api/v1/sessions/${id}/stream`;
-}
-
-/** The groups to impersonate: the apiserver adds system:authenticated itself. */
-export function impersonation(user: UserInfo, session: string) {
-  return {
-    user: user.username,
-    groups: user.groups.filter((g) => g !== 'system:authenticated'),
-    ...(user.uid ? { uid: user.uid } : {}),
-    session,
-  };
-}
-
-export function createSessionHandler(services: SessionServices) {
+export function createSessionHandler(services: SessionServices, lifecycle: SessionLifecycle) {
   return async (ctx: RequestContext): Promise<void> => {
     const user = ctx.user!;
     const request = validateCreateRequest(await readJson(ctx.req));
@@ -56,20 +38,11 @@ export function createSessionHandler(services: SessionServices) {
     // the marker only for a session open in the store (webhook) or published from it (policy params).
     await services.store.insertSession({ ...base, state: 'pending' });
     await services.admissionParams?.publish();
-    // node-debug: the debug pod is the target, created here as the user (node-debug-create.ts).
-    let target: ExecTarget | NodeDebugTarget;
+    // The target as the user may reach it: exec reads the pod, node-debug creates the debug pod.
+    const driver = lifecycle.driver(request.kind);
+    let target: SessionTarget;
     try {
-      if (request.kind === 'node-debug') {
-        target = await createNodeDebugTarget(services, request, user, id);
-      } else
-        target = await fetchTarget({
-          kube: services.kube,
-          namespace: request.namespace!,
-          pod: request.pod!,
-          ...(request.container ? { container: request.container } : {}),
-          impersonate: impersonation(user, id),
-          auditId: id,
-        });
+      target = await driver.create({ request, user, id });
     } catch (err) {
       await refuseStored(services, id, err instanceof HttpError ? err.message : errorMessage(err));
       throw err;
@@ -82,15 +55,18 @@ export function createSessionHandler(services: SessionServices) {
       const message = full
         ? 'the recorder has no space left for recordings; no session was started'
         : `the recorder cannot write recordings (${code ?? 'error'}); no session was started`;
-      await refuseStored(services, id, message).catch(() => {});
-      if (request.kind === 'node-debug') await removeDebugPod(services, target as NodeDebugTarget, id);
-      throw new HttpError(full ? 507 : 503, 'SESSION_RECORDING_UNAVAILABLE', message, { cause: err });
+      await refuseStored(services, id, message).catch((e) =>
+        services.log?.(`session ${id}: storing its refusal failed: ${errorMessage(e)}`),
+      );
+      await lifecycle.cleanup({ ...base, ...target, state: 'refused', error: message });
+      const refusal = full ? 'SESSION_RECORDING_NO_SPACE' : 'SESSION_RECORDING_UNAVAILABLE';
+      throw new AuditedExecError(refusal, message, { cause: err });
     }
     await services.store.updateSession(id, { ...target });
     // The exec or attach the stream opens is granted by the target just stored: publish it now, so
     // the apiserver's params informer has the length of a round trip to the client to see it.
     await services.admissionParams?.publish();
-    if (request.kind === 'node-debug') deleteIfNeverOpened(services, { ...base, ...target });
+    lifecycle.unopened.expect(base);
     const body: SessionCreateResponse = { id, streamPath: streamPath(id) };
     sendJson(ctx.res, 201, body, { Location: `/api/v1/sessions/${id}` });
   };
@@ -132,37 +108,6 @@ function baseRecord(
   for (const [k, v] of Object.entries(optional))
     if (v !== undefined) (r as unknown as Record<string, unknown>)[k] = v;
   return r;
-}
-
-export const NEVER_OPENED = 'the stream was never opened';
-
-/**
- * Ends sessions created here whose stream was never opened: a plugin killed between the POST and
- * the stream would otherwise leave them `pending` until a restart. The cut-off is a second past the
- * stream timeout so node-debug's own timer (deleteIfNeverOpened) normally claims its sessions first;
- * when this sweep wins one instead, it deletes that debug pod itself. Returns how many it ended.
- */
-export async function sweepUnopened(services: SessionServices): Promise<number> {
-  const now = services.clock();
-  const until = new Date(now.getTime() - services.streamTimeoutMs - 1000).toISOString();
-  let swept = 0;
-  let page: string | undefined;
-  do {
-    const list = await services.store.listSessions({
-      state: 'pending',
-      until,
-      limit: 500,
-      ...(page ? { continue: page } : {}),
-    });
-    for (const s of list.items) {
-      const patch = { state: 'interrupted' as const, error: NEVER_OPENED, endedAt: now.toISOString() };
-      if (!(await services.store.transitionSession(s.id, 'pending', patch))) continue;
-      swept++;
-      if (s.kind === 'node-debug') await removeDebugPod(services, s, s.id);
-    }
-    page = list.continue;
-  } while (page);
-  return swept;
 }
 
 /** A session refused after it was stored as pending; its marker stops being valid with it. */

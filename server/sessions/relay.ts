@@ -4,12 +4,16 @@
 // session ends (fail closed).
 // Output frames of one event-loop turn are recorded as one event (one synchronous write, so no
 // queue and no promise between arrival and forwarding), then forwarded one by one, unchanged.
-import type WebSocket from 'ws';
+import type { RawData } from 'ws';
 import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { exitCodeFromStatus, failureStatus } from '../../common/status.ts';
 import type { RecordingWriter } from '../recording/writer.ts';
+import { type ChannelSocket, closeSocket, OPEN } from './socket.ts';
 import { isEnvMissing, type UpstreamResult } from './upstream.ts';
+
+/** What the relay writes to: the recording (recording/writer.ts). */
+export type RecordingSink = Pick<RecordingWriter, 'outputFrames' | 'clientFrame' | 'failure'>;
 
 /** Above this many buffered bytes on the receiving socket, the sending side is paused. */
 const HIGH_WATER = 2 * 1024 * 1024;
@@ -38,14 +42,16 @@ export interface RelayResult {
 }
 
 export interface RelayOptions {
-  client: WebSocket;
-  upstream: WebSocket;
-  recording: RecordingWriter;
+  client: ChannelSocket;
+  upstream: ChannelSocket;
+  recording: RecordingSink;
   tty: boolean;
   /** Present when the command was prefixed with env: reopens the stream without it. */
   retryWithoutEnv?: () => Promise<UpstreamResult>;
   /** Runs once the session is over and before the user's socket is closed (store the outcome). */
   finalize?: (result: RelayResult) => Promise<void>;
+  /** Frames the user sent before the relay started (resize, early keystrokes): relayed first. */
+  early?: readonly Buffer[];
 }
 
 type Side = 'in' | 'out';
@@ -53,7 +59,7 @@ type Side = 'in' | 'out';
 export class Relay {
   readonly done: Promise<RelayResult>;
   readonly #o: RelayOptions;
-  #upstream: WebSocket;
+  #upstream: ChannelSocket;
   #resolve!: (r: RelayResult) => void;
   #finished = false;
   #status: { exitCode: number | null; message?: string } | null = null;
@@ -75,7 +81,7 @@ export class Relay {
       this.#resolve = r;
     });
     const { client } = options;
-    client.on('message', (data) => this.#fromClient(toBuffer(data)));
+    client.on('message', (data: RawData) => this.#fromClient(toBuffer(data)));
     client.on('close', () =>
       // A client that leaves right after the exit status saw the whole session.
       this.#finish(
@@ -88,6 +94,8 @@ export class Relay {
       this.#finish({ outcome: 'client-closed', message: 'the connection to the user broke' }),
     );
     this.#attach(options.upstream);
+    // Through the relay's own path, so they are recorded like any other frame.
+    for (const buf of options.early ?? []) this.#fromClient(buf);
   }
 
   /** Ends the session from our side (recorder shutdown): the user is told why. */
@@ -95,9 +103,9 @@ export class Relay {
     this.#end({ outcome: 'stopped', message }, true);
   }
 
-  #attach(ws: WebSocket): void {
+  #attach(ws: ChannelSocket): void {
     this.#upstream = ws;
-    ws.on('message', (data) => {
+    ws.on('message', (data: RawData) => {
       if (ws === this.#upstream) this.#fromUpstream(toBuffer(data));
     });
     const closed = (message: string) => {
@@ -108,7 +116,9 @@ export class Relay {
       else this.#end({ outcome: 'upstream-closed', message }, true);
     };
     ws.on('close', () => closed('the Kubernetes API closed the exec stream before the command finished'));
-    ws.on('error', (err) => closed(`the exec stream to the Kubernetes API broke: ${errorMessage(err)}`));
+    ws.on('error', (err: unknown) =>
+      closed(`the exec stream to the Kubernetes API broke: ${errorMessage(err)}`),
+    );
   }
 
   #fromUpstream(buf: Buffer): void {
@@ -116,6 +126,8 @@ export class Relay {
     const channel = buf[0]!;
     const first = !this.#sawUpstream;
     this.#sawUpstream = true;
+    // Kept for a retry only until upstream spoke: then the stream is the one that stays.
+    const early = this.#early;
     this.#early = null;
     if (channel === Channel.stdout || channel === Channel.stderr) {
       if (buf.length > 1) this.#sawOutput = true;
@@ -125,7 +137,7 @@ export class Relay {
     }
     const payload = buf.subarray(1);
     if (first && channel === Channel.status && this.#o.retryWithoutEnv && isEnvMissing(payload)) {
-      void this.#retry();
+      void this.#retry(early ?? []);
       return;
     }
     // Anything else keeps its place after the output before it.
@@ -193,10 +205,8 @@ export class Relay {
   }
 
   /** The image has no `env`: reopen without the marker, replaying what the user already sent. */
-  async #retry(): Promise<void> {
+  async #retry(replay: Buffer[]): Promise<void> {
     this.#retrying = true;
-    const replay = this.#early ?? [];
-    this.#early = null;
     const old = this.#upstream;
     old.removeAllListeners('close');
     old.on('error', () => {});
@@ -221,9 +231,9 @@ export class Relay {
     for (const buf of queued) this.#fromClient(buf);
   }
 
-  #send(to: WebSocket, buf: Buffer, side: Side): void {
+  #send(to: ChannelSocket, buf: Buffer, side: Side): void {
     // Once the session is over nothing more is relayed (after a recording failure, not even the exit status).
-    if (this.#finished || to.readyState !== to.OPEN) return;
+    if (this.#finished || to.readyState !== OPEN) return;
     // A completion callback (what resumes a paused sender) only where this frame may back it up.
     if (to.bufferedAmount + buf.length > LOW_WATER)
       to.send(buf, { binary: true }, () => this.#throttle(side));
@@ -244,7 +254,7 @@ export class Relay {
   #end(result: Omit<RelayResult, 'inferred'>, tellClient: boolean): void {
     if (this.#finished) return;
     const client = this.#o.client;
-    if (tellClient && client.readyState === client.OPEN && result.message) {
+    if (tellClient && client.readyState === OPEN && result.message) {
       const text = `\r\naudited-exec: ${result.message}\r\n`;
       client.send(encodeFrame(this.#o.tty ? Channel.stdout : Channel.stderr, text));
       client.send(encodeFrame(Channel.status, JSON.stringify(failureStatus(500, result.message))));
@@ -275,16 +285,7 @@ export class Relay {
   }
 }
 
-function closeSocket(ws: WebSocket): void {
-  if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
-  if (ws.readyState === ws.CLOSED) return;
-  // A peer that never answers the close handshake must not keep the session open (cleared on
-  // close: finished sessions must not stay in memory for the grace period).
-  const timer = setTimeout(() => ws.terminate(), 5000).unref();
-  ws.once('close', () => clearTimeout(timer));
-}
-
-function toBuffer(data: WebSocket.RawData): Buffer {
+function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);

@@ -1,16 +1,21 @@
-// Registers the session API on the router.
+// Registers the session API on the router; returns the lifecycle, whose timer and start-up
+// recovery the recorder runs (app.ts).
 import type { Router } from '../http/router.ts';
 import { createSessionHandler } from './create.ts';
+import { sessionDrivers } from './drivers/index.ts';
+import { SessionLifecycle } from './lifecycle.ts';
 import { readRoutes } from './read.ts';
 import type { SessionServices } from './services.ts';
 import { streamHandler } from './stream.ts';
 
-export function registerSessionRoutes(router: Router, services: SessionServices): void {
+export function registerSessionRoutes(router: Router, services: SessionServices): SessionLifecycle {
+  const lifecycle = new SessionLifecycle(services, sessionDrivers(services));
   const read = readRoutes(services);
   router
-    .post('/api/v1/sessions', createSessionHandler(services))
+    .post('/api/v1/sessions', createSessionHandler(services, lifecycle))
     .get('/api/v1/sessions', read.list)
     .get('/api/v1/sessions/:id', read.get)
     .get('/api/v1/sessions/:id/recording', read.recording)
-    .upgrade('/api/v1/sessions/:id/stream', streamHandler(services));
+    .upgrade('/api/v1/sessions/:id/stream', streamHandler(lifecycle));
+  return lifecycle;
 }

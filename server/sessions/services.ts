@@ -1,21 +1,11 @@
 // What the session routes need, passed in once by main/app wiring.
 
-import type { SessionRecord, SessionState } from '../../common/wire.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Policy } from '../policy.ts';
 import type { Store } from '../store/store.ts';
-import type { NodeDebugSettings } from './node-debug.ts';
-import type { Relay } from './relay.ts';
-
-/** Told when a session runs without the env marker, so the shim can expect an unmarked exec. */
-export interface InferredExec {
-  session: string;
-  containerId: string | undefined;
-  node: string | undefined;
-  /** ISO-8601, just before the unmarked exec is opened */
-  time: string;
-}
+import type { SessionEvents } from './bus.ts';
+import type { NodeDebugSettings } from './drivers/node-debug/pods.ts';
 
 export interface SessionServices {
   kube: KubeClient;
@@ -29,9 +19,9 @@ export interface SessionServices {
   /** The recorder's own username as the apiserver sees it (impersonator), when known. */
   impersonator: () => Promise<string | undefined>;
   live: LiveSessions;
-  /** Hooks other modules connect (shim ingestion listens for inferred execs). */
-  hooks: SessionHooks;
-  /** node-debug sessions: debug namespace, default image, pod start timeout (defaults in node-debug.ts). */
+  /** Session events other modules follow (evidence, metrics, admission params, shim ingestion). */
+  events: SessionEvents;
+  /** node-debug sessions: debug namespace, default image, pod start timeout (defaults in drivers/node-debug/pods.ts). */
   nodeDebug?: Partial<NodeDebugSettings>;
   /** Operational log lines (e.g. a debug pod that could not be deleted). */
   log?: (line: string) => void;
@@ -44,17 +34,9 @@ export interface SessionServices {
   admissionParams?: { publish(): Promise<boolean> };
 }
 
-/** What shutdown needs from a live session: a relay, or a node-debug session still waiting for its pod. */
-export type Stoppable = Pick<Relay, 'stop'>;
-
-/** Optional listeners other modules connect (shim ingestion, evidence, metrics). Never awaited. */
-export interface SessionHooks {
-  /** A session runs without the env marker: the shim should expect an unmarked exec. */
-  onInferredExec?: (e: InferredExec) => void;
-  /** The stream was claimed and the exec is about to open. */
-  onSessionStarted?: (session: SessionRecord) => void;
-  /** The session's final state is stored (its recording digest included). */
-  onSessionEnded?: (id: string, state: SessionState) => void;
+/** What shutdown needs from a live session: its relay, or the session still opening. */
+export interface Stoppable {
+  stop(message: string): void;
 }
 
 /** Sessions with an open stream in this process, so shutdown can end them with a message. */

@@ -1,4 +1,4 @@
-// Opens the exec stream on the apiserver with the recorder's credentials plus impersonation and
+// Opens exec and attach streams on the apiserver with the recorder's credentials plus impersonation and
 // Audit-ID: the channel protocol spoken with `ws` directly, because client-node's Exec cannot add
 // headers. Offers v5 first, v4 as fallback, like kubectl.
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -6,41 +6,35 @@ import WebSocket from 'ws';
 import { SUBPROTOCOLS } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { failureStatus, type Status } from '../../common/status.ts';
+import { HttpError } from '../http/respond.ts';
 import {
   type ConnectionOptions,
   type Impersonation,
   impersonationHeaders,
   type KubeClient,
 } from '../kube/client.ts';
+import type { ChannelSocket } from './socket.ts';
 
-export interface ExecParams {
-  namespace: string;
-  pod: string;
-  container: string;
-  command: string[];
-  tty: boolean;
-  stdin: boolean;
+export type UpstreamResult =
+  | { ok: true; ws: ChannelSocket; protocol: string }
+  | { ok: false; status: Status };
+
+/** A stream to open on the apiserver, as `impersonate`, stamped with `auditId`. */
+export interface StreamRequest {
+  path: string;
   impersonate: Impersonation;
   auditId: string;
+  what: 'exec' | 'attach';
 }
 
-export type UpstreamResult = { ok: true; ws: WebSocket; protocol: string } | { ok: false; status: Status };
+/**
+ * Opens channel streams (exec, attach) on the apiserver: the drivers' one seam to it besides
+ * KubeClient requests, so a test can hand them an in-memory upstream.
+ */
+export type StreamOpener = (r: StreamRequest) => Promise<UpstreamResult>;
 
-export function execPath(p: Omit<ExecParams, 'impersonate' | 'auditId'>): string {
-  const q = new URLSearchParams();
-  for (const c of p.command) q.append('command', c);
-  q.set('container', p.container);
-  q.set('stdin', String(p.stdin));
-  q.set('stdout', 'true');
-  // With a tty the kubelet merges stderr into the terminal; asking for both is an error.
-  q.set('stderr', String(!p.tty));
-  q.set('tty', String(p.tty));
-  return `/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.pod)}/exec?${q}`;
-}
-
-/** Resolves once the apiserver answered the upgrade: a socket, or its refusal as a Status. */
-export async function openExec(kube: KubeClient, params: ExecParams): Promise<UpstreamResult> {
-  return openChannelStream(kube, execPath(params), params.impersonate, params.auditId, 'exec');
+export function apiserverStreams(kube: KubeClient): StreamOpener {
+  return (r) => openChannelStream(kube, r.path, r.impersonate, r.auditId, r.what);
 }
 
 /** Any streaming subresource (exec, attach) over the channel protocol; node-debug attaches with it. */
@@ -134,5 +128,17 @@ export function isEnvMissing(statusPayload: Buffer): boolean {
   return (
     /executable file not found/.test(text) &&
     /exec: \\?"env\\?"|"env": executable|\benv\b.*not found/.test(text)
+  );
+}
+
+/** An apiserver error answer → the same code and message for our caller. */
+export function apiserverRefusal(status: number, body: Partial<Status> | undefined, what: string): HttpError {
+  const message = body?.message ?? `the Kubernetes API answered HTTP ${status} for ${what}`;
+  const code = status >= 400 && status < 600 ? status : 502;
+  return new HttpError(
+    code,
+    'SESSION_APISERVER_REFUSED',
+    message,
+    body?.reason ? { reason: body.reason } : {},
   );
 }

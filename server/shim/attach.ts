@@ -1,5 +1,5 @@
 // One call that gives a recorder shim ingestion: the events tables in its database, the shim
-// WebSocket, GET /api/v1/sessions/{id}/events and the inferred-exec hook. app.ts calls it once;
+// WebSocket, GET /api/v1/sessions/{id}/events, and its subscription to the session events. app.ts calls it once;
 // tests call it on a recorder from test/support/recorder.ts.
 import { registerEventRoutes } from '../events/routes.ts';
 import type { EventStore } from '../events/store.ts';
@@ -15,7 +15,7 @@ export interface ShimAttachment {
 
 export function attachShim(
   recorder: { router: Router; store: RecorderStore; services: SessionServices },
-  options: Omit<ShimIngestOptions, 'kube' | 'store' | 'events' | 'hooks'> = {},
+  options: Omit<ShimIngestOptions, 'kube' | 'store' | 'events' | 'sessions'> = {},
 ): ShimAttachment {
   const { router, store, services } = recorder;
   const { events } = store;
@@ -25,7 +25,7 @@ export function attachShim(
     kube: services.kube,
     store,
     events,
-    hooks: services.hooks,
+    sessions: services.events,
   });
   return { events, ingest };
 }

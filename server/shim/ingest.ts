@@ -2,7 +2,7 @@
 // shim/shipper.ts). A shim is authenticated by its projected token (auth.ts) and speaks for its
 // own node only: a message naming another node is refused whole, the connection closed with 1008
 // and a Status. Stored events are acked by their highest seq; storage is idempotent on the audit
-// identity, so the shim's resends after reconnects cost nothing. The recorder's inferred-exec hook
+// identity, so the shim's resends after reconnects cost nothing. The recorder's inferred-exec event
 // is forwarded to the shims of the session's node. What an event says about its session is a
 // process's claim: an exec or alert naming a session of another node or container is stored as a
 // session-mismatch alert under that session, never as its command (session-check.ts).
@@ -19,7 +19,7 @@ import { HttpError } from '../http/respond.ts';
 import type { Router, UpgradeContext } from '../http/router.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Metrics } from '../metrics.ts';
-import type { InferredExec, SessionServices } from '../sessions/services.ts';
+import type { InferredExec, SessionEvents } from '../sessions/bus.ts';
 import type { Store } from '../store/store.ts';
 import { reviewShimToken, SHIM_AUDIENCE, SHIM_SERVICE_ACCOUNT } from './auth.ts';
 import { createPodResolver, type PodResolver } from './pods.ts';
@@ -32,11 +32,9 @@ export interface ShimIngestOptions {
   kube: KubeClient;
   store: Store;
   events: EventStore;
-  /** the session services' hooks: ingestion sets onInferredExec to forward hints */
-  hooks?: SessionServices['hooks'];
-  /** called after new events were stored for sessions that are no longer pending/running
-   *  (the evidence module re-seals them) */
-  onEventsStored?: (sessionIds: string[]) => void;
+  /** The session events: inferred execs are forwarded to the shims as hints; `eventsArrived` is
+   *  told of new events for sessions no longer pending/running (the evidence module re-seals them). */
+  sessions?: SessionEvents;
   audience?: string;
   serviceAccounts?: string[];
   pods?: PodResolver;
@@ -124,7 +122,7 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     }
     const last = batch.at(-1);
     if (last) o.metrics?.shimLag(node, Math.max(0, o.clock().getTime() / 1000 - Number(last.auditTime)));
-    if (finished.length > 0) o.onEventsStored?.(finished);
+    if (finished.length > 0) o.sessions?.emit('eventsArrived', finished);
     return batch.reduce((max, e) => Math.max(max, e.seq), 0);
   }
 
@@ -281,12 +279,6 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
       }
     },
   };
-  if (o.hooks) {
-    const previous = o.hooks.onInferredExec;
-    o.hooks.onInferredExec = (e) => {
-      previous?.(e);
-      ingest.expectExec(e);
-    };
-  }
+  o.sessions?.on('inferredExec', (e) => ingest.expectExec(e));
   return ingest;
 }

@@ -334,7 +334,7 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
     ]);
     expect((await shim.events.unrecordedAlerts({ node: 'elsewhere', limit: 10 })).items).toEqual([]);
 
-    rec.recorder.services.hooks.onInferredExec?.({
+    rec.recorder.services.events.emit('inferredExec', {
       session: '11111111-2222-4333-8444-555555555555',
       containerId: 'd'.repeat(64),
       node: sb.nodeName,

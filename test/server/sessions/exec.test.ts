@@ -156,7 +156,7 @@ describe.skipIf(skipE2E('server exec sessions', 'root', 'runc'))('recorded exec 
 
   it('retries without env in an image that has none and marks the attribution inferred', async () => {
     const hints: unknown[] = [];
-    rec.recorder.services.hooks.onInferredExec = (e) => hints.push(e);
+    const unsubscribe = rec.recorder.services.events.on('inferredExec', (e) => hints.push(e));
     try {
       const created = await create(alice, {
         pod: 'noenv',
@@ -175,7 +175,7 @@ describe.skipIf(skipE2E('server exec sessions', 'root', 'runc'))('recorded exec 
         }),
       ]);
     } finally {
-      rec.recorder.services.hooks.onInferredExec = undefined;
+      unsubscribe();
     }
   });
 

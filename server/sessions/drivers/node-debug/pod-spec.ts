@@ -9,8 +9,8 @@
 // the process's environment. Without a command the image's own entrypoint runs (which we cannot
 // wrap without knowing it); then only the container environment carries the marker, read from /proc
 // while the entry runs (an interactive shell waits for its user).
-import { markedCommand, SESSION_LABEL, SESSION_VAR } from '../../common/session-marker.ts';
-import type { DebugProfile } from '../../common/wire.ts';
+import { markedCommand, SESSION_LABEL, SESSION_VAR } from '../../../../common/session-marker.ts';
+import type { DebugProfile } from '../../../../common/wire.ts';
 
 export const USER_ANNOTATION = 'audited-exec.io/user';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';

@@ -3,16 +3,16 @@
 // Creation and attach impersonate the user; status reads and deletion use the recorder's own identity,
 // so a user without get/delete rights cannot leave a privileged pod behind.
 import { randomInt } from 'node:crypto';
-import { AuditedExecError } from '../../common/errors.ts';
-import { SESSION_LABEL } from '../../common/session-marker.ts';
-import type { Status } from '../../common/status.ts';
-import type { DebugProfile, SessionCreateRequest, SessionState } from '../../common/wire.ts';
-import { HttpError } from '../http/respond.ts';
-import type { Impersonation, KubeClient } from '../kube/client.ts';
-import type { Store } from '../store/store.ts';
-import { DEBUG_CONTAINER, DEBUG_POD_SELECTOR, nodeDebugPod, randomSuffix } from './node-debug-pod.ts';
-import { containerStart, type PodLike, type StartState, timeoutMessage } from './node-debug-start.ts';
-import { apiserverRefusal } from './target.ts';
+import { AuditedExecError } from '../../../../common/errors.ts';
+import { SESSION_LABEL } from '../../../../common/session-marker.ts';
+import type { Status } from '../../../../common/status.ts';
+import type { DebugProfile, SessionCreateRequest, SessionState } from '../../../../common/wire.ts';
+import { HttpError } from '../../../http/respond.ts';
+import type { Impersonation, KubeClient } from '../../../kube/client.ts';
+import type { Store } from '../../../store/store.ts';
+import { apiserverRefusal } from '../../upstream.ts';
+import { DEBUG_CONTAINER, DEBUG_POD_SELECTOR, nodeDebugPod, randomSuffix } from './pod-spec.ts';
+import { containerStart, type PodLike, type StartState, timeoutMessage } from './start.ts';
 
 export interface NodeDebugSettings {
   /** Where debug pods are created (the user needs create pods + pods/attach there). */

@@ -1,21 +1,21 @@
 // The debug pod must be the one `kubectl debug node/NODE --profile P` creates (kubectl
 // pkg/cmd/debug generateNodeDebugPod + profiles.go, node style), plus our marker and labels.
 import { describe, expect, it } from 'vitest';
-import type { DebugProfile } from '../../common/wire.ts';
+import type { DebugProfile } from '../../../../../common/wire.ts';
 import {
   DEBUG_POD_SELECTOR,
   debugPodName,
   nodeDebugPod,
   randomSuffix,
   SUFFIX_ALPHABET,
-} from '../../server/sessions/node-debug-pod.ts';
+} from '../../../../../server/sessions/drivers/node-debug/pod-spec.ts';
 import {
   containerStart,
   progressLine,
   timeoutMessage,
   waitingDetail,
-} from '../../server/sessions/node-debug-start.ts';
-import { validateCreateRequest } from '../../server/sessions/validate.ts';
+} from '../../../../../server/sessions/drivers/node-debug/start.ts';
+import { validateCreateRequest } from '../../../../../server/sessions/validate.ts';
 
 const SESSION = '0b7e3a52-4c1d-4f6e-9a2b-3c4d5e6f7a8b';
 

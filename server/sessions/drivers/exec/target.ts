@@ -1,9 +1,10 @@
 // Which container a session runs in: the pod as the user sees it (fetched impersonating them, so a
 // pod they may not read is a 403/404 before any exec), reduced to container, containerId, node, image.
-import { AuditedExecError } from '../../common/errors.ts';
-import type { Status } from '../../common/status.ts';
-import { HttpError } from '../http/respond.ts';
-import type { Impersonation, KubeClient } from '../kube/client.ts';
+import { AuditedExecError } from '../../../../common/errors.ts';
+import type { Status } from '../../../../common/status.ts';
+import { HttpError } from '../../../http/respond.ts';
+import type { Impersonation, KubeClient } from '../../../kube/client.ts';
+import { apiserverRefusal } from '../../upstream.ts';
 
 interface PodLike {
   metadata?: { annotations?: Record<string, string> };
@@ -80,16 +81,4 @@ export async function fetchTarget(options: {
     throw apiserverRefusal(res.status, refusal, `pod ${namespace}/${pod}`);
   }
   return resolveTarget(res.body, pod, options.container);
-}
-
-/** An apiserver error answer → the same code and message for our caller. */
-export function apiserverRefusal(status: number, body: Partial<Status> | undefined, what: string): HttpError {
-  const message = body?.message ?? `the Kubernetes API answered HTTP ${status} for ${what}`;
-  const code = status >= 400 && status < 600 ? status : 502;
-  return new HttpError(
-    code,
-    'SESSION_APISERVER_REFUSED',
-    message,
-    body?.reason ? { reason: body.reason } : {},
-  );
 }

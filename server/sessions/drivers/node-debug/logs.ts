@@ -1,14 +1,14 @@
 // A debug container that ended before the recorder could attach (a short non-interactive command)
 // leaves no stream to relay. kubectl debug then prints the container's log instead; so do we, as the
 // user (their RBAC decides whether they may read it) and recorded before it is sent, like any output.
-import type WebSocket from 'ws';
-import { Channel, encodeFrame } from '../../common/channel.ts';
-import { errorMessage } from '../../common/errors.ts';
-import { exitStatusPayload, failureStatus } from '../../common/status.ts';
-import type { Impersonation, KubeClient } from '../kube/client.ts';
-import type { RecordingWriter } from '../recording/writer.ts';
-import { containerStart, type PodLike } from './node-debug-start.ts';
-import type { RelayResult } from './relay.ts';
+import { Channel, encodeFrame } from '../../../../common/channel.ts';
+import { errorMessage } from '../../../../common/errors.ts';
+import { exitStatusPayload, failureStatus } from '../../../../common/status.ts';
+import type { Impersonation, KubeClient } from '../../../kube/client.ts';
+import type { RecordingWriter } from '../../../recording/writer.ts';
+import type { RelayResult } from '../../relay.ts';
+import { type ChannelSocket, OPEN } from '../../socket.ts';
+import { containerStart, type PodLike } from './start.ts';
 
 /** One channel frame at most this big, as the kubelet chunks its stream. */
 const FRAME_BYTES = 32 * 1024;
@@ -29,14 +29,14 @@ export async function replayEndedContainer(o: {
   impersonate: Impersonation;
   auditId: string;
   recording: RecordingWriter;
-  user: WebSocket;
+  user: ChannelSocket;
   exitCode: number | null;
   tty: boolean;
   /** false when the attach already forwarded the exit status */
   sendStatus?: boolean;
 }): Promise<RelayResult> {
   const send = (frame: Buffer) => {
-    if (o.user.readyState === o.user.OPEN) o.user.send(frame);
+    if (o.user.readyState === OPEN) o.user.send(frame);
   };
   const stderr = (text: string) => send(encodeFrame(Channel.stderr, `${text}${o.tty ? '\r\n' : '\n'}`));
   const ended = (message?: string): RelayResult => {

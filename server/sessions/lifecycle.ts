@@ -1,0 +1,259 @@
+// One session's life, the same for every kind: claim the pending session for its creator, open its
+// recording and upstream through its driver, relay, store the outcome, clean up once. The driver
+// (driver.ts) supplies only what differs per kind; the steps and their order are written here once,
+// as is the one timer for sessions whose stream is never opened (unopened.ts).
+import { SUBPROTOCOL_V4, SUBPROTOCOL_V5 } from '../../common/channel.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { failureStatus } from '../../common/status.ts';
+import type { SessionKind, SessionRecord, SessionState } from '../../common/wire.ts';
+import { sameUser, type UserInfo } from '../auth/user.ts';
+import { HttpError } from '../http/respond.ts';
+import type { RecordingWriter } from '../recording/writer.ts';
+import {
+  driverFor,
+  type Opened,
+  type SessionDriver,
+  type SessionDrivers,
+  SessionRefusal,
+  SessionStop,
+} from './driver.ts';
+import { type Handshake, Opening } from './opening.ts';
+import { Relay, type RelayResult } from './relay.ts';
+import type { SessionServices } from './services.ts';
+import { closeSocket } from './socket.ts';
+import { UnopenedSessions } from './unopened.ts';
+
+type Stream = Extract<Opened, { stream: unknown }>;
+
+export class SessionLifecycle {
+  readonly #services: SessionServices;
+  readonly #drivers: SessionDrivers;
+  readonly unopened: UnopenedSessions;
+
+  constructor(services: SessionServices, drivers: SessionDrivers) {
+    this.#services = services;
+    this.#drivers = drivers;
+    this.unopened = new UnopenedSessions({
+      ...services,
+      ended: (s) => this.cleanup(s),
+      log: services.log ?? (() => {}),
+    });
+  }
+
+  driver(kind: SessionKind): SessionDriver {
+    return driverFor(this.#drivers, kind);
+  }
+
+  /**
+   * Start-up: sessions a previous run left open are marked interrupted (pending ones only past the
+   * stream timeout: a plugin may still open those), then each driver removes what is left of them.
+   */
+  async recover(): Promise<void> {
+    const { store, clock, streamTimeoutMs } = this.#services;
+    const log = this.#services.log ?? (() => {});
+    try {
+      // On a full disk the marks are held in memory and stored once there is room (store/pending.ts).
+      const n = await store.interruptStale({
+        pendingBefore: new Date(clock().getTime() - streamTimeoutMs).toISOString(),
+        running: true,
+        error: 'the recorder stopped while this session was open',
+        endedAt: clock().toISOString(),
+      });
+      if (n) log(`marked ${n} session(s) left open by a previous run as interrupted`);
+    } catch (err) {
+      log(`warning: could not mark sessions left open by a previous run: ${errorMessage(err)}`);
+    }
+    for (const driver of this.#drivers.values()) await driver.recover?.();
+  }
+
+  /** Starts the unopened-session timer. */
+  start(): void {
+    this.unopened.start();
+  }
+
+  /** Stops the timer; live sessions are ended by LiveSessions.stopAll. */
+  close(): void {
+    this.unopened.close();
+  }
+
+  /** The driver's cleanup, once per session; a failure is logged, never thrown at the session's end. */
+  async cleanup(session: SessionRecord): Promise<void> {
+    try {
+      await this.driver(session.kind).cleanup(session);
+    } catch (err) {
+      this.#services.log?.(`session ${session.id}: cleanup failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * The stream request: claims the session, then opens it. Resolves once it relays or has ended;
+   * refusals before the claim are thrown as HttpError (the router answers the upgrade).
+   */
+  async open(o: {
+    user: UserInfo;
+    id: string;
+    offersProtocol: boolean;
+    handshake: Handshake;
+  }): Promise<void> {
+    const session = await this.#claim(o.user, o.id, o.offersProtocol);
+    await this.#run(session, o.handshake);
+  }
+
+  /** Pending, its creator's, within the stream timeout, spoken in our protocol: then running, once. */
+  async #claim(user: UserInfo, id: string, offersProtocol: boolean): Promise<SessionRecord> {
+    const { store, clock, streamTimeoutMs } = this.#services;
+    const session = await store.getSession(id);
+    if (!session) throw new HttpError(404, 'SESSION_NOT_FOUND', `session ${id} not found`);
+    if (!sameUser(user, { username: session.user, ...(session.uid ? { uid: session.uid } : {}) })) {
+      throw new HttpError(
+        403,
+        'SESSION_NOT_YOURS',
+        `only ${session.user}, who created session ${id}, may open its stream`,
+      );
+    }
+    const used = (what: string) =>
+      new HttpError(409, 'SESSION_STREAM_USED', `session ${id} ${what}; create a new session`);
+    if (session.state !== 'pending') throw used(`is ${session.state}`);
+    const now = clock();
+    if (now.getTime() - Date.parse(session.startedAt) > streamTimeoutMs) {
+      const error = `the stream was not opened within ${streamTimeoutMs / 1000} s of creating the session`;
+      const patch = { state: 'refused' as const, error, endedAt: now.toISOString() };
+      if (await store.transitionSession(id, 'pending', patch)) await this.cleanup({ ...session, ...patch });
+      throw new HttpError(410, 'SESSION_STREAM_EXPIRED', `${error}; create a new session`);
+    }
+    if (!offersProtocol) throw new HttpError(400, 'SESSION_PROTOCOL', PROTOCOL_MESSAGE);
+    // The exec acts as the caller is now: a group revoked since create must not still open a shell.
+    const claimed = { state: 'running' as const, groups: user.groups };
+    if (!(await store.transitionSession(id, 'pending', claimed))) throw used('stream was already opened');
+    const running: SessionRecord = { ...session, ...claimed };
+    this.#services.events.emit('started', running);
+    return running;
+  }
+
+  async #run(session: SessionRecord, handshake: Handshake): Promise<void> {
+    const driver = this.driver(session.kind);
+    const opening = new Opening(this.#services, session, handshake);
+    let done!: () => void;
+    this.#services.live.add(session.id, opening, new Promise<void>((r) => (done = r)));
+    let opened: Opened | undefined;
+    try {
+      opened = await driver.open(opening);
+      const recording = opening.openedRecording;
+      if (!recording) throw new Error(`the ${session.kind} driver opened no recording`);
+      if ('ended' in opened) {
+        // Ran without a stream (a replayed log): what it sent stands, even if the user left since.
+        await this.#storeEnd(opening.session, recording, opened.ended);
+        closeSocket(opening.handOver());
+        done();
+        return;
+      }
+      const { client, early } = opening.connect();
+      this.#relay({ session: opening.session, opened, recording, client, early, done }, opening);
+    } catch (err) {
+      if (opened && 'stream' in opened) opened.stream.terminate();
+      await this.#endEarly(opening, this.#refusal(session, err));
+      done();
+    }
+  }
+
+  /** Outside #run: closures made there would keep the opening (and its scope) for the whole session. */
+  #relay(
+    o: {
+      session: SessionRecord;
+      opened: Stream;
+      recording: RecordingWriter;
+      client: Parameters<typeof closeSocket>[0];
+      early: Buffer[];
+      done: () => void;
+    },
+    opening: Opening,
+  ): void {
+    const { session, opened, recording } = o;
+    const reopen = opened.reopenWithoutMarker;
+    const relay = new Relay({
+      client: o.client,
+      upstream: opened.stream,
+      recording,
+      tty: session.tty,
+      early: o.early,
+      ...(reopen ? { retryWithoutEnv: () => this.#reopen(session, reopen) } : {}),
+      finalize: async (result) =>
+        this.#storeEnd(session, recording, opened.settle ? await opened.settle(result) : result),
+    });
+    opening.relaying(relay);
+    void relay.done.then(o.done);
+  }
+
+  #reopen(session: SessionRecord, reopen: NonNullable<Stream['reopenWithoutMarker']>) {
+    this.#services.events.emit('inferredExec', {
+      session: session.id,
+      containerId: session.containerId,
+      node: session.node,
+      time: this.#services.clock().toISOString(),
+    });
+    return reopen();
+  }
+
+  /** #finish, its failure logged: the user's socket closes after it either way. */
+  async #storeEnd(session: SessionRecord, recording: RecordingWriter, result: RelayResult): Promise<void> {
+    try {
+      await this.#finish(session, recording, result);
+    } catch (err) {
+      this.#services.log?.(`session ${session.id}: storing its end failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /** The relay (or a replay) ended: store the outcome and the recording's digest, then clean up. */
+  async #finish(session: SessionRecord, recording: RecordingWriter, result: RelayResult): Promise<void> {
+    const { bytes, sha256 } = await recording.close();
+    const patch: Partial<SessionRecord> = {
+      state: finalState(result),
+      endedAt: this.#services.clock().toISOString(),
+      recordingBytes: bytes,
+      recordingSha256: sha256,
+      ...(result.inferred ? { attribution: 'inferred' as const } : {}),
+      ...(result.outcome === 'exited' ? { exitCode: result.exitCode ?? null } : {}),
+      ...(result.message ? { error: result.message } : {}),
+    };
+    await this.#services.store.updateSession(session.id, patch);
+    const ended = { ...session, ...patch };
+    this.#services.events.emit('ended', ended, result.outcome);
+    await this.cleanup(ended);
+  }
+
+  /** Ends a claimed session before any relay: stored, cleaned up, and the user told why. */
+  async #endEarly(opening: Opening, refusal: SessionRefusal): Promise<void> {
+    await opening.openedRecording
+      ?.close()
+      .catch((err) => this.#services.log?.(`session ${opening.session.id}: ${errorMessage(err)}`));
+    const patch = {
+      state: refusal.state,
+      error: refusal.message,
+      endedAt: this.#services.clock().toISOString(),
+    };
+    const ended = { ...opening.session, ...patch };
+    try {
+      await this.#services.store.updateSession(ended.id, patch);
+      this.#services.events.emit('ended', ended, `${refusal.state}-before-relay`);
+      await this.cleanup(ended);
+    } finally {
+      opening.refuse(refusal.status);
+    }
+  }
+
+  #refusal(session: SessionRecord, err: unknown): SessionRefusal {
+    if (err instanceof SessionRefusal) return err;
+    if (err instanceof SessionStop) return new SessionRefusal('interrupted', failureStatus(500, err.message));
+    this.#services.log?.(
+      `session ${session.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    return new SessionRefusal('refused', failureStatus(500, errorMessage(err)));
+  }
+}
+
+const PROTOCOL_MESSAGE = `offer WebSocket subprotocol ${SUBPROTOCOL_V5} (or ${SUBPROTOCOL_V4})`;
+
+function finalState(result: RelayResult): SessionState {
+  if (result.outcome === 'exited') return 'ended';
+  return result.outcome === 'upstream-refused' ? 'refused' : 'interrupted';
+}

@@ -1,0 +1,32 @@
+// The WebSocket surface the session code uses, on either side of a session: ws's WebSocket in
+// production, an in-memory pair in tests (test/server/sessions/fakes.ts).
+
+/** WebSocket readyState values (ws and the browser's). */
+export const CONNECTING = 0;
+export const OPEN = 1;
+export const CLOSED = 3;
+
+export interface ChannelSocket {
+  readonly protocol: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  readonly isPaused: boolean;
+  send(data: Buffer, options?: { binary?: boolean }, cb?: (err?: Error) => void): void;
+  pause(): void;
+  resume(): void;
+  close(code?: number): void;
+  terminate(): void;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+export function closeSocket(ws: ChannelSocket): void {
+  if (ws.readyState === OPEN || ws.readyState === CONNECTING) ws.close(1000);
+  if (ws.readyState === CLOSED) return;
+  // A peer that never answers the close handshake must not keep the session open (cleared on
+  // close: finished sessions must not stay in memory for the grace period).
+  const timer = setTimeout(() => ws.terminate(), 5000).unref();
+  ws.once('close', () => clearTimeout(timer));
+}
