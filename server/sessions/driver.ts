@@ -73,6 +73,14 @@ export class SessionStop extends Error {
   }
 }
 
+/** How a kind reads its own fields of POST /api/v1/sessions; validate.ts checks the shared ones. */
+export interface RequestShape {
+  /** The command when the request names none; without it a command is required. */
+  readonly defaultCommand?: readonly string[];
+  /** Checks the kind's target fields (namespace/pod, node/image/profile) and copies them to `req`. */
+  target(body: Record<string, unknown>, req: SessionCreateRequest): void;
+}
+
 export interface SessionDriver {
   readonly kind: SessionKind;
   /** POST: the target, reached or created as the user (throws HttpError refusals). */
