@@ -2,14 +2,13 @@
 // again for late shim events (both from the session events), the evidence routes and retention.
 // modules.ts calls registerEvidence once.
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ShimEvent } from '../../common/wire.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { RequestContext, Router } from '../http/router.ts';
 import { recordingPath } from '../recording/writer.ts';
 import type { SessionEvents } from '../sessions/bus.ts';
 import { parseListQuery } from '../sessions/read.ts';
-import type { Store } from '../store/store.ts';
+import type { RecorderStore } from '../store/store.ts';
 import { authorizeEvidence, type EvidenceAuthority, viewableSessions } from './authorize.ts';
 import { createEvidence, type Evidence } from './evidence.ts';
 import { openRecordingFile } from './recording-file.ts';
@@ -17,11 +16,11 @@ import { createRetention } from './retention.ts';
 import { getBulkExport, getEvidence, getSigningKey, putLegalHold } from './routes.ts';
 import { createSealQueue, type SealQueue } from './seal-queue.ts';
 import { loadSigningKey } from './signing-key.ts';
-import { createFileSignatureStore } from './store.ts';
 
 export interface EvidenceDeps {
   router: Router;
-  store: Store;
+  /** sessions, and the signature chains with their bundles */
+  store: RecorderStore;
   sessions: SessionEvents;
   access: SessionAccess;
   dataDir: string;
@@ -47,7 +46,7 @@ export async function registerEvidence(d: EvidenceDeps): Promise<EvidenceModule>
     dataDir: d.dataDir,
     ...(d.signingKeyFile ? { keyFile: d.signingKeyFile } : {}),
   });
-  const signatures = createFileSignatureStore({ dir: join(d.dataDir, 'evidence') });
+  const { signatures } = d.store;
   const getSession = async (id: string) => (await d.store.getSession(id)) ?? null;
   const evidence = createEvidence({
     key,
