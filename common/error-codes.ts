@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   SESSION_STREAM_EXPIRED: { http: 410, means: 'the stream was not opened in time after create' },
   SESSION_PROTOCOL: { http: 400, means: 'the WebSocket does not offer a channel subprotocol' },
   RECORDING_FAILED: { http: 503, means: 'the session’s recording could not be written, so it was ended' },
+  NODE_DEBUG_TIMEOUT: { http: 504, means: 'the node-debug pod did not start within the timeout' },
+  NODE_DEBUG_POD_GONE: { http: 500, means: 'the node-debug pod was deleted before it started' },
 
   // Reading sessions, events and evidence
   SESSION_FORBIDDEN: {

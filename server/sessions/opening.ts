@@ -6,6 +6,7 @@ import { Channel, encodeFrame } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { failureStatus, type Status } from '../../common/status.ts';
 import type { SessionRecord } from '../../common/wire.ts';
+import { codedStatus } from '../http/respond.ts';
 import { RecordingWriter, recordingPath } from '../recording/writer.ts';
 import { type OpenContext, SessionRefusal, SessionStop } from './driver.ts';
 import type { SessionServices, Stoppable } from './services.ts';
@@ -62,7 +63,7 @@ export class Opening implements OpenContext, Stoppable {
         env: { TERM: 'xterm-256color', SHELL: s.command[0] ?? '' },
       });
     } catch (err) {
-      throw new SessionRefusal('refused', failureStatus(503, errorMessage(err)));
+      throw new SessionRefusal('refused', codedStatus(503, 'RECORDING_FAILED', errorMessage(err)));
     }
     return this.#recording;
   }

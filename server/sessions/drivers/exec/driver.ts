@@ -5,7 +5,7 @@
 // accepted the exec, so its refusal reaches them as the same HTTP answer kubectl would show.
 // Nothing to clean up: the exec ends with its stream.
 import { markedCommand } from '../../../../common/session-marker.ts';
-import { failureStatus } from '../../../../common/status.ts';
+import { codedStatus } from '../../../http/respond.ts';
 import type { KubeClient } from '../../../kube/client.ts';
 import {
   type CreateContext,
@@ -86,10 +86,11 @@ export class ExecDriver implements SessionDriver {
       const { code, message, reason } = first.status;
       throw new SessionRefusal(
         'refused',
-        failureStatus(
+        codedStatus(
           code ?? 502,
+          'SESSION_APISERVER_REFUSED',
           message ?? 'the Kubernetes API refused the exec',
-          reason ? { reason } : {},
+          reason,
         ),
       );
     }

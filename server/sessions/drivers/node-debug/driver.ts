@@ -5,9 +5,11 @@
 // recorded. Once the container runs the recorder attaches as the user, and the relay records
 // exactly as for exec; a container that already ended is replayed from its log (logs.ts). Cleanup
 // deletes the pod as the recorder, however the session ended, so no privileged pod outlives it.
+import { isErrorCode } from '../../../../common/error-codes.ts';
 import { AuditedExecError, errorMessage } from '../../../../common/errors.ts';
 import { failureStatus } from '../../../../common/status.ts';
 import type { SessionRecord } from '../../../../common/wire.ts';
+import { codedStatus } from '../../../http/respond.ts';
 import type { KubeClient } from '../../../kube/client.ts';
 import { DEFAULT_PROFILE } from '../../../policy.ts';
 import type { Store } from '../../../store/store.ts';
@@ -122,7 +124,11 @@ export class NodeDebugDriver implements SessionDriver {
       const { code, message } = upstream.status;
       throw new SessionRefusal(
         'refused',
-        failureStatus(code ?? 502, message ?? 'the Kubernetes API refused the attach'),
+        codedStatus(
+          code ?? 502,
+          'SESSION_APISERVER_REFUSED',
+          message ?? 'the Kubernetes API refused the attach',
+        ),
       );
     }
     if (s.tty) c.tell(ATTACH_HINT);
@@ -205,6 +211,7 @@ function startFailure(err: unknown): SessionRefusal {
       err.why === 'client-gone' ? 'the user disconnected before the debug pod started' : err.message;
     return new SessionRefusal('interrupted', failureStatus(500, message));
   }
-  const timeout = err instanceof AuditedExecError && err.code === 'NODE_DEBUG_TIMEOUT';
-  return new SessionRefusal('refused', failureStatus(timeout ? 504 : 500, errorMessage(err)));
+  const code = err instanceof AuditedExecError && isErrorCode(err.code) ? err.code : 'INTERNAL';
+  const http = code === 'NODE_DEBUG_TIMEOUT' ? 504 : 500;
+  return new SessionRefusal('refused', codedStatus(http, code, errorMessage(err)));
 }

@@ -87,7 +87,14 @@ describe('ExecDriver', () => {
       .open(c)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SessionRefusal);
-    expect(err).toMatchObject({ state: 'refused', status: { code: 403, reason: 'Forbidden' } });
+    expect(err).toMatchObject({
+      state: 'refused',
+      status: {
+        code: 403,
+        reason: 'Forbidden',
+        details: { causes: [{ reason: 'SESSION_APISERVER_REFUSED' }] },
+      },
+    });
   });
 });
 
