@@ -291,6 +291,10 @@ export class ProcessTable {
     // (The new process's first event then claims that fork: #parentFor.)
     if (newParent !== undefined && this.#forks.forkedSince(newParent, entry.aliveTick ?? -1)) return 'new';
     if (entry.ppid === ppid) return 'same';
+    // A runtime's exec call takes in no orphans of another lineage: a process it names as its child
+    // that the table knew under another parent is a new one whose pid came round (its fork can be
+    // logged after its exec), never the old process re-parented.
+    if (newParent?.launches?.init === false && !this.#isAncestor(entry, ppid)) return 'new';
     if (this.#adopts(ppid, newParent) || this.#isAncestor(entry, ppid)) {
       return this.#forksSeen || entry.session === null ? 'same' : 'unsure';
     }

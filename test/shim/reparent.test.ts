@@ -84,3 +84,41 @@ describe('re-parenting', () => {
     expect(touch?.session).toBeNull();
   });
 });
+
+describe('a pid that came round to a runtime exec', () => {
+  it('is the runtime’s new child, even when its fork is logged after its exec', () => {
+    // Offline, fork rules: pid 920 was an unrelated host process; then `runc exec` (700) starts
+    // the recorder's marked command, which gets pid 920 again, and the clone that made it is
+    // written to the log after the command's own execve (it ran before its parent returned).
+    const CONTAINER = 'e'.repeat(64);
+    const out: AttributedExec[] = [];
+    const alerts: string[] = [];
+    const p = new Pipeline({
+      emit: (o) => {
+        if (o.exec) out.push(o.exec);
+        if (o.alert) alerts.push(o.alert.alert);
+      },
+      proc: null,
+    });
+    const lines = [
+      ...forkLines({ serial: 1, t: T0, pid: 50, ppid: 1, child: 920, comm: 'cron' }),
+      ...execLines({ serial: 2, t: T0 + 1, pid: 920, ppid: 50, argv: ['logrotate'] }),
+      ...execLines({ serial: 3, t: T0 + 5000, pid: 700, ppid: 600, argv: ['runc', 'exec', CONTAINER, 'sh'] }),
+      ...execLines({ serial: 4, t: T0 + 5001, pid: 920, ppid: 700, argv: ['runc', 'init'] }),
+      ...execLines({
+        serial: 5,
+        t: T0 + 5002,
+        pid: 920,
+        ppid: 700,
+        argv: ['env', `AUDITED_EXEC_SESSION=${A}`, 'sh'],
+      }),
+      ...forkLines({ serial: 6, t: T0 + 5003, pid: 700, ppid: 600, child: 920, comm: 'runc' }),
+      ...execLines({ serial: 7, t: T0 + 5004, pid: 921, ppid: 920, argv: ['id'] }),
+    ];
+    for (const l of lines) p.line(l);
+    p.flush();
+    expect(out.find((e) => e.argv[0] === 'env')).toMatchObject({ session: A, attribution: 'marker' });
+    expect(out.find((e) => e.argv[0] === 'id')).toMatchObject({ session: A, attribution: 'ancestry' });
+    expect(alerts).toEqual([]);
+  });
+});
