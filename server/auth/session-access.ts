@@ -118,7 +118,10 @@ export class SessionAccess implements AccessReviewer {
  * as Status objects (server/http), the web UI as pages.
  */
 export async function requireViewableSession(
-  o: { access: SessionAccess; sessions: { getSession(id: string): Promise<SessionRecord | undefined> } },
+  o: {
+    access: Pick<SessionAccess, 'canView'>;
+    sessions: { getSession(id: string): Promise<SessionRecord | undefined> };
+  },
   viewer: UserInfo,
   id: string | undefined,
 ): Promise<SessionRecord> {

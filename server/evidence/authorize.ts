@@ -2,7 +2,7 @@
 // bulk (anyone, but only the sessions they may view: the paging below), set a legal hold (RBAC
 // `update sessions`, never the owner's own call: it changes what retention may delete).
 import type { SessionQuery, SessionRecord } from '../../common/wire.ts';
-import type { SessionAccess } from '../auth/session-access.ts';
+import { requireViewableSession, type SessionAccess } from '../auth/session-access.ts';
 import type { UserInfo } from '../auth/user.ts';
 import type { Store } from '../store/store.ts';
 import type { Authorize } from './routes.ts';
@@ -15,11 +15,13 @@ export interface EvidenceAuthority {
 export function authorizeEvidence(a: EvidenceAuthority, user: UserInfo): Authorize {
   return async (_req, request) => {
     if (request.action === 'evidence:export') return { allowed: true, user: user.username };
+    if (request.action === 'evidence:read') {
+      // The session's own rule and refusals (SESSION_NOT_FOUND, SESSION_FORBIDDEN), as its page's.
+      await requireViewableSession({ access: a.access, sessions: a.store }, user, request.sessionId);
+      return { allowed: true, user: user.username };
+    }
     const s = request.sessionId ? await a.store.getSession(request.sessionId) : null;
     if (!s) return { allowed: true, user: user.username }; // the handler answers 404 itself
-    if (request.action === 'evidence:read') {
-      return { allowed: await a.access.canView(user, s), user: user.username };
-    }
     return { allowed: await a.access.mayUpdate(user, s), user: user.username };
   };
 }
