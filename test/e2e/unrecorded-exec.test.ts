@@ -28,6 +28,8 @@ describe.skipIf(skipE2E('unrecorded exec e2e', 'root', 'runc', 'auditd', 'kubect
     let rec: RecorderHandle;
     let shim: ShimAttachment;
     let alice: Credentials;
+    /** When the first test's direct exec ran (its alert's audit time): later tests look after it. */
+    let directExecAt = '';
 
     beforeAll(async () => {
       rig = await startShimRig('unrecorded-exec-e2e');
@@ -56,6 +58,7 @@ describe.skipIf(skipE2E('unrecorded exec e2e', 'root', 'runc', 'auditd', 'kubect
         (p) => p.items.some((a) => a.containerId === web && same(a.argv, ['sh', '-c', 'id'])),
         'an unrecorded-exec alert for the direct kubectl exec in default/web',
       );
+      directExecAt = page.items.find((a) => a.containerId === web && same(a.argv, ['sh', '-c', 'id']))!.time;
       expect(page.items.find((a) => a.containerId === web && same(a.argv, ['sh', '-c', 'id']))).toMatchObject(
         {
           alert: 'unrecorded-exec',
@@ -84,7 +87,10 @@ describe.skipIf(skipE2E('unrecorded exec e2e', 'root', 'runc', 'auditd', 'kubect
     }, 60_000);
 
     it('a recorded non-tty session in the same pod raises no unrecorded activity', async () => {
-      const since = new Date(Date.now() - 1000).toISOString();
+      // A second of slack for clocks, but never back to the direct exec above: it can be that recent.
+      const slack = new Date(Date.now() - 1000).toISOString();
+      const after = directExecAt ? new Date(Date.parse(directExecAt) + 1).toISOString() : slack;
+      const since = after > slack ? after : slack;
       const web = sb.podContainerId('default', 'web');
       const created = await call<SessionCreateResponse>(rec, alice, 'POST', '/api/v1/sessions', {
         kind: 'exec',
