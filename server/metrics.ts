@@ -3,10 +3,10 @@
 // call the small verbs below; nothing else touches prom-client.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { AuditedExecError } from '../common/errors.ts';
 import type { SessionKind } from '../common/wire.ts';
 import type { AccessReviewer } from './auth/access.ts';
 import type { UserInfo } from './auth/user.ts';
-import { HttpError } from './http/respond.ts';
 import type { SessionEvents } from './sessions/bus.ts';
 
 /** How a session ended, as a label: the session states that are final, plus `failed-recording`. */
@@ -134,8 +134,7 @@ export function authorizedMetricsHandler(
   const serve = metrics.handler();
   return async ({ req, res, user }) => {
     if (!user || !(await reviewer.allowed(user, METRICS_ACCESS))) {
-      throw new HttpError(
-        403,
+      throw new AuditedExecError(
         'METRICS_FORBIDDEN',
         `${user?.username ?? 'this caller'} may not read the recorder's metrics: it needs get on the non-resource URL /metrics (ClusterRole audited-exec:metrics-reader)`,
       );

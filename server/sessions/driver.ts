@@ -83,7 +83,7 @@ export interface RequestShape {
 
 export interface SessionDriver {
   readonly kind: SessionKind;
-  /** POST: the target, reached or created as the user (throws HttpError refusals). */
+  /** POST: the target, reached or created as the user (throws refusals with their codes). */
   create(c: CreateContext): Promise<SessionTarget>;
   /** The stream: opens the upstream as the session's user (throws SessionRefusal). */
   open(c: OpenContext): Promise<Opened>;

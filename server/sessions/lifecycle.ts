@@ -3,11 +3,10 @@
 // (driver.ts) supplies only what differs per kind; the steps and their order are written here once,
 // as is the one timer for sessions whose stream is never opened (unopened.ts).
 import { SUBPROTOCOL_V4, SUBPROTOCOL_V5 } from '../../common/channel.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { AuditedExecError, errorMessage } from '../../common/errors.ts';
 import { failureStatus } from '../../common/status.ts';
 import type { SessionKind, SessionRecord, SessionState } from '../../common/wire.ts';
 import { sameUser, type UserInfo } from '../auth/user.ts';
-import { HttpError } from '../http/respond.ts';
 import type { RecordingWriter } from '../recording/writer.ts';
 import {
   driverFor,
@@ -87,7 +86,7 @@ export class SessionLifecycle {
 
   /**
    * The stream request: claims the session, then opens it. Resolves once it relays or has ended;
-   * refusals before the claim are thrown as HttpError (the router answers the upgrade).
+   * refusals before the claim are thrown with their codes (the router answers the upgrade).
    */
   async open(o: {
     user: UserInfo;
@@ -103,25 +102,24 @@ export class SessionLifecycle {
   async #claim(user: UserInfo, id: string, offersProtocol: boolean): Promise<SessionRecord> {
     const { store, clock, streamTimeoutMs } = this.#services;
     const session = await store.getSession(id);
-    if (!session) throw new HttpError(404, 'SESSION_NOT_FOUND', `session ${id} not found`);
+    if (!session) throw new AuditedExecError('SESSION_NOT_FOUND', `session ${id} not found`);
     if (!sameUser(user, { username: session.user, ...(session.uid ? { uid: session.uid } : {}) })) {
-      throw new HttpError(
-        403,
+      throw new AuditedExecError(
         'SESSION_NOT_YOURS',
         `only ${session.user}, who created session ${id}, may open its stream`,
       );
     }
     const used = (what: string) =>
-      new HttpError(409, 'SESSION_STREAM_USED', `session ${id} ${what}; create a new session`);
+      new AuditedExecError('SESSION_STREAM_USED', `session ${id} ${what}; create a new session`);
     if (session.state !== 'pending') throw used(`is ${session.state}`);
     const now = clock();
     if (now.getTime() - Date.parse(session.startedAt) > streamTimeoutMs) {
       const error = `the stream was not opened within ${streamTimeoutMs / 1000} s of creating the session`;
       const patch = { state: 'refused' as const, error, endedAt: now.toISOString() };
       if (await store.transitionSession(id, 'pending', patch)) await this.cleanup({ ...session, ...patch });
-      throw new HttpError(410, 'SESSION_STREAM_EXPIRED', `${error}; create a new session`);
+      throw new AuditedExecError('SESSION_STREAM_EXPIRED', `${error}; create a new session`);
     }
-    if (!offersProtocol) throw new HttpError(400, 'SESSION_PROTOCOL', PROTOCOL_MESSAGE);
+    if (!offersProtocol) throw new AuditedExecError('SESSION_PROTOCOL', PROTOCOL_MESSAGE);
     // The exec acts as the caller is now: a group revoked since create must not still open a shell.
     const claimed = { state: 'running' as const, groups: user.groups };
     if (!(await store.transitionSession(id, 'pending', claimed))) throw used('stream was already opened');

@@ -1,12 +1,14 @@
 // GET /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/sessions/{id}/recording.
 // A user may always read their own sessions (same name, and same uid when both are known); anyone
 // else needs get/list on `sessions` in audited-exec.io (namespaced by the session's namespace; node
-// sessions cluster-scoped). The rule itself is server/auth/session-access.ts's, shared with events, evidence and the UI.
+// sessions cluster-scoped). The rule itself is server/auth/session-access.ts's, shared with events,
+// evidence and the UI.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { AuditedExecError } from '../../common/errors.ts';
 import type { SessionQuery, SessionRecord, SessionState } from '../../common/wire.ts';
 import { ownSession, requireViewableSession } from '../auth/session-access.ts';
-import { HttpError, sendJson } from '../http/respond.ts';
+import { sendJson } from '../http/respond.ts';
 import type { RequestContext } from '../http/router.ts';
 import { recordingPath } from '../recording/writer.ts';
 import { MAX_PAGE } from '../store/store.ts';
@@ -43,8 +45,8 @@ export function parseListQuery(q: URLSearchParams): SessionQuery {
   return f;
 }
 
-function bad(message: string): HttpError {
-  return new HttpError(400, 'SESSION_BAD_QUERY', message);
+function bad(message: string): AuditedExecError {
+  return new AuditedExecError('SESSION_BAD_QUERY', message);
 }
 
 export function readRoutes(services: SessionServices) {
@@ -62,8 +64,7 @@ export function readRoutes(services: SessionServices) {
         if (!(await access.mayList(user, filter.namespace))) {
           // Without list rights the answer is "your own sessions", unless someone else's were asked for.
           if (filter.user) {
-            throw new HttpError(
-              403,
+            throw new AuditedExecError(
               'SESSION_FORBIDDEN',
               `${user.username} may not list other users' sessions: it needs list on sessions.audited-exec.io`,
             );
@@ -86,8 +87,7 @@ export function readRoutes(services: SessionServices) {
       const path = recordingPath(services.dataDir, s.id);
       const info = await stat(path).catch(() => null);
       if (!info?.isFile() || info.size === 0) {
-        throw new HttpError(
-          404,
+        throw new AuditedExecError(
           'RECORDING_NOT_FOUND',
           `session ${s.id} has no recording (state ${s.state})`,
         );

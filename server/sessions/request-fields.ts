@@ -1,6 +1,6 @@
 // Checks of single request fields, shared by validate.ts and each kind's own request shape
 // (drivers/<kind>/request.ts). Pure: returns the value or throws a 422.
-import { HttpError } from '../http/respond.ts';
+import { AuditedExecError } from '../../common/errors.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -15,7 +15,7 @@ export function isDnsSubdomain(s: string): boolean {
 }
 
 export function invalid(message: string): never {
-  throw new HttpError(422, 'SESSION_INVALID', message);
+  throw new AuditedExecError('SESSION_INVALID', message);
 }
 
 export function optionalText(v: unknown, field: string): string | undefined {

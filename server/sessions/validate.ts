@@ -1,7 +1,7 @@
 // Input checks for session requests and ids. Pure: returns the typed value or throws a 4xx.
+import { AuditedExecError } from '../../common/errors.ts';
 import { isSessionId } from '../../common/session-marker.ts';
 import type { SessionCreateRequest, SessionKind } from '../../common/wire.ts';
-import { HttpError } from '../http/respond.ts';
 import type { RequestShape } from './driver.ts';
 import { execRequest } from './drivers/exec/request.ts';
 import { nodeDebugRequest } from './drivers/node-debug/request.ts';
@@ -9,7 +9,7 @@ import { invalid, isDnsLabel, optionalText } from './request-fields.ts';
 
 export function requireSessionId(s: string | undefined): string {
   if (s === undefined || !isSessionId(s)) {
-    throw new HttpError(404, 'SESSION_BAD_ID', 'no such session: session ids are lower-case UUIDs');
+    throw new AuditedExecError('SESSION_BAD_ID', 'no such session: session ids are lower-case UUIDs');
   }
   return s;
 }

@@ -3,7 +3,6 @@
 // node comes from the token's node-name extra (kubelet binds projected tokens to the pod's node).
 // The shim's own claim about its node is never trusted.
 import { AuditedExecError } from '../../common/errors.ts';
-import { HttpError } from '../http/respond.ts';
 import type { KubeClient } from '../kube/client.ts';
 
 export const NODE_NAME_EXTRA = 'authentication.kubernetes.io/node-name';
@@ -44,24 +43,21 @@ export async function reviewShimToken(
   const s = res.body?.status;
   const audienceOk = s?.audiences === undefined || s.audiences.includes(options.audience);
   if (!s?.authenticated || !s.user?.username || !audienceOk) {
-    throw new HttpError(
-      401,
+    throw new AuditedExecError(
       'SHIM_UNAUTHENTICATED',
       `the cluster does not accept this token for audience ${options.audience}; mount a projected service-account token with that audience`,
     );
   }
   const username = s.user.username;
   if (!options.serviceAccounts.includes(username)) {
-    throw new HttpError(
-      403,
+    throw new AuditedExecError(
       'SHIM_FORBIDDEN',
       `${username} is not a shim service account (${options.serviceAccounts.join(', ')}); only the node shim may send process events`,
     );
   }
   const node = s.user.extra?.[NODE_NAME_EXTRA]?.[0];
   if (!node) {
-    throw new HttpError(
-      403,
+    throw new AuditedExecError(
       'SHIM_NO_NODE',
       `the token of ${username} is not bound to a node (no ${NODE_NAME_EXTRA}); use a projected token from the shim pod`,
     );

@@ -8,14 +8,13 @@
 // session-mismatch alert under that session, never as its command (session-check.ts).
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
-import { errorMessage } from '../../common/errors.ts';
+import { AuditedExecError, errorMessage } from '../../common/errors.ts';
 import { describeMissing } from '../../common/missing-range.ts';
 import type { ServerToShim } from '../../common/shim-protocol.ts';
 import { failureStatus } from '../../common/status.ts';
 import type { SessionRecord, ShimEvent } from '../../common/wire.ts';
 import { bearerToken } from '../auth/authenticator.ts';
 import type { EventStore } from '../events/store.ts';
-import { HttpError } from '../http/respond.ts';
 import type { Router, UpgradeContext } from '../http/router.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Metrics } from '../metrics.ts';
@@ -245,8 +244,7 @@ export function registerShimIngest(router: Router, options: ShimIngestOptions): 
     async (ctx: UpgradeContext) => {
       const token = bearerToken(ctx.req);
       if (!token)
-        throw new HttpError(
-          401,
+        throw new AuditedExecError(
           'SHIM_UNAUTHENTICATED',
           'send the shim service-account token as a bearer token',
         );

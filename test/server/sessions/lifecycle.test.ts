@@ -100,15 +100,15 @@ describe('SessionLifecycle', () => {
   });
 
   it('refuses before the claim: unknown, not yours, used, no protocol; expired ones are cleaned up', async () => {
-    await expect(open()).rejects.toMatchObject({ status: 404 });
+    await expect(open()).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
     await store.insertSession(session({ user: 'bob' }));
-    await expect(open()).rejects.toMatchObject({ status: 403 });
+    await expect(open()).rejects.toMatchObject({ code: 'SESSION_NOT_YOURS' });
     await store.insertSession(session({ state: 'ended' }));
-    await expect(open()).rejects.toMatchObject({ status: 409 });
+    await expect(open()).rejects.toMatchObject({ code: 'SESSION_STREAM_USED' });
     await store.insertSession(session());
-    await expect(open(handshake(), alice, false)).rejects.toMatchObject({ status: 400 });
+    await expect(open(handshake(), alice, false)).rejects.toMatchObject({ code: 'SESSION_PROTOCOL' });
     await store.insertSession(session({ startedAt: new Date(Date.now() - 61_000).toISOString() }));
-    await expect(open()).rejects.toMatchObject({ status: 410 });
+    await expect(open()).rejects.toMatchObject({ code: 'SESSION_STREAM_EXPIRED' });
     expect((await store.getSession(session().id))?.state).toBe('refused');
     expect(driver.cleaned).toHaveLength(1);
     expect(seen).toEqual([]);

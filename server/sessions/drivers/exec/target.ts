@@ -2,7 +2,6 @@
 // pod they may not read is a 403/404 before any exec), reduced to container, containerId, node, image.
 import { AuditedExecError } from '../../../../common/errors.ts';
 import type { Status } from '../../../../common/status.ts';
-import { HttpError } from '../../../http/respond.ts';
 import type { Impersonation, KubeClient } from '../../../kube/client.ts';
 import { apiserverRefusal } from '../../upstream.ts';
 
@@ -29,8 +28,7 @@ const DEFAULT_CONTAINER = 'kubectl.kubernetes.io/default-container';
 export function resolveTarget(pod: PodLike, name: string, requested?: string): ExecTarget {
   const phase = pod.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') {
-    throw new HttpError(
-      400,
+    throw new AuditedExecError(
       'SESSION_POD_COMPLETED',
       `cannot exec into a container in a completed pod; current phase is ${phase}`,
     );
@@ -40,8 +38,7 @@ export function resolveTarget(pod: PodLike, name: string, requested?: string): E
   const spec = containers.find((c) => c.name === wanted);
   if (!wanted || !spec) {
     const names = containers.map((c) => c.name).join(', ') || 'none';
-    throw new HttpError(
-      400,
+    throw new AuditedExecError(
       'SESSION_NO_CONTAINER',
       `container ${wanted ?? ''} is not valid for pod ${name}; its containers are: ${names}`,
     );
