@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { AuditedExecError } from '../common/errors.ts';
 import type { DebugProfile, SessionCreateRequest } from '../common/wire.ts';
+import { kindInfo } from './sessions/kinds.ts';
 
 export interface Requirements {
   requireReason?: boolean;
@@ -54,14 +55,14 @@ export function evaluatePolicy(
   request: Pick<SessionCreateRequest, 'kind' | 'namespace' | 'pod' | 'reason' | 'ticket' | 'profile'>,
   user: { groups: string[] },
 ): PolicyDecision {
+  const kind = kindInfo(request.kind);
   const rules: Requirements[] =
-    request.kind === 'node-debug'
+    kind.policySection === 'nodeDebug'
       ? [policy.nodeDebug]
       : policy.exec.filter(
           (r) => matchesAny(r.namespaces, request.namespace ?? '') && matchesAny(r.pods, request.pod ?? ''),
         );
-  const where =
-    request.kind === 'node-debug' ? 'node debug sessions' : `sessions in ${request.namespace}/${request.pod}`;
+  const where = kind.policyScope(request);
   if (rules.some((r) => r.requireReason) && !request.reason?.trim()) {
     return refuse(
       422,
@@ -86,7 +87,7 @@ export function evaluatePolicy(
       );
     }
   }
-  if (request.kind === 'node-debug' && policy.nodeDebug.profiles) {
+  if (kind.policySection === 'nodeDebug' && policy.nodeDebug.profiles) {
     const profile = request.profile ?? DEFAULT_PROFILE;
     const allowed = new Set(
       policy.nodeDebug.profiles

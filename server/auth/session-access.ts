@@ -7,6 +7,7 @@
 import { AuditedExecError } from '../../common/errors.ts';
 import { isSessionId } from '../../common/session-marker.ts';
 import type { SessionRecord } from '../../common/wire.ts';
+import { kindInfo } from '../sessions/kinds.ts';
 import { type AccessQuery, type AccessReviewer, API_GROUP, type NonResourceQuery } from './access.ts';
 import type { UserInfo } from './user.ts';
 
@@ -28,7 +29,7 @@ export function ownSession(viewer: UserInfo, s: Pick<SessionRecord, 'user' | 'ui
 
 /** A node session or a session without a namespace is checked cluster-wide. */
 function namespaceOf(s: Scoped): string | undefined {
-  return s.kind === 'exec' && s.namespace ? s.namespace : undefined;
+  return kindInfo(s.kind).viewNamespace(s);
 }
 
 function viewerKey(v: UserInfo): string {

@@ -6,6 +6,7 @@
 import type { EvidenceEvent } from '../../common/evidence/events.ts';
 import type { SignedSession } from '../../common/evidence/format.ts';
 import { describeMissing } from '../../common/missing-range.ts';
+import { kindInfo } from '../sessions/kinds.ts';
 import type { PlayerAssets } from './player-assets.ts';
 
 export interface ReportInput {
@@ -27,7 +28,7 @@ export function* renderReport(input: ReportInput): Generator<Uint8Array> {
   const { session: s, player } = input;
   const origin = recordingOrigin(castHeader(input.cast), s.startedAt);
   const rows = input.events.map((e) => row(e, origin)).join('\n');
-  const target = s.kind === 'node-debug' ? `node/${s.node ?? ''}` : `${s.namespace ?? ''}/${s.pod ?? ''}`;
+  const target = kindInfo(s.kind).target(s);
   const meta: Array<[string, unknown]> = [
     ['Session', s.id],
     ['Kind / state', `${s.kind} / ${s.state}`],

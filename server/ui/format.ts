@@ -1,5 +1,6 @@
 // Display helpers for the pages. Pure: the caller passes "now" where a relative value is needed.
 import type { SessionRecord } from '../../common/wire.ts';
+import { kindInfo } from '../sessions/kinds.ts';
 
 /** 0:07, 12:03, 1:02:03 */
 export function formatDuration(seconds: number): string {
@@ -54,8 +55,7 @@ export function isLive(s: Pick<SessionRecord, 'state'>): boolean {
 export function sessionTarget(
   s: Pick<SessionRecord, 'kind' | 'namespace' | 'pod' | 'container' | 'node'>,
 ): string {
-  if (s.kind === 'node-debug') return `node/${s.node ?? '?'}`;
-  return `${s.namespace ?? '?'}/${s.pod ?? '?'}${s.container ? ` (${s.container})` : ''}`;
+  return kindInfo(s.kind).target(s);
 }
 
 /** datetime-local input value ("2026-11-23T22:19") → ISO, or undefined when empty/invalid. */

@@ -1,5 +1,6 @@
 // The sessions list: filters, one row per session, keyset "next page" link.
 import type { SessionQuery, SessionRecord } from '../../../common/wire.ts';
+import { kindInfo } from '../../sessions/kinds.ts';
 import { formatDuration, formatTime, isLive, sessionSeconds, sessionTarget } from '../format.ts';
 import { href, html, type SafeHtml } from '../html.ts';
 
@@ -54,7 +55,7 @@ function row(s: SessionRecord, now: number): SafeHtml {
   <td class="state">${live ? html`<span class="badge live" title="recording now">LIVE</span>` : html`<span class="badge ${s.state}">${s.state}</span>`}</td>
   <td class="start"><a href="/ui/sessions/${encodeURIComponent(s.id)}"><time datetime="${s.startedAt}">${formatTime(s.startedAt)}</time></a></td>
   <td class="user">${s.user}</td>
-  <td class="kind">${s.kind === 'node-debug' ? 'node' : 'exec'}</td>
+  <td class="kind">${kindInfo(s.kind).label}</td>
   <td class="target">${sessionTarget(s)}</td>
   <td class="reason">${s.reason ?? ''}${s.ticket ? html` <span class="ticket">${s.ticket}</span>` : ''}</td>
   <td class="num">${formatDuration(sessionSeconds(s, now))}</td>
