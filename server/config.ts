@@ -81,79 +81,66 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
     .description(
       'Records kubectl audited-exec sessions: impersonated exec, asciicast recording, session store.',
     )
-    .exitOverride()
-    .addOption(opt('--listen <host:port>', 'address to listen on', env.AUDITED_EXEC_LISTEN))
-    .addOption(opt('--tls-cert <file>', 'server certificate (PEM)', env.AUDITED_EXEC_TLS_CERT))
-    .addOption(opt('--tls-key <file>', 'server private key (PEM)', env.AUDITED_EXEC_TLS_KEY))
-    .addOption(opt('--data-dir <dir>', 'database and recordings', env.AUDITED_EXEC_DATA_DIR))
-    .addOption(opt('--client-ca <file>', 'CA that signs client certificates', env.AUDITED_EXEC_CLIENT_CA))
-    .addOption(
-      opt('--kubeconfig <file>', 'kubeconfig (else in-cluster, else default)', env.AUDITED_EXEC_KUBECONFIG),
-    )
-    .addOption(opt('--context <name>', 'kubeconfig context', env.AUDITED_EXEC_CONTEXT))
-    .addOption(opt('--policy <file>', 'policy file (YAML or JSON)', env.AUDITED_EXEC_POLICY))
-    .addOption(opt('--public-url <url>', 'URL users reach this server at', env.AUDITED_EXEC_PUBLIC_URL))
-    .addOption(
-      opt('--signing-key <file>', 'Ed25519 evidence key (else generated)', env.AUDITED_EXEC_SIGNING_KEY),
-    )
-    .addOption(
-      opt('--retention-days <n>', 'delete recordings older than n days', env.AUDITED_EXEC_RETENTION_DAYS),
-    )
-    .addOption(
-      opt('--debug-namespace <ns>', 'namespace for debug-node pods', env.AUDITED_EXEC_DEBUG_NAMESPACE),
-    )
-    .addOption(opt('--debug-image <image>', 'default debug-node image', env.AUDITED_EXEC_DEBUG_IMAGE))
-    .addOption(
-      opt(
-        '--debug-pod-timeout <seconds>',
-        'how long a debug pod may take to start',
-        env.AUDITED_EXEC_DEBUG_POD_TIMEOUT,
-      ),
-    )
-    .addOption(
-      opt(
-        '--break-glass-groups <list>',
-        'comma-separated groups admission lets exec directly',
-        env.AUDITED_EXEC_BREAK_GLASS_GROUPS,
-      ),
-    )
-    .addOption(
-      opt(
-        '--web-session-review <seconds>',
-        "how often a browser session's token is checked again (default 300)",
-        env.AUDITED_EXEC_WEB_SESSION_REVIEW,
-      ),
-    )
-    .addOption(
-      opt(
-        '--admission-client-ca <file>',
-        "CA of the apiserver's webhook client certificate (default: --client-ca)",
-        env.AUDITED_EXEC_ADMISSION_CLIENT_CA,
-      ),
-    )
-    .addOption(
-      opt(
-        '--admission-client-names <list>',
-        'comma-separated certificate names accepted on /admission/validate (default: any from that CA)',
-        env.AUDITED_EXEC_ADMISSION_CLIENT_NAMES,
-      ),
-    )
-    .addOption(
-      opt(
-        '--admission-params <namespace/name>',
-        'ConfigMap the admission policy reads open sessions from, or "none"',
-        env.AUDITED_EXEC_ADMISSION_PARAMS,
-      ),
-    )
-    .addOption(
-      opt(
-        '--deny-impersonation-groups <list>',
-        'comma-separated groups never impersonated, besides system:masters',
-        env.AUDITED_EXEC_DENY_IMPERSONATION_GROUPS,
-      ),
-    );
+    .exitOverride();
+  for (const [flags, help, variable] of FLAGS) program.addOption(opt(flags, help, env[variable]));
   program.parse(argv);
-  const o = program.opts<Record<string, string | undefined>>();
+  return settingsFrom(program.opts<Record<string, string | undefined>>(), cwd);
+}
+
+/** Every flag: its spelling, its help, and the environment variable that sets it when it is absent. */
+const FLAGS: [flags: string, help: string, env: string][] = [
+  ['--listen <host:port>', 'address to listen on', 'AUDITED_EXEC_LISTEN'],
+  ['--tls-cert <file>', 'server certificate (PEM)', 'AUDITED_EXEC_TLS_CERT'],
+  ['--tls-key <file>', 'server private key (PEM)', 'AUDITED_EXEC_TLS_KEY'],
+  ['--data-dir <dir>', 'database and recordings', 'AUDITED_EXEC_DATA_DIR'],
+  ['--client-ca <file>', 'CA that signs client certificates', 'AUDITED_EXEC_CLIENT_CA'],
+  ['--kubeconfig <file>', 'kubeconfig (else in-cluster, else default)', 'AUDITED_EXEC_KUBECONFIG'],
+  ['--context <name>', 'kubeconfig context', 'AUDITED_EXEC_CONTEXT'],
+  ['--policy <file>', 'policy file (YAML or JSON)', 'AUDITED_EXEC_POLICY'],
+  ['--public-url <url>', 'URL users reach this server at', 'AUDITED_EXEC_PUBLIC_URL'],
+  ['--signing-key <file>', 'Ed25519 evidence key (else generated)', 'AUDITED_EXEC_SIGNING_KEY'],
+  ['--retention-days <n>', 'delete recordings older than n days', 'AUDITED_EXEC_RETENTION_DAYS'],
+  ['--debug-namespace <ns>', 'namespace for debug-node pods', 'AUDITED_EXEC_DEBUG_NAMESPACE'],
+  ['--debug-image <image>', 'default debug-node image', 'AUDITED_EXEC_DEBUG_IMAGE'],
+  [
+    '--debug-pod-timeout <seconds>',
+    'how long a debug pod may take to start',
+    'AUDITED_EXEC_DEBUG_POD_TIMEOUT',
+  ],
+  [
+    '--break-glass-groups <list>',
+    'comma-separated groups admission lets exec directly',
+    'AUDITED_EXEC_BREAK_GLASS_GROUPS',
+  ],
+  [
+    '--web-session-review <seconds>',
+    "how often a browser session's token is checked again (default 300)",
+    'AUDITED_EXEC_WEB_SESSION_REVIEW',
+  ],
+  [
+    '--admission-client-ca <file>',
+    "CA of the apiserver's webhook client certificate (default: --client-ca)",
+    'AUDITED_EXEC_ADMISSION_CLIENT_CA',
+  ],
+  [
+    '--admission-client-names <list>',
+    'comma-separated certificate names accepted on /admission/validate (default: any from that CA)',
+    'AUDITED_EXEC_ADMISSION_CLIENT_NAMES',
+  ],
+  [
+    '--admission-params <namespace/name>',
+    'ConfigMap the admission policy reads open sessions from, or "none"',
+    'AUDITED_EXEC_ADMISSION_PARAMS',
+  ],
+  [
+    '--deny-impersonation-groups <list>',
+    'comma-separated groups never impersonated, besides system:masters',
+    'AUDITED_EXEC_DENY_IMPERSONATION_GROUPS',
+  ],
+];
+
+/** The parsed flags as settings: paths made absolute against cwd, numbers checked. */
+function settingsFrom(o: Record<string, string | undefined>, cwd: string): Settings {
   const listen = o.listen
     ? parseListen(o.listen)
     : { host: DEFAULT_SETTINGS.host, port: DEFAULT_SETTINGS.port };
@@ -161,18 +148,9 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
     throw new AuditedExecError('CONFIG_INVALID', '--tls-cert and --tls-key must be given together');
   }
   const path = (p: string | undefined) => (p ? resolve(cwd, p) : undefined);
-  const retentionDays = o.retentionDays === undefined ? undefined : Number(o.retentionDays);
-  if (retentionDays !== undefined && !(Number.isFinite(retentionDays) && retentionDays > 0)) {
-    throw new AuditedExecError('CONFIG_INVALID', `--retention-days must be a positive number of days`);
-  }
-  const podTimeout = o.debugPodTimeout === undefined ? undefined : Number(o.debugPodTimeout);
-  if (podTimeout !== undefined && !(Number.isFinite(podTimeout) && podTimeout > 0)) {
-    throw new AuditedExecError('CONFIG_INVALID', '--debug-pod-timeout must be a positive number of seconds');
-  }
-  const review = o.webSessionReview === undefined ? undefined : Number(o.webSessionReview);
-  if (review !== undefined && !(Number.isFinite(review) && review > 0)) {
-    throw new AuditedExecError('CONFIG_INVALID', '--web-session-review must be a positive number of seconds');
-  }
+  const retentionDays = positive(o.retentionDays, '--retention-days must be a positive number of days');
+  const podTimeout = positive(o.debugPodTimeout, '--debug-pod-timeout must be a positive number of seconds');
+  const review = positive(o.webSessionReview, '--web-session-review must be a positive number of seconds');
   return {
     ...DEFAULT_SETTINGS,
     ...listen,
@@ -198,6 +176,14 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
     }),
     ...(o.admissionParams === undefined ? {} : { admissionParams: parseParamsRef(o.admissionParams) }),
   };
+}
+
+/** A flag's positive number, undefined when absent; `problem` when it is anything else. */
+function positive(value: string | undefined, problem: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new AuditedExecError('CONFIG_INVALID', problem);
+  return n;
 }
 
 function list(value: string | undefined): string[] | undefined {

@@ -34,106 +34,83 @@ export function originOk(req: IncomingMessage, configured: readonly string[]): b
 
 export function loginRoutes(router: Router, ui: UiContext): void {
   const limit = new SignInLimit(ui.config.signInLimit);
-  const showLogin = (
-    ctx: RequestContext,
-    code: number,
-    next: string,
-    error?: string,
-    headers: Record<string, string> = {},
-  ) => {
-    const csrf = randomToken();
-    const cookie = serializeCookie(LOGIN_COOKIE, csrf, { maxAge: LOGIN_COOKIE_SECONDS });
-    sendHtml(
-      ctx.res,
-      code,
-      layout({ title: 'Sign in' }, loginPage({ csrf, next, ...(error ? { error } : {}) })),
-      { 'Set-Cookie': cookie, ...headers },
-    );
-  };
-
   router.get('/ui/login', (ctx) => showLogin(ctx, 200, safeNext(ctx.url.searchParams.get('next'))), {
     auth: false,
   });
+  router.post('/ui/login', (ctx) => signIn(ctx, ui, limit), { auth: false });
+  router.post('/ui/logout', (ctx) => signOut(ctx, ui), { auth: false });
+}
 
-  router.post(
-    '/ui/login',
-    async (ctx) => {
-      const { req, res } = ctx;
-      if (!originOk(req, ui.config.publicOrigins)) {
-        return sendProblem(
-          req,
-          res,
-          403,
-          'This sign-in form was not sent from this site (Origin check failed).',
-        );
-      }
-      const form = await readForm(req);
-      if (!form)
-        return sendProblem(req, res, 400, 'Send the sign-in form as application/x-www-form-urlencoded.');
-      const next = safeNext(form.get('next'));
-      if (!sameToken(form.get('_csrf'), parseCookies(req.headers.cookie).get(LOGIN_COOKIE))) {
-        return showLogin(
-          ctx,
-          403,
-          next,
-          'The sign-in form expired or was not sent from this site; try again.',
-        );
-      }
-      const token = (form.get('token') ?? '').trim().replace(/^Bearer\s+/i, '');
-      if (!token || /\s/.test(token) || token.length > 16_384) {
-        return showLogin(ctx, 400, next, 'Paste one bearer token (no spaces).');
-      }
-      const address = req.socket.remoteAddress ?? 'unknown';
-      const wait = await limit.retryAfter(address);
-      if (wait > 0) {
-        return showLogin(
-          ctx,
-          429,
-          next,
-          `Too many failed sign-ins from your address; try again in ${wait} s.`,
-          {
-            'Retry-After': String(wait),
-          },
-        );
-      }
-      let user: Awaited<ReturnType<typeof reviewToken>>;
-      try {
-        user = await reviewToken(ui.deps.authenticator, req, token);
-      } catch (err) {
-        return showLogin(ctx, 503, next, `The token could not be checked: ${errorMessage(err)}`);
-      }
-      if (!user) {
-        await limit.failed(address);
-        return showLogin(ctx, 401, next, 'The cluster did not accept this token.');
-      }
-      await limit.succeeded(address);
-      const { id } = await ui.sessions.create({ ...user }, token);
-      redirect(res, next, {
-        'Set-Cookie': [
-          serializeCookie(SESSION_COOKIE, id, { maxAge: ui.sessions.cookieMaxAge() }),
-          serializeCookie(LOGIN_COOKIE, '', { maxAge: 0 }),
-        ],
-      });
-    },
-    { auth: false },
+/** The sign-in form, with a fresh CSRF cookie (and an error sentence when a try failed). */
+function showLogin(
+  ctx: RequestContext,
+  code: number,
+  next: string,
+  error?: string,
+  headers: Record<string, string> = {},
+): void {
+  const csrf = randomToken();
+  const cookie = serializeCookie(LOGIN_COOKIE, csrf, { maxAge: LOGIN_COOKIE_SECONDS });
+  sendHtml(
+    ctx.res,
+    code,
+    layout({ title: 'Sign in' }, loginPage({ csrf, next, ...(error ? { error } : {}) })),
+    { 'Set-Cookie': cookie, ...headers },
   );
+}
 
-  router.post(
-    '/ui/logout',
-    async (ctx) => {
-      const { req, res } = ctx;
-      const cookieId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-      const session = await ui.sessions.get(cookieId);
-      const form = await readForm(req);
-      if (
-        !originOk(req, ui.config.publicOrigins) ||
-        (session && !sameToken(form?.get('_csrf'), session.csrf))
-      ) {
-        return sendProblem(req, res, 403, 'Sign-out was not sent from this site (CSRF check failed).');
-      }
-      await ui.sessions.destroy(cookieId);
-      redirect(res, '/ui/login', { 'Set-Cookie': serializeCookie(SESSION_COOKIE, '', { maxAge: 0 }) });
-    },
-    { auth: false },
-  );
+/** A pasted bearer token: checked for origin, CSRF, shape and throttling, then by TokenReview. */
+async function signIn(ctx: RequestContext, ui: UiContext, limit: SignInLimit): Promise<void> {
+  const { req, res } = ctx;
+  if (!originOk(req, ui.config.publicOrigins)) {
+    return sendProblem(req, res, 403, 'This sign-in form was not sent from this site (Origin check failed).');
+  }
+  const form = await readForm(req);
+  if (!form) return sendProblem(req, res, 400, 'Send the sign-in form as application/x-www-form-urlencoded.');
+  const next = safeNext(form.get('next'));
+  if (!sameToken(form.get('_csrf'), parseCookies(req.headers.cookie).get(LOGIN_COOKIE))) {
+    return showLogin(ctx, 403, next, 'The sign-in form expired or was not sent from this site; try again.');
+  }
+  const token = (form.get('token') ?? '').trim().replace(/^Bearer\s+/i, '');
+  if (!token || /\s/.test(token) || token.length > 16_384) {
+    return showLogin(ctx, 400, next, 'Paste one bearer token (no spaces).');
+  }
+  const address = req.socket.remoteAddress ?? 'unknown';
+  const wait = await limit.retryAfter(address);
+  if (wait > 0) {
+    return showLogin(ctx, 429, next, `Too many failed sign-ins from your address; try again in ${wait} s.`, {
+      'Retry-After': String(wait),
+    });
+  }
+  let user: Awaited<ReturnType<typeof reviewToken>>;
+  try {
+    user = await reviewToken(ui.deps.authenticator, req, token);
+  } catch (err) {
+    return showLogin(ctx, 503, next, `The token could not be checked: ${errorMessage(err)}`);
+  }
+  if (!user) {
+    await limit.failed(address);
+    return showLogin(ctx, 401, next, 'The cluster did not accept this token.');
+  }
+  await limit.succeeded(address);
+  const { id } = await ui.sessions.create({ ...user }, token);
+  redirect(res, next, {
+    'Set-Cookie': [
+      serializeCookie(SESSION_COOKIE, id, { maxAge: ui.sessions.cookieMaxAge() }),
+      serializeCookie(LOGIN_COOKIE, '', { maxAge: 0 }),
+    ],
+  });
+}
+
+/** Ends the browser's session at the recorder (origin and CSRF checked). */
+async function signOut(ctx: RequestContext, ui: UiContext): Promise<void> {
+  const { req, res } = ctx;
+  const cookieId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+  const session = await ui.sessions.get(cookieId);
+  const form = await readForm(req);
+  if (!originOk(req, ui.config.publicOrigins) || (session && !sameToken(form?.get('_csrf'), session.csrf))) {
+    return sendProblem(req, res, 403, 'Sign-out was not sent from this site (CSRF check failed).');
+  }
+  await ui.sessions.destroy(cookieId);
+  redirect(res, '/ui/login', { 'Set-Cookie': serializeCookie(SESSION_COOKIE, '', { maxAge: 0 }) });
 }

@@ -51,7 +51,7 @@ export async function registerUi(router: Router, deps: UiDeps): Promise<UiContex
     { auth: false },
   );
   loginRoutes(router, ui);
-  sessionRoutes(router, ui, signedIn);
+  sessionRoutes(router, signedIn);
   return ui;
 }
 

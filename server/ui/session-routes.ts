@@ -63,149 +63,159 @@ export async function viewable(
   }
 }
 
-export function sessionRoutes(router: Router, ui: UiContext, signedIn: (h: ViewerHandler) => Handler): void {
+export function sessionRoutes(router: Router, signedIn: (h: ViewerHandler) => Handler): void {
   const get = (pattern: string, h: ViewerHandler) => router.get(pattern, signedIn(h), { auth: false });
+  get('/ui/sessions', sessionList);
+  get('/ui/sessions/:id', sessionView);
+  sessionFileRoutes(get, viewable);
+  get('/ui/unrecorded', unrecordedList);
+}
 
-  get('/ui/sessions', async (ctx, v) => {
-    const query: SessionsQuery = pick(ctx.url, [
-      'user',
-      'namespace',
-      'pod',
-      'node',
-      'since',
-      'until',
-      'q',
-      'continue',
-    ]);
-    let notice: string | undefined;
-    if (query.continue && !decodeCursor(query.continue)) {
-      notice = 'That page link was not valid; showing the newest sessions.';
-      delete query.continue;
-    }
-    const since = parseTimeInput(query.since);
-    const until = parseTimeInput(query.until);
-    const terms = searchTerms(query.q);
-    const events = ui.events;
-    const page = await visiblePage({
-      filter: {
-        ...(query.user ? { user: query.user } : {}),
-        ...(query.namespace ? { namespace: query.namespace } : {}),
+/** The sessions the viewer may see, newest first, filtered and searched. */
+async function sessionList(ctx: RequestContext, v: ResolvedViewer, ui: UiContext): Promise<void> {
+  const query: SessionsQuery = pick(ctx.url, [
+    'user',
+    'namespace',
+    'pod',
+    'node',
+    'since',
+    'until',
+    'q',
+    'continue',
+  ]);
+  let notice: string | undefined;
+  if (query.continue && !decodeCursor(query.continue)) {
+    notice = 'That page link was not valid; showing the newest sessions.';
+    delete query.continue;
+  }
+  const page = await searchSessions(query, v, ui);
+  if (!notice && page.continue && page.items.length < ui.config.pageSize) {
+    notice = `Searched ${page.scanned} sessions; older ones you may see can follow: use “Older”.`;
+  }
+  const searchScope = ui.events?.matchCommands
+    ? 'Searches attributed commands, command, reason and ticket.'
+    : 'Searches command, reason, ticket, user and pod (attributed commands not indexed yet).';
+  sendHtml(
+    ctx.res,
+    200,
+    layout(
+      chrome(v, 'Sessions', 'sessions'),
+      sessionsPage({
+        query,
+        items: page.items,
+        ...(page.continue ? { continue: page.continue } : {}),
+        searchScope,
+        now: Date.now(),
+        ...(notice ? { notice } : {}),
+      }),
+    ),
+  );
+}
+
+/** One page of the sessions the query's filters and search terms select, of those the viewer may see. */
+function searchSessions(query: SessionsQuery, v: ResolvedViewer, ui: UiContext) {
+  const since = parseTimeInput(query.since);
+  const until = parseTimeInput(query.until);
+  const terms = searchTerms(query.q);
+  const events = ui.events;
+  return visiblePage({
+    filter: {
+      ...(query.user ? { user: query.user } : {}),
+      ...(query.namespace ? { namespace: query.namespace } : {}),
+      ...(query.pod ? { pod: query.pod } : {}),
+      ...(query.node ? { node: query.node } : {}),
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+    },
+    limit: ui.config.pageSize,
+    ...(query.continue ? { continue: query.continue } : {}),
+    fetch: (f) => ui.deps.store.listSessions(f),
+    keep: async (rows) => {
+      const visible = await ui.access.keep(v.user, rows);
+      if (!terms.length) return visible;
+      const byEvents = events?.matchCommands
+        ? await events.matchCommands(
+            rows.filter((_, i) => visible[i]).map((r) => r.id),
+            terms,
+          )
+        : new Set<string>();
+      return rows.map((r, i) => !!visible[i] && (byEvents.has(r.id) || matchesAll(sessionText(r), terms)));
+    },
+    batch: terms.length ? 200 : ui.config.pageSize + 1,
+    maxScanned: ui.config.maxScanned,
+  });
+}
+
+/** One session: the player beside its command timeline and alerts. */
+async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext): Promise<void> {
+  const s = await viewable(ctx, v, ui);
+  if (!s) return;
+  const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
+  const { execs, alerts } = splitEvents(items ?? []);
+  // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
+  const header = await readCastHeader(ui.deps.recordingPathFor(s.id));
+  const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
+  const timeline = buildTimeline(execs, { startMs });
+  const page = sessionPage({
+    session: s,
+    timeline,
+    alerts,
+    eventsAvailable: items !== null,
+    markers: playerMarkers(timeline),
+    now: Date.now(),
+  });
+  sendHtml(
+    ctx.res,
+    200,
+    layout(
+      {
+        ...chrome(v, `Session ${s.id.slice(0, 8)}`, 'sessions'),
+        styles: [`${STATIC}/player.css`],
+        classicScripts: [`${STATIC}/player.js`],
+        scripts: [`${STATIC}/session.js`],
+      },
+      page,
+    ),
+  );
+}
+
+/** Activity in containers that no session owns, for those who may list sessions everywhere. */
+async function unrecordedList(ctx: RequestContext, v: ResolvedViewer, ui: UiContext): Promise<void> {
+  if (!(await ui.access.mayList(v.user, undefined))) {
+    return sendProblem(
+      ctx.req,
+      ctx.res,
+      403,
+      'Unrecorded activity is shown to those who may list sessions in every namespace.',
+      chrome(v, ''),
+    );
+  }
+  const query: UnrecordedQuery = pick(ctx.url, ['kind', 'pod', 'node', 'since', 'until', 'continue']);
+  const kind = UNRECORDED_KINDS.find((k) => k === query.kind);
+  const source = ui.events?.unrecordedAlerts;
+  const since = parseTimeInput(query.since);
+  const until = parseTimeInput(query.until);
+  const page = source
+    ? await source.call(ui.events, {
+        ...(kind ? { kind } : {}),
         ...(query.pod ? { pod: query.pod } : {}),
         ...(query.node ? { node: query.node } : {}),
         ...(since ? { since } : {}),
         ...(until ? { until } : {}),
-      },
-      limit: ui.config.pageSize,
-      ...(query.continue ? { continue: query.continue } : {}),
-      fetch: (f) => ui.deps.store.listSessions(f),
-      keep: async (rows) => {
-        const visible = await ui.access.keep(v.user, rows);
-        if (!terms.length) return visible;
-        const byEvents = events?.matchCommands
-          ? await events.matchCommands(
-              rows.filter((_, i) => visible[i]).map((r) => r.id),
-              terms,
-            )
-          : new Set<string>();
-        return rows.map((r, i) => !!visible[i] && (byEvents.has(r.id) || matchesAll(sessionText(r), terms)));
-      },
-      batch: terms.length ? 200 : ui.config.pageSize + 1,
-      maxScanned: ui.config.maxScanned,
-    });
-    if (!notice && page.continue && page.items.length < ui.config.pageSize) {
-      notice = `Searched ${page.scanned} sessions; older ones you may see can follow: use “Older”.`;
-    }
-    const searchScope = events?.matchCommands
-      ? 'Searches attributed commands, command, reason and ticket.'
-      : 'Searches command, reason, ticket, user and pod (attributed commands not indexed yet).';
-    sendHtml(
-      ctx.res,
-      200,
-      layout(
-        chrome(v, 'Sessions', 'sessions'),
-        sessionsPage({
-          query,
-          items: page.items,
-          ...(page.continue ? { continue: page.continue } : {}),
-          searchScope,
-          now: Date.now(),
-          ...(notice ? { notice } : {}),
-        }),
-      ),
-    );
-  });
-
-  get('/ui/sessions/:id', async (ctx, v, ui) => {
-    const s = await viewable(ctx, v, ui);
-    if (!s) return;
-    const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
-    const { execs, alerts } = splitEvents(items ?? []);
-    // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
-    const header = await readCastHeader(ui.deps.recordingPathFor(s.id));
-    const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
-    const timeline = buildTimeline(execs, { startMs });
-    const page = sessionPage({
-      session: s,
-      timeline,
-      alerts,
-      eventsAvailable: items !== null,
-      markers: playerMarkers(timeline),
-      now: Date.now(),
-    });
-    sendHtml(
-      ctx.res,
-      200,
-      layout(
-        {
-          ...chrome(v, `Session ${s.id.slice(0, 8)}`, 'sessions'),
-          styles: [`${STATIC}/player.css`],
-          classicScripts: [`${STATIC}/player.js`],
-          scripts: [`${STATIC}/session.js`],
-        },
-        page,
-      ),
-    );
-  });
-
-  sessionFileRoutes(get, viewable);
-
-  get('/ui/unrecorded', async (ctx, v, ui) => {
-    if (!(await ui.access.mayList(v.user, undefined))) {
-      return sendProblem(
-        ctx.req,
-        ctx.res,
-        403,
-        'Unrecorded activity is shown to those who may list sessions in every namespace.',
-        chrome(v, ''),
-      );
-    }
-    const query: UnrecordedQuery = pick(ctx.url, ['kind', 'pod', 'node', 'since', 'until', 'continue']);
-    const kind = UNRECORDED_KINDS.find((k) => k === query.kind);
-    const source = ui.events?.unrecordedAlerts;
-    const since = parseTimeInput(query.since);
-    const until = parseTimeInput(query.until);
-    const page = source
-      ? await source.call(ui.events, {
-          ...(kind ? { kind } : {}),
-          ...(query.pod ? { pod: query.pod } : {}),
-          ...(query.node ? { node: query.node } : {}),
-          ...(since ? { since } : {}),
-          ...(until ? { until } : {}),
-          limit: ui.config.pageSize,
-          ...(query.continue ? { continue: query.continue } : {}),
-        })
-      : null;
-    sendHtml(
-      ctx.res,
-      200,
-      layout(
-        chrome(v, 'Unrecorded activity', 'unrecorded'),
-        unrecordedPage({
-          query,
-          items: page?.items ?? null,
-          ...(page?.continue ? { continue: page.continue } : {}),
-        }),
-      ),
-    );
-  });
+        limit: ui.config.pageSize,
+        ...(query.continue ? { continue: query.continue } : {}),
+      })
+    : null;
+  sendHtml(
+    ctx.res,
+    200,
+    layout(
+      chrome(v, 'Unrecorded activity', 'unrecorded'),
+      unrecordedPage({
+        query,
+        items: page?.items ?? null,
+        ...(page?.continue ? { continue: page.continue } : {}),
+      }),
+    ),
+  );
 }
