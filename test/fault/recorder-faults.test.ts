@@ -176,19 +176,12 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
     const ready = await call<{ status: string; reason?: string }>(rec, {}, 'GET', '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.reason).toMatch(/disk is full/);
-    const created = await call(rec, alice, 'POST', '/api/v1/sessions', {
-      kind: 'exec',
-      namespace: 'default',
-      pod: 'web',
-      command: ['true'],
-      tty: false,
-      stdin: false,
-    });
+    const created = await createExecSession<Record<string, unknown>>(rec, alice);
     expect(created.status).toBe(507);
     expect(created.body).toMatchObject({ kind: 'Status', message: expect.stringMatching(/disk is full/) });
 
     rmSync(join(dataDir, 'operator-junk'));
-    expect((await call(rec, {}, 'GET', '/readyz')).status).toBe(200);
+    await readyAgain(rec, dataDir);
     expect(rec.recorder.store.pendingWrites).toBe(0);
     await healthy(rec, alice);
     await rec.stop();
