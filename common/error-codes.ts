@@ -78,6 +78,14 @@ export const ERROR_CODES = {
   SHIM_UNAUTHENTICATED: { http: 401, means: 'the shim’s token is missing or not for this audience' },
   SHIM_FORBIDDEN: { http: 403, means: 'the caller is not a shim service account' },
   SHIM_NO_NODE: { http: 403, means: 'the shim’s token is not bound to a node' },
+  SHIM_MALFORMED: {
+    http: 400,
+    means: 'a shim message that is not a valid events batch; nothing of it was stored',
+  },
+  SHIM_FOREIGN_NODE: {
+    http: 403,
+    means: 'a shim sent events for another node than its token is bound to; nothing of it was stored',
+  },
 
   // The recorder's own calls to the apiserver
   KUBE_UNREACHABLE: { http: 503, means: 'the recorder cannot reach the apiserver' },

@@ -8,11 +8,12 @@
 // session-mismatch alert under that session, never as its command (session-check.ts).
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
+import { ERROR_CODES } from '../../common/error-codes.ts';
 import { AuditedExecError, errorMessage } from '../../common/errors.ts';
 import type { ServerToShim } from '../../common/shim-protocol.ts';
-import { failureStatus } from '../../common/status.ts';
 import { bearerToken } from '../auth/authenticator.ts';
 import type { EventStore } from '../events/store.ts';
+import { codedStatus } from '../http/respond.ts';
 import type { Router, UpgradeContext } from '../http/router.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Metrics } from '../metrics.ts';
@@ -157,7 +158,7 @@ class ShimConnections implements ShimIngest {
     if (!checked.ok) {
       this.stats.refusedMalformed++;
       this.#o.log(`shim on ${node} sent a malformed message: ${checked.problem}`);
-      return refuse(ws, 400, `malformed shim message: ${checked.problem}`, 'malformed message');
+      return refuse(ws, 'SHIM_MALFORMED', `malformed shim message: ${checked.problem}`, 'malformed message');
     }
     const foreign = checked.events.find((e) => e.node !== node);
     if (foreign) {
@@ -165,7 +166,7 @@ class ShimConnections implements ShimIngest {
       this.#o.log(`refused events for node ${foreign.node} from the shim of node ${node}`);
       return refuse(
         ws,
-        403,
+        'SHIM_FOREIGN_NODE',
         `this shim's token is bound to node ${node}; it may not send events for node ${foreign.node}. Nothing of the message was stored.`,
         'events for another node',
       );
@@ -185,7 +186,13 @@ function send(ws: WebSocket, msg: ServerToShim): void {
   ws.send(JSON.stringify(msg));
 }
 
-function refuse(ws: WebSocket, code: number, message: string, reason: string): void {
-  send(ws, { type: 'error', status: failureStatus(code, message) });
+/** Refuses a message with its code in the Status (as every refusal carries one) and closes. */
+function refuse(
+  ws: WebSocket,
+  code: 'SHIM_MALFORMED' | 'SHIM_FOREIGN_NODE',
+  message: string,
+  reason: string,
+): void {
+  send(ws, { type: 'error', status: codedStatus(ERROR_CODES[code].http, code, message) });
   ws.close(POLICY_VIOLATION, reason);
 }

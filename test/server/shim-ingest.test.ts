@@ -179,7 +179,10 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
       JSON.stringify({ type: 'events', events: [event(10, id), event(11, id, { node: 'other-node' })] }),
     );
     const msg = await next();
-    expect(msg).toMatchObject({ type: 'error', status: { code: 403, reason: 'Forbidden' } });
+    expect(msg).toMatchObject({
+      type: 'error',
+      status: { code: 403, reason: 'Forbidden', details: { causes: [{ reason: 'SHIM_FOREIGN_NODE' }] } },
+    });
     expect(await closed).toBe(1008);
     expect(shim.ingest.stats.refusedForeignNode).toBe(1);
     const got = await call<SessionEventList>(rec, alice, 'GET', `/api/v1/sessions/${id}/events`);
