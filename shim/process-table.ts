@@ -14,7 +14,7 @@ import { containerIdFromCgroup } from './cgroup.ts';
 import type { Exec, Fork, ProcessEvent } from './exec-event.ts';
 import { ForkChildren } from './fork-children.ts';
 import type { ProcEntry, SavedProcess } from './process-entry.ts';
-import { basename, isReaperName, isRuntimeName } from './process-names.ts';
+import { isReaperName, isRuntimeName, processName } from './process-names.ts';
 import type { ProcSource } from './procfs.ts';
 import { containerLaunchedBy } from './runtime-argv.ts';
 
@@ -93,7 +93,7 @@ export class ProcessTable {
       event.parentPid,
       event.ppid,
       event.timeMs,
-      basename(event.exe) ?? event.comm,
+      processName([event.exe], event.comm),
     );
     parent.forked = true;
     const child = this.#forks.hostChild(parent, event.childPid, event.timeMs, this.#tick);
@@ -108,7 +108,7 @@ export class ProcessTable {
 
   exec(event: Exec): Resolved {
     this.#tick++;
-    const name = basename(event.argv[0]) ?? basename(event.exe) ?? event.comm;
+    const name = processName([event.argv[0], event.exe], event.comm);
     const launch = containerLaunchedBy(event.argv);
     const existing = this.#entries.get(event.pid);
     const verdict = existing ? this.#verdict(existing, event.ppid, event.timeMs) : 'new';

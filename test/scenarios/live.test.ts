@@ -19,6 +19,7 @@ import {
   type TruthFile,
 } from './judge.ts';
 import { SHAPES } from './shapes.ts';
+import { processTrace } from './trace.ts';
 
 /** Feeds a live pipeline as auditd writes, leaving out fork events when the rules would not log them. */
 function liveFeed(rules: RuleSet, out: AttributedExec[], alerts: AttributionAlert[]) {
@@ -60,18 +61,22 @@ describe.skipIf(skipE2E('attribution scenarios, live', 'root', 'runc', 'auditd')
           };
           const ids = new Set(attributeIn('offline', lines).map((e) => e.auditId));
           const mine = live.filter((e) => ids.has(e.auditId));
-          expect(mine.length).toBe(ids.size);
-          expect(judge(mine, truth).wrong).toEqual([]);
+          // On failure: what the shim read, and what it raised, to reason about a one-off.
+          const why = () =>
+            `live alerts: ${JSON.stringify(liveAlerts)}\nthe capture:\n${processTrace(lines)}`;
+          expect(mine.length, why()).toBe(ids.size);
+          expect(judge(mine, truth).wrong, why()).toEqual([]);
           expect(
             missingAlerts(
               liveAlerts.filter((a) => ids.has(a.auditId)),
               truth,
             ),
+            why(),
           ).toEqual([]);
           for (const mode of REPLAY_MODES) {
             const { execs, alerts } = outputsIn(mode, lines);
-            expect(judge(execs, truth).wrong).toEqual([]);
-            expect(missingAlerts(alerts, truth)).toEqual([]);
+            expect(judge(execs, truth).wrong, `${mode}\n${why()}`).toEqual([]);
+            expect(missingAlerts(alerts, truth), `${mode}\n${why()}`).toEqual([]);
           }
         });
       }

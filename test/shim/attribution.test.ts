@@ -143,6 +143,44 @@ describe('attribution', () => {
     ]);
   });
 
+  it('believes the marker when runc\'s stages are first seen by their forks (exe="/", re-executed from a memfd)', () => {
+    // The runtime's exec call (host), then only the stages' clones: runc init's own exec records
+    // were not read (the shim started late, or a capture began mid-way). Their exe names nothing;
+    // their comm says what they are.
+    const { byArgv, alerts } = run([
+      ...execLines({ serial: 1, t: T0, pid: 910, ppid: 900, argv: ['/usr/sbin/runc', 'exec', CID, 'env'] }),
+      ...forkLines({
+        serial: 2,
+        t: T0 + 1,
+        pid: 911,
+        ppid: 910,
+        child: 912,
+        comm: 'runc:[0:PARENT]',
+        exe: '/',
+      }),
+      ...forkLines({
+        serial: 3,
+        t: T0 + 2,
+        pid: 912,
+        ppid: 910,
+        child: 913,
+        comm: 'runc:[1:CHILD]',
+        exe: '/',
+      }),
+      ...execLines({
+        serial: 4,
+        t: T0 + 3,
+        pid: 913,
+        ppid: 910,
+        argv: ['env', `AUDITED_EXEC_SESSION=${A}`, 'bash'],
+      }),
+      ...execLines({ serial: 5, t: T0 + 4, pid: 913, ppid: 910, argv: ['bash'] }),
+    ]);
+    expect(byArgv(`env AUDITED_EXEC_SESSION=${A} bash`)).toMatchObject({ session: A, attribution: 'marker' });
+    expect(byArgv('bash')).toMatchObject({ session: A });
+    expect(alerts).toEqual([]);
+  });
+
   it('a runtime exec started from inside a session, marked for another, raises marker-conflict', () => {
     // a node-debug user (session A, host pid namespace) runs runc exec by hand with B's marker
     const runc = ['/usr/sbin/runc', 'exec', 'c'.repeat(64)];

@@ -40,11 +40,13 @@ export function forkLines(f: {
   ppid: number;
   child: number;
   comm?: string;
+  exe?: string;
 }): string[] {
   const m = stamp(f.t, f.serial);
   const comm = f.comm ?? 'bash';
+  const exe = f.exe ?? `/usr/bin/${comm}`;
   return [
-    `type=SYSCALL ${m} arch=c000003e syscall=56 success=yes exit=${f.child} a0=1200011 a1=0 a2=0 a3=7f items=0 ppid=${f.ppid} pid=${f.pid} auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="${comm}" exe="/usr/bin/${comm}" key="audited-exec-fork"\x1dARCH=x86_64 SYSCALL=clone AUID="unset"`,
+    `type=SYSCALL ${m} arch=c000003e syscall=56 success=yes exit=${f.child} a0=1200011 a1=0 a2=0 a3=7f items=0 ppid=${f.ppid} pid=${f.pid} auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="${comm}" exe="${exe}" key="audited-exec-fork"\x1dARCH=x86_64 SYSCALL=clone AUID="unset"`,
     `type=PROCTITLE ${m} proctitle="${comm}"`,
   ];
 }
