@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the end-to-end tests use: real auditd, runc + busybox-static for sandbox pods,
 # Chromium for browser tests, asciinema to check recordings, tini for the
-# attribution scenarios' subreaper shapes, stress-ng for `npm run test:under-load`.
+# attribution scenarios' subreaper shapes, stress-ng for `npm run test:under-load`,
+# a one-node Ceph (mon, osd, radosgw) as the real S3 server of the object-store tests.
 # Idempotent; needs root to install.
 set -euo pipefail
-pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng)
+pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
