@@ -76,6 +76,8 @@ export interface SessionRecord {
   commandCount?: number;
   alertCount?: number;
   legalHold?: boolean;
+  /** The recorder replica that records (recorded) the session: its --replica-id. */
+  replica?: string;
 }
 
 /** GET /api/v1/sessions?user=&namespace=&pod=&node=&since=&until=&q=&limit=&continue= */

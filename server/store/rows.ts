@@ -4,7 +4,7 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { SessionRecord } from '../../common/wire.ts';
 import type { Migration } from './sqlite-db.ts';
 
-type Kind = 'text' | 'int' | 'bool' | 'json';
+export type Kind = 'text' | 'int' | 'bool' | 'json';
 export const COLUMNS: [keyof SessionRecord, string, Kind][] = [
   ['id', 'id', 'text'],
   ['kind', 'kind', 'text'],
@@ -37,8 +37,11 @@ export const COLUMNS: [keyof SessionRecord, string, Kind][] = [
   ['commandCount', 'command_count', 'int'],
   ['alertCount', 'alert_count', 'int'],
   ['legalHold', 'legal_hold', 'bool'],
+  ['replica', 'replica', 'text'],
 ];
-const NOT_NULL = new Set([
+/** Columns a later migration added: the first one does not make them. */
+const ADDED_LATER = new Set(['replica']);
+export const NOT_NULL = new Set([
   'id',
   'kind',
   'state',
@@ -57,7 +60,7 @@ export const SESSION_MIGRATIONS: Migration[] = [
   {
     id: '0001-sessions',
     up(db) {
-      const cols = COLUMNS.map(([, c, k]) => {
+      const cols = COLUMNS.filter(([, c]) => !ADDED_LATER.has(c)).map(([, c, k]) => {
         const type = k === 'int' || k === 'bool' ? 'INTEGER' : 'TEXT';
         return `${c} ${type}${c === 'id' ? ' PRIMARY KEY' : NOT_NULL.has(c) ? ' NOT NULL' : ''}`;
       });
@@ -66,6 +69,13 @@ export const SESSION_MIGRATIONS: Migration[] = [
       for (const c of ['user', 'namespace', 'pod', 'node', 'state']) {
         db.exec(`CREATE INDEX sessions_${c} ON sessions (${c}, started_at, id)`);
       }
+    },
+  },
+  {
+    // Several replicas: a replica that takes over a dead one's sessions finds them by this.
+    id: '0002-sessions-replica',
+    up(db) {
+      db.exec('ALTER TABLE sessions ADD COLUMN replica TEXT');
     },
   },
 ];

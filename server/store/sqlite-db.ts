@@ -3,7 +3,7 @@
 // (sqlite.ts for sessions, sqlite-events.ts for shim events) hold it; everything else reaches state
 // through the store interfaces (store.ts), so another engine can stand in.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 /** A schema step, applied once, in its own transaction; ids order nothing, the list does. */
@@ -14,12 +14,15 @@ export interface Migration {
 
 export class SqliteDatabase {
   readonly handle: DatabaseSync;
+  /** The database file, absolute. */
+  readonly path: string;
   readonly #log: (line: string) => void;
 
   constructor(options: { dataDir: string; log?: (line: string) => void }) {
     this.#log = options.log ?? (() => {});
     mkdirSync(options.dataDir, { recursive: true });
-    this.handle = new DatabaseSync(join(options.dataDir, 'audited-exec.db'));
+    this.path = join(resolve(options.dataDir), 'audited-exec.db');
+    this.handle = new DatabaseSync(this.path);
     this.handle.exec('PRAGMA journal_mode = WAL');
     this.handle.exec('PRAGMA synchronous = NORMAL');
     this.handle.exec('PRAGMA busy_timeout = 5000');

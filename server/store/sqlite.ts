@@ -6,15 +6,32 @@
 import { join } from 'node:path';
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
+import { MemoryWebSessions, type WebSessionStore } from '../auth/web-session.ts';
 import type { EventStore } from '../events/store.ts';
 import { createFileSignatureStore, type SignatureStore } from '../evidence/store.ts';
+import {
+  MemorySignInFailures,
+  SIGN_IN_LIMIT_DEFAULTS,
+  type SignInFailureStore,
+} from '../ui/sign-in-limit.ts';
 import { DISK_FULL_MESSAGE } from './disk.ts';
 import { badCursor, StoreError } from './errors.ts';
+import { MemoryReplicaRegistry } from './memory-replicas.ts';
 import { isDiskFull, PendingWrites, type SessionPatch } from './pending.ts';
+import { ProcessJobLock } from './process-job-lock.ts';
 import { fromRow, SESSION_MIGRATIONS, toRow } from './rows.ts';
 import { SqliteDatabase } from './sqlite-db.ts';
 import { SqliteEventStore } from './sqlite-events.ts';
-import { DEFAULT_PAGE, decodeCursor, encodeCursor, MAX_PAGE, type RecorderStore } from './store.ts';
+import {
+  DEFAULT_PAGE,
+  decodeCursor,
+  encodeCursor,
+  type JobLock,
+  MAX_PAGE,
+  type RecorderStore,
+  type ReplicaRegistry,
+  type Store,
+} from './store.ts';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -29,6 +46,13 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements RecorderStore {
   /** Signature chains and the bundles they seal: files under <dataDir>/evidence. */
   readonly signatures: SignatureStore;
+  // One process owns this database, so the state several replicas would share stays in it.
+  readonly webSessions: WebSessionStore = new MemoryWebSessions();
+  readonly signInFailures: SignInFailureStore = new MemorySignInFailures({
+    maxAddresses: SIGN_IN_LIMIT_DEFAULTS.maxAddresses,
+  });
+  readonly replicas: ReplicaRegistry = new MemoryReplicaRegistry();
+  readonly jobs: JobLock;
   readonly #db: SqliteDatabase;
   #events: SqliteEventStore | undefined;
   readonly #onDiskFull: () => boolean;
@@ -47,6 +71,7 @@ export class SqliteStore implements RecorderStore {
     this.#db = new SqliteDatabase({ dataDir: options.dataDir, log: this.#log });
     this.#db.migrate(SESSION_MIGRATIONS);
     this.signatures = createFileSignatureStore({ dir: join(options.dataDir, 'evidence') });
+    this.jobs = new ProcessJobLock(this.#db.path);
   }
 
   /** The raw handle, for this engine's own tests and tools (EXPLAIN, PRAGMA); the recorder reads
@@ -187,14 +212,13 @@ export class SqliteStore implements RecorderStore {
     this.#db.handle.prepare('DELETE FROM sessions WHERE id = ?').run(id);
   }
 
-  async interruptStale(o: {
-    pendingBefore: string;
-    running: boolean;
-    error: string;
-    endedAt: string;
-  }): Promise<number> {
-    const where = `(state = 'pending' AND started_at < ?) OR (? AND state = 'running')`;
-    const args = [o.pendingBefore, o.running ? 1 : 0];
+  async interruptStale(o: Parameters<Store['interruptStale']>[0]): Promise<number> {
+    let where = `((state = 'pending' AND started_at < ?) OR (? AND state = 'running'))`;
+    const args: SQLInputValue[] = [o.pendingBefore, o.running ? 1 : 0];
+    if (o.replicas) {
+      where += ' AND (replica IS NULL OR replica IN (SELECT value FROM json_each(?)))';
+      args.push(JSON.stringify(o.replicas));
+    }
     try {
       return this.#write(() => {
         const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;

@@ -4,8 +4,10 @@
 // errors: the HTTP edge maps codes to statuses. test/server/store/contract/ is the suite every
 // engine must pass, given its own factory.
 import type { SessionList, SessionQuery, SessionRecord } from '../../common/wire.ts';
+import type { WebSessionStore } from '../auth/web-session.ts';
 import type { EventStore } from '../events/store.ts';
 import type { SignatureStore } from '../evidence/store.ts';
+import type { SignInFailureStore } from '../ui/sign-in-limit.ts';
 
 /** Session rows. Legal holds are the `legalHold` field; retention lists and deletes through it. */
 export interface Store {
@@ -34,6 +36,9 @@ export interface Store {
     running: boolean;
     error: string;
     endedAt: string;
+    /** Only sessions recorded by these replicas (SessionRecord.replica), and those that name
+     *  none; absent: every session (one recorder). */
+    replicas?: readonly string[];
   }): Promise<number>;
   close(): Promise<void>;
 }
@@ -41,16 +46,47 @@ export interface Store {
 /**
  * Everything a recorder keeps as state, from one engine (what a `--database` flag would choose):
  * sessions (the store itself), shim events, and evidence signatures with the bundles they seal.
- * The rest of the state has its own small interface with an in-memory default, for a shared engine
- * to replace: browser sign-ins (WebSessionStore, auth/web-session.ts) and failed sign-ins
- * (SignInFailureStore, ui/sign-in-limit.ts). The seal queue and the unopened-session timer hold
- * only timers; what they act on is in these stores.
+ * browser sign-ins and failed sign-ins, the replicas sharing the store and the locks their
+ * periodic jobs take. The seal queue and the unopened-session timer hold only timers; what they
+ * act on is in these stores.
  */
 export interface RecorderStore extends Store {
   readonly events: EventStore;
   readonly signatures: SignatureStore;
+  /** Browser sign-ins, so a browser stays signed in whichever replica answers. */
+  readonly webSessions: WebSessionStore;
+  /** Failed sign-ins per address (throttling), counted across replicas. */
+  readonly signInFailures: SignInFailureStore;
+  /** Which replicas are alive, and where the others reach each one. */
+  readonly replicas: ReplicaRegistry;
+  /** Periodic work that runs once across replicas. */
+  readonly jobs: JobLock;
   /** Undefined while the store can serve; else one sentence saying why not (GET /readyz). */
   readiness(): Promise<string | undefined>;
+}
+
+/** The recorder replicas sharing one store: each heartbeats; a replica whose heartbeat is older than
+ *  the lease is dead, and another one takes over what it left (its sessions end interrupted). */
+export interface ReplicaRegistry {
+  /** Records that replica `id`, reachable by the others at `url`, is alive at `at` (ISO-8601). */
+  heartbeat(id: string, url: string, at: string): Promise<void>;
+  /** Forgets a replica that stopped cleanly. */
+  remove(id: string): Promise<void>;
+  /** Every replica known, with its last heartbeat. */
+  list(): Promise<ReplicaInfo[]>;
+}
+
+export interface ReplicaInfo {
+  id: string;
+  url: string;
+  heartbeatAt: string;
+}
+
+/** A named lock held across replicas while a periodic job runs (retention, unopened sessions,
+ *  late-event sealing): the job runs on one replica at a time, not once per replica. */
+export interface JobLock {
+  /** Runs `fn` while holding the lock `name`; when another holder has it, does not run it. */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
 }
 
 export const MAX_PAGE = 500;

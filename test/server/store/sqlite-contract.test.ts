@@ -1,5 +1,5 @@
-// The embedded engine against the storage contract suite (contract/): the same suite a PostgreSQL
-// store runs with its own factory.
+// The embedded engine against the storage contract suite (contract/): the same suite the
+// PostgreSQL store runs with its own factory (pg-contract.test.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +9,16 @@ import { describeStoreContract } from './contract/index.ts';
 describeStoreContract('sqlite', {
   async open() {
     const dir = mkdtempSync(join(tmpdir(), 'ae-store-contract-'));
-    const store = new SqliteStore({ dataDir: dir });
+    const stores = [new SqliteStore({ dataDir: dir })];
     return {
-      store,
+      store: stores[0]!,
+      async sibling() {
+        const another = new SqliteStore({ dataDir: dir });
+        stores.push(another);
+        return another;
+      },
       async dispose() {
-        await store.close();
+        for (const s of stores) await s.close();
         rmSync(dir, { recursive: true, force: true });
       },
     };

@@ -4,12 +4,14 @@
 //   describeStoreContract('sqlite', { open: async () => ... })      (../sqlite-contract.test.ts)
 //   describeStoreContract('postgres', { open: async () => ... })    (the PostgreSQL store, #16)
 //
-// Each `open` gives a fresh, empty store; `dispose` closes and removes it.
+// Each `open` gives a fresh, empty store; `sibling` opens another store on the same database (as a
+// second replica would); `dispose` closes both and removes the database.
 import type { SessionRecord } from '../../../../common/wire.ts';
 import type { RecorderStore } from '../../../../server/store/store.ts';
 
 export interface OpenedStore {
   store: RecorderStore;
+  sibling(): Promise<RecorderStore>;
   dispose(): Promise<void>;
 }
 

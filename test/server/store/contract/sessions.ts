@@ -28,6 +28,7 @@ export function describeSessionContract(engine: string, factory: StoreFactory): 
         alertCount: 1,
         legalHold: false,
         error: 'the pod went away',
+        replica: 'recorder-0',
       });
       await store.insertSession(full);
       expect(await store.getSession(full.id)).toEqual(full);
@@ -190,6 +191,21 @@ export function describeSessionContract(engine: string, factory: StoreFactory): 
       );
       expect(states.map((s) => s.state)).toEqual(['interrupted', 'pending', 'interrupted', 'ended']);
       expect(states[0]).toMatchObject({ error: 'the recorder stopped', endedAt: at(100) });
+    });
+
+    it('marks only the sessions of the replicas named, and those that name none', async () => {
+      const open = { endedAt: undefined, exitCode: undefined, state: 'running' as const };
+      await store.insertSession(sessionRecord(80, { ...open, replica: 'r-dead' }));
+      await store.insertSession(sessionRecord(81, { ...open, replica: 'r-alive' }));
+      await store.insertSession(sessionRecord(82, open));
+      await store.insertSession(sessionRecord(83, { ...open, replica: 'r-gone' }));
+      const options = { pendingBefore: at(0), running: true, error: 'its replica died', endedAt: at(100) };
+      expect(await store.interruptStale({ ...options, replicas: ['r-dead', 'r-gone'] })).toBe(3);
+      const states = await Promise.all(
+        [80, 81, 82, 83].map(async (n) => (await store.getSession(sessionId(n)))!.state),
+      );
+      expect(states).toEqual(['interrupted', 'running', 'interrupted', 'interrupted']);
+      expect(await store.interruptStale({ ...options, replicas: [] })).toBe(0);
     });
 
     it('is ready while open', async () => {
