@@ -2,12 +2,12 @@
 // every replica mounts. Objects are files under the root; put writes a temp file beside the target,
 // fsyncs it and renames it over, so a reader sees the old object or the new one, never part of one.
 
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AuditedExecError } from '../../common/errors.ts';
+import { objectKeyParts } from './object-key.ts';
 import type { ObjectStore } from './object-store.ts';
 
 export class DirectoryObjectStore implements ObjectStore {
@@ -73,8 +73,9 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
-    const start = this.#path(prefix.endsWith('/') ? prefix.slice(0, -1) || '.' : prefix);
-    const base = prefix.endsWith('/') || prefix === '' ? start : dirname(start);
+    // Walk only the deepest directory the prefix names; the rest of the prefix filters names.
+    const dir = prefix.slice(0, Math.max(0, prefix.lastIndexOf('/')));
+    const base = dir === '' ? this.#root : this.#path(dir);
     for await (const file of walk(base)) {
       const key = relative(this.#root, file).split(sep).join('/');
       if (key.startsWith(prefix) && !key.endsWith('.tmp')) yield key;
@@ -92,11 +93,7 @@ export class DirectoryObjectStore implements ObjectStore {
 
   /** The file for a key; a key that would leave the root is refused. */
   #path(key: string): string {
-    const parts = key.split('/');
-    if (key === '' || parts.some((p) => p === '' || p === '.' || p === '..') || key.includes('\\')) {
-      throw new AuditedExecError('STORAGE_BAD_KEY', `${JSON.stringify(key)} is not an object key`);
-    }
-    return join(this.#root, ...parts);
+    return join(this.#root, ...objectKeyParts(key));
   }
 }
 
