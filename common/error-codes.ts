@@ -74,6 +74,13 @@ export const ERROR_CODES = {
   EVIDENCE_CHAIN_CONFLICT: { http: 409, means: 'another seal of the session landed first; ask again' },
   METRICS_FORBIDDEN: { http: 403, means: 'the caller may not get the non-resource URL /metrics' },
 
+  // Several replicas
+  REPLICA_DRAINING: {
+    http: 503,
+    means: 'this recorder replica is shutting down and takes no new sessions; another replica will',
+  },
+  REPLICA_UNREACHABLE: { http: 502, means: 'the replica recording this session did not answer' },
+
   // The node shim
   SHIM_UNAUTHENTICATED: { http: 401, means: 'the shim’s token is missing or not for this audience' },
   SHIM_FORBIDDEN: { http: 403, means: 'the caller is not a shim service account' },

@@ -16,14 +16,19 @@ import { answerClientError } from './http/client-error.ts';
 import { Router } from './http/router.ts';
 import { KubeClient } from './kube/client.ts';
 import { selfName } from './kube/self-name.ts';
+import { createMetrics } from './metrics.ts';
 import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
 import { loadPolicy, type Policy } from './policy.ts';
+import { sessionForwarder } from './replicas/forward.ts';
+import { Jobs } from './replicas/jobs.ts';
+import { HEARTBEAT_MS, ReplicaPresence } from './replicas/presence.ts';
 import { SessionEvents } from './sessions/bus.ts';
 import type { SessionLifecycle } from './sessions/lifecycle.ts';
 import { registerSessionRoutes } from './sessions/routes.ts';
 import { LiveSessions, type SessionServices } from './sessions/services.ts';
 import { DiskReserve } from './store/disk.ts';
 import { SqliteStore } from './store/sqlite.ts';
+import type { RecorderStore } from './store/store.ts';
 import { loadTlsIdentity, type TlsIdentity } from './tls.ts';
 
 export interface Recorder {
@@ -32,14 +37,21 @@ export interface Recorder {
   port: number;
   tls: TlsIdentity;
   router: Router;
-  store: SqliteStore;
+  store: RecorderStore;
   /** The data disk's reserve and fullness (store/disk.ts). */
   disk: DiskReserve;
   services: SessionServices;
   modules: Modules;
   server: Server;
+  /** This replica among the others sharing the store. */
+  presence: ReplicaPresence;
   /** Stops accepting, ends live sessions as interrupted with `message`, flushes, closes the store. */
   close(message?: string): Promise<void>;
+  /**
+   * SIGTERM: takes no new sessions (readiness false, REPLICA_DRAINING), lets the open ones run for
+   * up to `timeoutMs`, then closes, ending those still open with `message`.
+   */
+  drain(timeoutMs: number, message?: string): Promise<void>;
 }
 
 export interface RecorderOverrides {
@@ -68,15 +80,15 @@ export async function createRecorder(
   mkdirSync(settings.dataDir, { recursive: true });
   const disk = new DiskReserve({ dataDir: settings.dataDir, log });
   disk.start();
-  const store = new SqliteStore({ dataDir: settings.dataDir, onDiskFull: () => disk.release(), log });
-  const services = sessionServices(settings, { kube, store, policy, log });
-  const authenticator = createAuthenticator({
-    tokens: new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs }),
-    // A certificate from a separate admission CA identifies the apiserver to the webhook, no user.
-    ...(trust.admissionCa !== trust.clientCa
-      ? { certificateAnchors: trust.clientCa ? pemFingerprints(trust.clientCa) : new Set<string>() }
-      : {}),
+  const store: RecorderStore = new SqliteStore({
+    dataDir: settings.dataDir,
+    onDiskFull: () => disk.release(),
+    log,
   });
+  const metrics = createMetrics();
+  const jobs = new Jobs({ lock: store.jobs, ran: (job) => metrics.jobRan(job), log });
+  const services = sessionServices(settings, { kube, store, policy, log, jobs });
+  const authenticator = authenticatorFor(settings, kube, trust);
   const router = new Router({
     authenticator,
     onError: (err, req) =>
@@ -84,8 +96,8 @@ export async function createRecorder(
         `error: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
       ),
   });
-  const state = { closing: false };
-  registerHealth({ router, store, disk, closing: () => state.closing });
+  const state = { closing: false, draining: false };
+  registerHealth({ router, store, disk, closing: () => state.closing, draining: () => state.draining });
   const sessions = registerSessionRoutes(router, services);
   await sessions.recover();
   const modules = await registerModules({
@@ -94,19 +106,20 @@ export async function createRecorder(
     store,
     services,
     authenticator,
+    metrics,
     log,
     ...(overrides.events ? { events: overrides.events } : {}),
     ...(trust.admissionCa ? { admissionCallerCa: trust.admissionCa } : {}),
   });
-  const timers = startTimers({ settings, modules, sessions, disk, log });
   const server = await listen({ settings, tls, router, cas: trust.all });
   const port = (server.address() as AddressInfo).port;
-  const localHost = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
-  const url =
-    settings.publicUrl ?? `https://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`;
+  const localUrl = urlOf(settings.host, port);
+  const presence = await joinReplicas({ settings, store, router, tls, log, url: localUrl });
+  const timers = startTimers({ settings, modules, sessions, disk, jobs, presence, log });
+  const close = shutdown({ server, services, modules, store, timers, state, presence });
 
   return {
-    url,
+    url: settings.publicUrl ?? localUrl,
     port,
     tls,
     router,
@@ -115,16 +128,70 @@ export async function createRecorder(
     services,
     modules,
     server,
-    close: shutdown({ server, services, modules, store, timers, state }),
+    presence,
+    close,
+    async drain(timeoutMs, message) {
+      state.draining = true;
+      if (timeoutMs > 0 && services.live.size > 0) {
+        log(`draining: waiting up to ${timeoutMs / 1000} s for ${services.live.size} open session(s)`);
+        await services.live.idle(timeoutMs);
+      }
+      await close(message);
+    },
   };
+}
+
+function urlOf(host: string, port: number): string {
+  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `https://${local.includes(':') ? `[${local}]` : local}:${port}`;
+}
+
+function authenticatorFor(
+  settings: Settings,
+  kube: KubeClient,
+  trust: Awaited<ReturnType<typeof loadTrust>>,
+) {
+  return createAuthenticator({
+    tokens: new TokenReviewer({ kube, cacheMs: settings.tokenCacheMs }),
+    // A certificate from a separate admission CA identifies the apiserver to the webhook, no user.
+    ...(trust.admissionCa !== trust.clientCa
+      ? { certificateAnchors: trust.clientCa ? pemFingerprints(trust.clientCa) : new Set<string>() }
+      : {}),
+  });
+}
+
+/**
+ * This replica joins the others sharing the store: it heartbeats (so the others know it is alive
+ * and where to reach it), and requests about a session another live replica records right now
+ * are answered by that replica.
+ */
+async function joinReplicas(o: {
+  settings: Settings;
+  store: RecorderStore;
+  router: Router;
+  tls: TlsIdentity;
+  url: string;
+  log: (line: string) => void;
+}): Promise<ReplicaPresence> {
+  const presence = new ReplicaPresence({
+    self: { id: o.settings.replicaId, url: o.settings.advertiseUrl ?? o.url },
+    registry: o.store.replicas,
+    log: o.log,
+  });
+  await presence.start();
+  const forward = sessionForwarder({ store: o.store, presence, fingerprint: o.tls.fingerprint, log: o.log });
+  o.router.forward('GET', '/ui/sessions/:id/*', forward);
+  o.router.forward('GET', '/api/v1/sessions/:id/recording', forward);
+  return presence;
 }
 
 function sessionServices(
   settings: Settings,
-  o: Pick<SessionServices, 'kube' | 'store' | 'policy'> & { log: (line: string) => void },
+  o: Pick<SessionServices, 'kube' | 'store' | 'policy'> & { log: (line: string) => void; jobs: Jobs },
 ): SessionServices {
   return {
     ...o,
+    replica: settings.replicaId,
     access: new SessionAccess({ reviewer: createAccessReviewer(o.kube) }),
     dataDir: settings.dataDir,
     streamTimeoutMs: settings.streamTimeoutMs,
@@ -146,8 +213,9 @@ function shutdown(o: {
   server: Server;
   services: SessionServices;
   modules: Modules;
-  store: SqliteStore;
+  store: RecorderStore;
   timers: { stop(): void };
+  presence: ReplicaPresence;
   /** Read by /readyz. */
   state: { closing: boolean };
 }): (message?: string) => Promise<void> {
@@ -165,6 +233,8 @@ function shutdown(o: {
     await stopped;
     clearTimeout(t);
     await o.modules.drain();
+    // Its sessions are stored as ended: nothing of this replica is left for another to take over.
+    await o.presence.stop();
     await o.store.close();
   };
 }
@@ -182,32 +252,40 @@ async function loadTrust(settings: Settings, kube: KubeClient) {
   return { clientCa, admissionCa, all };
 }
 
-/** The recorder's periodic work: retention, unopened sessions, the disk reserve. */
+/** The recorder's periodic work: retention, unopened sessions, a dead replica's sessions, the disk
+ *  reserve. The first three run once across replicas (replicas/jobs.ts). */
 function startTimers(o: {
   settings: Settings;
   modules: Modules;
   sessions: SessionLifecycle;
   disk: DiskReserve;
+  jobs: Jobs;
+  presence: ReplicaPresence;
   log: (line: string) => void;
 }): { stop(): void } {
-  const { settings, modules, log } = o;
-  const retention = settings.retentionDays
-    ? setInterval(
-        () =>
-          void modules
-            .sweepRetention()
-            .then((n) => n && log(`retention: deleted ${n} session(s) past ${settings.retentionDays} days`))
-            .catch((err) => log(`retention sweep failed: ${errorMessage(err)}`)),
-        3_600_000,
-      ).unref()
+  const { settings, modules, jobs, log } = o;
+  const days = settings.retentionDays;
+  const retention = days
+    ? jobs.every('retention', 3_600_000, async () => {
+        const n = await modules.sweepRetention();
+        if (n) log(`retention: deleted ${n} session(s) past ${days} days`);
+      })
     : undefined;
+  // A replica whose lease ran out left sessions open: end them, whichever replica notices first.
+  const takeOver = async () => {
+    const n = await o.sessions.takeOver(await o.presence.dead());
+    if (n) log(`ended ${n} session(s) of replicas that stopped answering as interrupted`);
+  };
+  void jobs.run('replica-takeover', takeOver).catch((err) => log(`replica-takeover: ${errorMessage(err)}`));
+  const takeovers = jobs.every('replica-takeover', 2 * HEARTBEAT_MS, takeOver);
   // Sessions whose stream was never opened (plugin killed after the POST) end here, not at a restart.
   o.sessions.start();
   // Puts the disk reserve back once an operator freed space (check() rewrites it).
   const disk = setInterval(() => o.disk.check(), 10_000).unref();
   return {
     stop() {
-      if (retention) clearInterval(retention);
+      retention?.stop();
+      takeovers.stop();
       o.sessions.close();
       clearInterval(disk);
     },

@@ -1,5 +1,6 @@
 // Flags and AUDITED_EXEC_* environment → the recorder's settings, once. Nothing else in server/
 // reads process.env or argv: the core takes these settings.
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AuditedExecError } from '../common/errors.ts';
@@ -45,6 +46,20 @@ export interface Settings {
   admissionParams: { namespace: string; name: string } | null;
   /** Groups never impersonated (system:masters always is): their members cannot open sessions. */
   impersonationDeniedGroups: string[];
+  /** postgres://… for state shared by several replicas; absent: the embedded SQLite in dataDir. */
+  database?: string;
+  /** Where finished recordings and evidence bundles go for every replica: s3://bucket/prefix or a
+   *  directory (a shared volume); absent: they stay on this replica's data dir only. */
+  objectStore?: string;
+  /** S3 endpoint for a store that is not AWS (Ceph RGW, MinIO); its region. */
+  s3Endpoint?: string;
+  s3Region?: string;
+  /** This replica's name among several (stable across restarts: a StatefulSet pod name). */
+  replicaId: string;
+  /** Where the other replicas reach this one; default https://<listen address>. */
+  advertiseUrl?: string;
+  /** On SIGTERM: how long open sessions may run on before they are ended (0: end them at once). */
+  drainTimeoutMs: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } = {
@@ -61,6 +76,8 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } =
   admissionClientNames: [],
   admissionParams: { namespace: 'audited-exec', name: 'audited-exec-sessions' },
   impersonationDeniedGroups: [],
+  replicaId: hostname(),
+  drainTimeoutMs: 0,
 };
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -137,6 +154,29 @@ const FLAGS: [flags: string, help: string, env: string][] = [
     'comma-separated groups never impersonated, besides system:masters',
     'AUDITED_EXEC_DENY_IMPERSONATION_GROUPS',
   ],
+  [
+    '--database <url>',
+    'postgres://… shared by several replicas (default: SQLite in --data-dir)',
+    'AUDITED_EXEC_DATABASE',
+  ],
+  [
+    '--object-store <url>',
+    's3://bucket/prefix or a shared directory for recordings and bundles (default: --data-dir only)',
+    'AUDITED_EXEC_OBJECT_STORE',
+  ],
+  ['--s3-endpoint <url>', 'S3 endpoint other than AWS (Ceph RGW, MinIO)', 'AUDITED_EXEC_S3_ENDPOINT'],
+  ['--s3-region <region>', 'S3 region (default us-east-1)', 'AUDITED_EXEC_S3_REGION'],
+  ['--replica-id <name>', "this replica's name (default: the host name)", 'AUDITED_EXEC_REPLICA_ID'],
+  [
+    '--advertise-url <url>',
+    'where the other replicas reach this one (default: https://<listen address>)',
+    'AUDITED_EXEC_ADVERTISE_URL',
+  ],
+  [
+    '--drain-timeout <seconds>',
+    'on SIGTERM, let open sessions run this long before ending them (default 0)',
+    'AUDITED_EXEC_DRAIN_TIMEOUT',
+  ],
 ];
 
 /** The parsed flags as settings: paths made absolute against cwd, numbers checked. */
@@ -151,6 +191,8 @@ function settingsFrom(o: Record<string, string | undefined>, cwd: string): Setti
   const retentionDays = positive(o.retentionDays, '--retention-days must be a positive number of days');
   const podTimeout = positive(o.debugPodTimeout, '--debug-pod-timeout must be a positive number of seconds');
   const review = positive(o.webSessionReview, '--web-session-review must be a positive number of seconds');
+  const drain =
+    o.drainTimeout === '0' ? 0 : positive(o.drainTimeout, '--drain-timeout must be seconds (0 or more)');
   return {
     ...DEFAULT_SETTINGS,
     ...listen,
@@ -173,6 +215,13 @@ function settingsFrom(o: Record<string, string | undefined>, cwd: string): Setti
       admissionClientCaFile: path(o.admissionClientCa),
       admissionClientNames: list(o.admissionClientNames),
       impersonationDeniedGroups: list(o.denyImpersonationGroups),
+      database: checkedUrl(o.database, ['postgres:', 'postgresql:'], '--database'),
+      objectStore: o.objectStore?.startsWith('s3://') ? o.objectStore : path(o.objectStore),
+      s3Endpoint: checkedUrl(o.s3Endpoint, ['http:', 'https:'], '--s3-endpoint'),
+      s3Region: o.s3Region,
+      replicaId: o.replicaId,
+      advertiseUrl: checkedUrl(o.advertiseUrl, ['https:'], '--advertise-url'),
+      drainTimeoutMs: drain === undefined ? undefined : drain * 1000,
     }),
     ...(o.admissionParams === undefined ? {} : { admissionParams: parseParamsRef(o.admissionParams) }),
   };
@@ -184,6 +233,22 @@ function positive(value: string | undefined, problem: string): number | undefine
   const n = Number(value);
   if (!(Number.isFinite(n) && n > 0)) throw new AuditedExecError('CONFIG_INVALID', problem);
   return n;
+}
+
+/** A URL flag of one of the given schemes, undefined when absent. */
+function checkedUrl(value: string | undefined, schemes: string[], flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !schemes.includes(url.protocol)) {
+    const want = schemes.map((s) => `${s}//…`).join(' or ');
+    throw new AuditedExecError('CONFIG_INVALID', `${flag} "${value}" is not a ${want} URL`);
+  }
+  return value;
 }
 
 function list(value: string | undefined): string[] | undefined {

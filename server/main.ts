@@ -20,23 +20,33 @@ async function main(): Promise<void> {
   process.stderr.write(
     `audited-exec recorder listening on ${settings.host}:${recorder.port} (${recorder.url})\n` +
       `  data dir ${settings.dataDir}\n` +
+      `  replica ${settings.replicaId}, state in ${settings.database ? 'PostgreSQL' : 'SQLite (data dir)'}\n` +
       `  TLS certificate${tls.generated ? ' (self-signed, generated now)' : ''} SHA-256 ${tls.fingerprint}\n`,
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: ending open sessions and shutting down\n`);
-    recorder
-      .close(`the recorder is shutting down (${signal}); the session was ended and its recording kept`)
+  const ended = (signal: string) =>
+    `the recorder is shutting down (${signal}); the session was ended and its recording kept`;
+  const exit = (done: Promise<void>) =>
+    done
       .then(() => process.exit(0))
       .catch((err) => {
         process.stderr.write(`shutdown failed: ${errorMessage(err)}\n`);
         process.exit(1);
       });
+  let stopping = false;
+  // SIGTERM (a rolling update): no new sessions here; open ones run on for --drain-timeout.
+  // SIGINT, or a second signal while draining: end the open sessions now.
+  const stop = (signal: string, drainMs: number) => {
+    if (stopping) {
+      void exit(recorder.close(ended(signal)));
+      return;
+    }
+    stopping = true;
+    const waiting = drainMs > 0 ? `, letting open sessions run for up to ${drainMs / 1000} s` : '';
+    process.stderr.write(`${signal}: taking no new sessions${waiting}, then shutting down\n`);
+    void exit(recorder.drain(drainMs, ended(signal)));
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM', settings.drainTimeoutMs));
+  process.on('SIGINT', () => stop('SIGINT', 0));
 }
 
 main().catch((err) => {

@@ -26,6 +26,8 @@ export interface Metrics {
   shimLostEvents(node: string, n: number): void;
   /** A shim disconnected for good (node gone): drop its per-node series. */
   shimGone(node: string): void;
+  /** A periodic job ran on this replica (replicas/jobs.ts: once across replicas, not per replica). */
+  jobRan(job: string): void;
   /** GET /metrics in the text exposition format. */
   handler(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
@@ -73,6 +75,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['node'] as const,
     registers: [registry],
   });
+  const jobs = new Counter({
+    name: 'audited_exec_job_runs_total',
+    help: 'Runs of each periodic job on this replica (once across replicas: the sum is the total).',
+    labelNames: ['job'] as const,
+    registers: [registry],
+  });
   // Both session kinds are always exported, so an alert on `== 0` or a rate() works from the start.
   for (const kind of ['exec', 'node-debug'] satisfies SessionKind[]) {
     active.inc({ kind }, 0);
@@ -103,6 +111,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       lag.remove({ node });
       lost.remove({ node });
     },
+    jobRan: (job) => jobs.inc({ job }),
     handler: () => async (_req, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType }).end(body);

@@ -18,16 +18,18 @@ import { authorizedMetricsHandler, createMetrics, followSessions, type Metrics }
 import { recordingPath } from './recording/writer.ts';
 import type { SessionServices } from './sessions/services.ts';
 import { attachShim, type ShimAttachment } from './shim/attach.ts';
-import type { SqliteStore } from './store/sqlite.ts';
+import type { RecorderStore } from './store/store.ts';
 import { eventsFromStore, uiEventSource } from './ui/events-source.ts';
 import { registerUi } from './ui/routes.ts';
 
 export interface ModuleDeps {
   settings: Settings;
   router: Router;
-  store: SqliteStore;
+  store: RecorderStore;
   services: SessionServices;
   authenticator: Authenticator;
+  /** The recorder's metrics; default: a registry of the modules' own. */
+  metrics?: Metrics;
   /** Shim events per session, once shim ingestion is connected. */
   events?: {
     listEvents(sessionId: string): Promise<ShimEvent[]>;
@@ -54,7 +56,7 @@ export interface Modules {
 export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   const { settings, router, store, services, log } = deps;
   const { access } = services;
-  const metrics = createMetrics();
+  const metrics = deps.metrics ?? createMetrics();
   followSessions(metrics, services.events);
   const shim = attachShim({ router, store, services }, { metrics, log });
   const events = deps.events ?? shim.events;

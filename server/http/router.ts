@@ -35,6 +35,14 @@ export type Guard = (ctx: {
   user: UserInfo | null;
 }) => unknown;
 export type UpgradeHandler = (ctx: UpgradeContext) => unknown;
+/** Answers a request in place of this process (another replica does), or returns false to let
+ *  the routes answer. Runs before authentication: whoever answers authenticates. */
+export type Forwarder = (ctx: {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+}) => Promise<boolean>;
 
 export interface RouteOptions {
   /** Default true: unauthenticated requests get 401 before the handler runs. */
@@ -62,6 +70,7 @@ export class Router {
   readonly #routes: Route<Handler>[] = [];
   readonly #upgrades: Route<UpgradeHandler>[] = [];
   readonly #guards: Route<Guard>[] = [];
+  readonly #forwarders: Route<Forwarder>[] = [];
   readonly #o: RouterOptions;
 
   constructor(options: RouterOptions) {
@@ -95,6 +104,27 @@ export class Router {
     return this;
   }
 
+  /**
+   * Requests another process may have to answer (a session recorded by another replica): the
+   * forwarder sees them first and either answers them or lets the routes do.
+   */
+  forward(method: string, pattern: string, forwarder: Forwarder): this {
+    this.#forwarders.push({
+      method: method.toUpperCase(),
+      segments: split(pattern),
+      handler: forwarder,
+      auth: false,
+    });
+    return this;
+  }
+
+  async #forwarded(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    if (this.#forwarders.length === 0) return false;
+    const found = find(this.#forwarders, req.method ?? 'GET', url.pathname);
+    if (!found || found === 'method') return false;
+    return found.route.handler({ req, res, url, params: found.params });
+  }
+
   async #checkGuards(ctx: Parameters<Guard>[0], method: string): Promise<void> {
     const parts = split(ctx.url.pathname);
     for (const g of this.#guards) {
@@ -112,6 +142,7 @@ export class Router {
     const url = new URL(req.url ?? '/', 'https://recorder.invalid');
     try {
       tooLong(url);
+      if (await this.#forwarded(req, res, url)) return;
       const found = find(this.#routes, req.method ?? 'GET', url.pathname);
       if (found === 'method')
         return sendStatus(

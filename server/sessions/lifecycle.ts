@@ -44,25 +44,44 @@ export class SessionLifecycle {
   }
 
   /**
-   * Start-up: sessions a previous run left open are marked interrupted (pending ones only past the
-   * stream timeout: a plugin may still open those), then each driver removes what is left of them.
+   * Start-up: sessions a previous run of this replica left open are marked interrupted (pending ones
+   * only past the stream timeout: a plugin may still open those), then each driver removes what is
+   * left of them. Sessions of other replicas are theirs (takeOver ends those of dead ones).
    */
   async recover(): Promise<void> {
+    const own = this.#services.replica;
+    const n = await this.#interrupt(
+      own ? [own] : undefined,
+      'the recorder stopped while this session was open',
+    );
+    if (n) this.#services.log?.(`marked ${n} session(s) left open by a previous run as interrupted`);
+    for (const driver of this.#drivers.values()) await driver.recover?.();
+  }
+
+  /** Sessions recorded by replicas that died (their lease ran out): ended interrupted, then each
+   *  driver removes what is left of them. Returns how many. */
+  async takeOver(replicas: readonly string[]): Promise<number> {
+    if (replicas.length === 0) return 0;
+    const n = await this.#interrupt(replicas, 'the recorder replica recording this session stopped');
+    if (n) for (const driver of this.#drivers.values()) await driver.recover?.();
+    return n;
+  }
+
+  async #interrupt(replicas: readonly string[] | undefined, error: string): Promise<number> {
     const { store, clock, streamTimeoutMs } = this.#services;
-    const log = this.#services.log ?? (() => {});
     try {
       // On a full disk the marks are held in memory and stored once there is room (store/pending.ts).
-      const n = await store.interruptStale({
+      return await store.interruptStale({
         pendingBefore: new Date(clock().getTime() - streamTimeoutMs).toISOString(),
         running: true,
-        error: 'the recorder stopped while this session was open',
+        error,
         endedAt: clock().toISOString(),
+        ...(replicas ? { replicas } : {}),
       });
-      if (n) log(`marked ${n} session(s) left open by a previous run as interrupted`);
     } catch (err) {
-      log(`warning: could not mark sessions left open by a previous run: ${errorMessage(err)}`);
+      this.#services.log?.(`warning: could not mark sessions left open as interrupted: ${errorMessage(err)}`);
+      return 0;
     }
-    for (const driver of this.#drivers.values()) await driver.recover?.();
   }
 
   /** Starts the unopened-session timer. */
@@ -121,7 +140,11 @@ export class SessionLifecycle {
     }
     if (!offersProtocol) throw new AuditedExecError('SESSION_PROTOCOL', PROTOCOL_MESSAGE);
     // The exec acts as the caller is now: a group revoked since create must not still open a shell.
-    const claimed = { state: 'running' as const, groups: user.groups };
+    const claimed = {
+      state: 'running' as const,
+      groups: user.groups,
+      ...(this.#services.replica ? { replica: this.#services.replica } : {}),
+    };
     if (!(await store.transitionSession(id, 'pending', claimed))) throw used('stream was already opened');
     const running: SessionRecord = { ...session, ...claimed };
     this.#services.events.emit('started', running);

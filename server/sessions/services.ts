@@ -3,6 +3,7 @@
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Policy } from '../policy.ts';
+import type { Jobs } from '../replicas/jobs.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionEvents } from './bus.ts';
 import type { NodeDebugSettings } from './drivers/node-debug/pods.ts';
@@ -14,6 +15,10 @@ export interface SessionServices {
   /** Who may see or act on a session, and SubjectAccessReview for the rest (one cache). */
   access: SessionAccess;
   dataDir: string;
+  /** This replica's id (--replica-id), stored on the sessions it records. */
+  replica?: string;
+  /** Periodic work that runs once across replicas (replicas/jobs.ts). */
+  jobs?: Jobs;
   streamTimeoutMs: number;
   clock: () => Date;
   /** The recorder's own username as the apiserver sees it (impersonator), when known. */
@@ -56,6 +61,22 @@ export class LiveSessions {
       this.#finishing.delete(tracked);
     });
     this.#finishing.add(tracked);
+  }
+
+  /** Resolves once no session is live, or after `timeoutMs` (true: none is live). */
+  async idle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#finishing.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((r) => {
+        timer = setTimeout(r, left);
+      });
+      await Promise.race([Promise.allSettled([...this.#finishing]), timeout]);
+      clearTimeout(timer);
+    }
+    return true;
   }
 
   /** Ends every live session with `message` and waits until each one is stored. */

@@ -13,7 +13,8 @@ const MARGIN_MS = 1000;
 /** Wakes this much after a deadline, so the session is past the sweep's cut-off. */
 const LATE_MS = 50;
 
-export interface UnopenedOptions extends Pick<SessionServices, 'store' | 'clock' | 'streamTimeoutMs'> {
+export interface UnopenedOptions
+  extends Pick<SessionServices, 'store' | 'clock' | 'streamTimeoutMs' | 'jobs'> {
   /** Runs for each session this ended (its driver's cleanup). */
   ended: (session: SessionRecord) => Promise<void>;
   log: (line: string) => void;
@@ -81,7 +82,9 @@ export class UnopenedSessions {
     this.#timer = null;
     this.#due = Number.POSITIVE_INFINITY;
     try {
-      const n = await this.sweep();
+      // Once across replicas: the others skip a sweep that one of them is running.
+      const jobs = this.#o.jobs;
+      const n = jobs ? await jobs.run('unopened-sessions', () => this.sweep()) : await this.sweep();
       if (n) this.#o.log(`ended ${n} session(s) whose stream was never opened`);
     } catch (err) {
       this.#o.log(`pending-session sweep failed: ${errorMessage(err)}`);

@@ -16,6 +16,7 @@ import { decodeAsciicast, outputText } from '../../common/asciicast.ts';
 import { KubeClient } from '../../server/kube/client.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
 import { BALLAST_FILE } from '../../server/store/disk.ts';
+import type { SqliteStore } from '../../server/store/sqlite.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { type Credentials, call, createExecSession } from '../server/client.ts';
 import { finalState, healthy, openSession } from '../support/fault-session.ts';
@@ -134,7 +135,7 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
     const record = await finalState(rec, alice, filler.id);
     expect(record.state).toBe('interrupted');
     expect(record.error).toMatch(/no disk space/);
-    expect(rec.recorder.store.pendingWrites).toBe(0);
+    expect((rec.recorder.store as SqliteStore).pendingWrites).toBe(0);
     // While the disk is full: not ready, with the reason, and new sessions refused before any exec.
     const ready = await call<{ status: string; reason?: string }>(rec, {}, 'GET', '/readyz');
     expect(ready.status).toBe(503);
@@ -172,7 +173,7 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
     const record = await finalState(rec, alice, s.id);
     expect(record.state).toBe('interrupted');
     expect(record.error).toMatch(/recorder stopped/);
-    expect(rec.recorder.store.pendingWrites).toBe(1);
+    expect((rec.recorder.store as SqliteStore).pendingWrites).toBe(1);
     const ready = await call<{ status: string; reason?: string }>(rec, {}, 'GET', '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.reason).toMatch(/disk is full/);
@@ -182,7 +183,7 @@ describe.skipIf(skipE2E('fault: recorder', 'root', 'runc'))('recorder faults', (
 
     rmSync(join(dataDir, 'operator-junk'));
     await readyAgain(rec, dataDir);
-    expect(rec.recorder.store.pendingWrites).toBe(0);
+    expect((rec.recorder.store as SqliteStore).pendingWrites).toBe(0);
     await healthy(rec, alice);
     await rec.stop();
     const db = new DatabaseSync(join(dataDir, 'audited-exec.db'), { readOnly: true });

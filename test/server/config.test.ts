@@ -27,6 +27,47 @@ describe('config', () => {
     expect(() => parseSettings(['node', 'main', '--tls-cert', 'a.pem'], {})).toThrow(/together/);
   });
 
+  it('replicas: database, object store, replica id, advertise URL and drain timeout', () => {
+    const one = parseSettings(['node', 'main'], {}, '/srv');
+    expect(one).toMatchObject({ drainTimeoutMs: 0 });
+    expect(one.replicaId).toBeTruthy();
+    expect(one.database).toBeUndefined();
+    const s = parseSettings(
+      [
+        'node',
+        'main',
+        '--database',
+        'postgres://app@db:5432/ae',
+        '--object-store',
+        'shared',
+        '--replica-id',
+        'recorder-1',
+        '--advertise-url',
+        'https://10.0.0.7:8443',
+        '--drain-timeout',
+        '600',
+      ],
+      { AUDITED_EXEC_S3_REGION: 'eu-west-1' },
+      '/srv',
+    );
+    expect(s).toMatchObject({
+      database: 'postgres://app@db:5432/ae',
+      objectStore: '/srv/shared',
+      replicaId: 'recorder-1',
+      advertiseUrl: 'https://10.0.0.7:8443',
+      drainTimeoutMs: 600_000,
+      s3Region: 'eu-west-1',
+    });
+    expect(parseSettings(['node', 'main', '--object-store', 's3://bucket/p'], {}).objectStore).toBe(
+      's3://bucket/p',
+    );
+    expect(() => parseSettings(['node', 'main', '--database', 'mysql://x'], {})).toThrow(
+      /--database .* postgres:/,
+    );
+    expect(() => parseSettings(['node', 'main', '--advertise-url', 'http://x'], {})).toThrow(/https:/);
+    expect(() => parseSettings(['node', 'main', '--drain-timeout', '-1'], {})).toThrow(/--drain-timeout/);
+  });
+
   it('admission: params ConfigMap by default, "none" turns it off, client CA and denylist', () => {
     expect(parseSettings(['node', 'main'], {}, '/srv')).toMatchObject({
       admissionParams: { namespace: 'audited-exec', name: 'audited-exec-sessions' },
