@@ -1,11 +1,14 @@
-// Gate for end-to-end tests that need root, auditd, runc or Chromium. On a laptop a missing
+// Gate for end-to-end tests that need root, auditd, runc, Chromium or PostgreSQL. On a laptop a missing
 // prerequisite skips the suite with a printed reason; in CI (CI=true) or with
 // AUDITED_EXEC_E2E=required it fails, so CI can never go green by skipping.
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { auditdState, readStat } from '../../shim/audit-status.ts';
 
-export type Prereq = 'root' | 'runc' | 'auditd' | 'chromium' | 'kubectl' | 'asciinema';
+export type Prereq = 'root' | 'runc' | 'auditd' | 'chromium' | 'kubectl' | 'asciinema' | 'postgres';
+
+/** Debian's PostgreSQL server binaries (scripts/install-system-deps.sh installs them). */
+export const POSTGRES_BIN = process.env.AUDITED_EXEC_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
 
 export const KUBECTL = process.env.AUDITED_EXEC_KUBECTL ?? '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 
@@ -16,6 +19,7 @@ const checks: Record<Prereq, () => string | null> = {
   chromium: () => executable('/usr/bin/chromium'),
   kubectl: () => executable(KUBECTL),
   asciinema: () => executable('/usr/bin/asciinema'),
+  postgres: () => executable(`${POSTGRES_BIN}/initdb`) ?? executable(`${POSTGRES_BIN}/pg_ctl`),
 };
 
 function executable(path: string): string | null {

@@ -89,6 +89,14 @@ export function describeEventContract(engine: string, factory: StoreFactory): vo
       expect(again).toEqual({ inserted: 1, duplicates: 3, sessions: [S1] });
     });
 
+    it('stores an event a batch holds twice once, the first copy', async () => {
+      const first = exec(2, S1, ['/bin/first']);
+      const r = await events.insert([first, exec(3, S1, ['/bin/x']), exec(2, S1, ['/bin/second'])], received);
+      expect(r).toEqual({ inserted: 2, duplicates: 1, sessions: [S1] });
+      expect((await events.listEvents(S1))[0]).toEqual(first);
+      expect(await events.insert([], received)).toEqual({ inserted: 0, duplicates: 0, sessions: [] });
+    });
+
     it('lists a session in audit order with each event as sent', async () => {
       const e2 = exec(2, S1, ['/bin/cat', 'x']);
       await events.insert([exec(3, S1, ['/bin/ls']), e2, exec(4, S2, ['/bin/id'])], received);
