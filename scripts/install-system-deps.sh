@@ -2,10 +2,11 @@
 # Debian packages the end-to-end tests use: real auditd, runc + busybox-static for sandbox pods,
 # Chromium for browser tests, asciinema to check recordings, tini for the
 # attribution scenarios' subreaper shapes, stress-ng for `npm run test:under-load`,
-# a one-node Ceph (mon, osd, radosgw) as the real S3 server of the object-store tests.
+# a one-node Ceph (mon, osd, radosgw) as the real S3 server of the object-store tests, postgresql
+# for the PostgreSQL store's tests (they start their own server; the default cluster is stopped).
 # Idempotent; needs root to install.
 set -euo pipefail
-pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common)
+pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common postgresql)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
@@ -22,3 +23,5 @@ echo "system deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Installing postgresql starts a default cluster on 5432: nothing should listen by default.
+pg_ctlcluster 15 main stop 2>/dev/null || true
