@@ -16,6 +16,7 @@ import type { BenchResult } from './result.ts';
 import { spawnSandbox } from './sandbox-process.ts';
 import { scaleBench } from './scale-check.ts';
 import { shimCpuBench } from './shim-cpu.ts';
+import { storeIngestBench } from './store-ingest.ts';
 import { formatTable } from './table.ts';
 import { spawnTlsRelay } from './tls-relay.ts';
 
@@ -77,6 +78,7 @@ try {
   );
   await bench('offline', () => offlineBench({ records: quick ? 100_000 : 1_000_000, log }));
   await bench('scale', async () => scaleBench({ records: quick ? 100_000 : 1_000_000, log }));
+  await bench('store-ingest', () => storeIngestBench({ seconds: quick ? 1 : 5, log }));
   await bench('shim-cpu', async () => {
     const r = await shimCpuBench({
       sandbox: sb,
