@@ -41,8 +41,12 @@ export class PgDatabase {
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: 10_000,
     });
-    // An idle connection the server closed (restart, failover) must not end the process.
-    this.pool.on('error', (err) => log(`store: a PostgreSQL connection failed: ${err.message}`));
+    // A connection the server closed (restart, failover) must not end the process: idle ones are
+    // reported by the pool, checked-out ones (a job holding its lock) by the client itself; the
+    // query in flight, if any, fails on its own.
+    const failed = (err: Error) => log(`store: a PostgreSQL connection failed: ${err.message}`);
+    this.pool.on('error', failed);
+    this.pool.on('connect', (client) => client.on('error', failed));
     const u = new URL(options.url);
     this.where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
   }
@@ -73,6 +77,7 @@ export class PgDatabase {
   /** Applies each step not yet recorded, under the migration lock, each in its own transaction. */
   async migrate(migrations: readonly PgMigration[]): Promise<number> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK]);
       try {
@@ -96,10 +101,13 @@ export class PgDatabase {
         }
         return applied;
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK]);
+        // A connection that cannot unlock is closed below, which frees the lock.
+        await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK]).catch((err: Error) => {
+          broken = err;
+        });
       }
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
