@@ -82,6 +82,10 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Readable | Uint8Array | string): Promise<void> {
     const params = { Bucket: this.#o.bucket, Key: this.#key(key) };
+    // A source that fails (the local disk) is the caller's error, passed on as it is.
+    let sourceError: unknown;
+    if (typeof body !== 'string' && !(body instanceof Uint8Array))
+      body.once('error', (e) => (sourceError = e));
     try {
       if (typeof body === 'string' || body instanceof Uint8Array) {
         const bytes = typeof body === 'string' ? Buffer.from(body) : body;
@@ -99,7 +103,7 @@ export class S3ObjectStore implements ObjectStore {
       });
       await upload.done();
     } catch (err) {
-      throw this.#failure(`put ${key}`, err);
+      throw sourceError ?? this.#failure(`put ${key}`, err);
     }
   }
 

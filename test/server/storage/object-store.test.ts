@@ -2,6 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryObjectStore } from '../../../server/storage/directory-store.ts';
 import { S3ObjectStore, type S3StoreOptions } from '../../../server/storage/s3-store.ts';
@@ -58,6 +60,31 @@ describe.skipIf(skipRgw('S3 object store on Ceph RGW'))('S3 object store on Ceph
     const keys: string[] = [];
     for await (const k of s3({ prefix: 'apart' }).list('')) keys.push(k);
     expect(keys).toEqual(['a/recordings/x.cast']);
+  });
+
+  it('aborts a multipart upload whose source failed, leaving no parts behind', async () => {
+    const store = s3({ prefix: 'aborted' });
+    let sent = 0;
+    const source = new Readable({
+      read() {
+        if (sent >= 11 * 1024 * 1024) return void this.destroy(new Error('source broke'));
+        sent += 1024 * 1024;
+        this.push(Buffer.alloc(1024 * 1024, 1));
+      },
+    });
+    await expect(store.put('big', source)).rejects.toThrow('source broke');
+    const client = new S3Client({
+      endpoint: rgw.endpoint,
+      region: rgw.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    });
+    try {
+      const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'aborted/' }));
+      expect(open.Uploads ?? []).toEqual([]);
+    } finally {
+      client.destroy();
+    }
   });
 
   it('says in one sentence why a missing bucket, bad keys or a closed port cannot be used', async () => {
