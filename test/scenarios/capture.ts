@@ -35,20 +35,25 @@ export const RULE_SETS: RuleSet[] = ['execve', 'execve+fork'];
 const AUDIT_LOG = '/var/log/audit/audit.log';
 const RULES_FILE = join(import.meta.dirname, '../../deploy/auditd/audited-exec.rules');
 
-/** Loads the deploy rules (all, or only the execve ones) under `key`; returns their removal. */
+/**
+ * Loads the deploy rules (all, or only the execve ones) under `key`; returns their removal. The
+ * keyless `never` rules (threads are not forks) are the same for every loader: one already loaded
+ * (by the shim under test, another capture, or a run that was killed) is used as it is, and left.
+ */
 export function loadRules(rules: RuleSet, key: string): () => void {
   const lines = readFileSync(RULES_FILE, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('-a '))
     .filter((l) => rules === 'execve+fork' || /-S execve/.test(l));
+  const ownNever: string[] = [];
   const remove = () => {
     for (const k of [key, `${key}-fork`]) {
       try {
         execFileSync('auditctl', ['-D', '-k', k], { stdio: 'pipe' });
       } catch {}
     }
-    // `never` rules carry no key: delete them by their text.
-    for (const l of lines.filter((r) => r.startsWith('-a never'))) {
+    // `never` rules carry no key: delete the ones this call added, by their text.
+    for (const l of ownNever) {
       try {
         execFileSync('auditctl', ['-d', ...l.slice(3).split(' ')], { stdio: 'pipe' });
       } catch {}
@@ -58,13 +63,26 @@ export function loadRules(rules: RuleSet, key: string): () => void {
     for (const l of lines) {
       const own = l.includes('key=audited-exec-fork') ? `${key}-fork` : key;
       const rule = l.includes(' -F key=') ? l.replace(/ -F key=\S+/, ` -F key=${own}`) : l;
-      execFileSync('auditctl', rule.split(' '), { stdio: 'pipe' });
+      if (rule.startsWith('-a never') && !addRule(rule)) continue;
+      if (!rule.startsWith('-a never')) execFileSync('auditctl', rule.split(' '), { stdio: 'pipe' });
+      else ownNever.push(rule);
     }
   } catch (err) {
     remove();
     throw err;
   }
   return remove;
+}
+
+/** Adds a rule; false when the kernel has it already ("Rule exists"). */
+function addRule(rule: string): boolean {
+  try {
+    execFileSync('auditctl', rule.split(' '), { stdio: 'pipe' });
+    return true;
+  } catch (err) {
+    if (/Rule exists/.test(String((err as { stderr?: unknown }).stderr ?? ''))) return false;
+    throw err;
+  }
 }
 
 /** Follows audit.log from its current end across rotations, handing whole lines to onLine. */
