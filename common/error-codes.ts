@@ -80,6 +80,12 @@ export const ERROR_CODES = {
     means: 'this recorder replica is shutting down and takes no new sessions; another replica will',
   },
   REPLICA_UNREACHABLE: { http: 502, means: 'the replica recording this session did not answer' },
+  STORAGE_UNAVAILABLE: {
+    http: 503,
+    means: 'the object store (--object-store) does not answer; recordings wait on the replicas',
+  },
+  STORAGE_BAD_KEY: { http: 400, means: 'not a key the object store accepts' },
+  STORAGE_CONFIG: { http: 500, means: 'the object store is configured wrongly (see the recorder log)' },
 
   // The node shim
   SHIM_UNAUTHENTICATED: { http: 401, means: 'the shim’s token is missing or not for this audience' },

@@ -47,8 +47,19 @@ export class RecorderClient {
     this.url = opts.url;
   }
 
-  createSession(req: SessionCreateRequest): Promise<SessionCreateResponse> {
-    return this.#json('POST', '/api/v1/sessions', req);
+  /**
+   * A replica that is shutting down (REPLICA_DRAINING) closes the connection with its refusal, so
+   * asking again reaches another replica through the Service: the user never sees a rolling update.
+   */
+  async createSession(req: SessionCreateRequest): Promise<SessionCreateResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#json('POST', '/api/v1/sessions', req);
+      } catch (err) {
+        if ((err as AuditedExecError).code !== 'REPLICA_DRAINING' || attempt >= DRAINING_RETRIES) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
   }
 
   listSessions(query: SessionQuery): Promise<SessionList> {
@@ -186,6 +197,9 @@ export class RecorderClient {
     throw errorFromResponse(status, Buffer.concat(chunks).toString('utf8'), this.url);
   }
 }
+
+/** Asks for a session this often while replicas answer that they are shutting down (~4.5 s in all). */
+const DRAINING_RETRIES = 10;
 
 const UNREACHABLE: Record<string, string> = {
   ECONNREFUSED: 'connection refused',

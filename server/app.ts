@@ -26,8 +26,10 @@ import { SessionEvents } from './sessions/bus.ts';
 import type { SessionLifecycle } from './sessions/lifecycle.ts';
 import { registerSessionRoutes } from './sessions/routes.ts';
 import { LiveSessions, type SessionServices } from './sessions/services.ts';
+import { openObjectStore } from './storage/open.ts';
+import { RecordingFiles } from './storage/recording-files.ts';
 import { DiskReserve } from './store/disk.ts';
-import { SqliteStore } from './store/sqlite.ts';
+import { openStore } from './store/open.ts';
 import type { RecorderStore } from './store/store.ts';
 import { loadTlsIdentity, type TlsIdentity } from './tls.ts';
 
@@ -76,18 +78,19 @@ export async function createRecorder(
     ...pick(settings, 'tlsCertFile', 'tlsKeyFile'),
     ...(publicHost ? { hostnames: [publicHost] } : {}),
   });
-  // The database shares its disk with the recordings: a reserve keeps room for final states.
-  mkdirSync(settings.dataDir, { recursive: true });
-  const disk = new DiskReserve({ dataDir: settings.dataDir, log });
-  disk.start();
-  const store: RecorderStore = new SqliteStore({
+  const disk = reserveDisk(settings.dataDir, log);
+  const objects = openObjectStore(settings);
+  const store = await openStore({
+    database: settings.database,
     dataDir: settings.dataDir,
+    objects,
     onDiskFull: () => disk.release(),
     log,
   });
   const metrics = createMetrics();
   const jobs = new Jobs({ lock: store.jobs, ran: (job) => metrics.jobRan(job), log });
-  const services = sessionServices(settings, { kube, store, policy, log, jobs });
+  const recordings = new RecordingFiles({ dataDir: settings.dataDir, objects });
+  const services = sessionServices(settings, { kube, store, policy, log, jobs, recordings });
   const authenticator = authenticatorFor(settings, kube, trust);
   const router = new Router({
     authenticator,
@@ -108,10 +111,11 @@ export async function createRecorder(
     authenticator,
     metrics,
     log,
+    ...(objects ? { objects } : {}),
     ...(overrides.events ? { events: overrides.events } : {}),
     ...(trust.admissionCa ? { admissionCallerCa: trust.admissionCa } : {}),
   });
-  const server = await listen({ settings, tls, router, cas: trust.all });
+  const server = await listen({ settings, tls, router, cas: trust.all, draining: () => state.draining });
   const port = (server.address() as AddressInfo).port;
   const localUrl = urlOf(settings.host, port);
   const presence = await joinReplicas({ settings, store, router, tls, log, url: localUrl });
@@ -132,6 +136,7 @@ export async function createRecorder(
     close,
     async drain(timeoutMs, message) {
       state.draining = true;
+      server.closeIdleConnections();
       if (timeoutMs > 0 && services.live.size > 0) {
         log(`draining: waiting up to ${timeoutMs / 1000} s for ${services.live.size} open session(s)`);
         await services.live.idle(timeoutMs);
@@ -139,6 +144,14 @@ export async function createRecorder(
       await close(message);
     },
   };
+}
+
+/** The embedded database shares its disk with the recordings: a reserve keeps room for final states. */
+function reserveDisk(dataDir: string, log: (line: string) => void): DiskReserve {
+  mkdirSync(dataDir, { recursive: true });
+  const disk = new DiskReserve({ dataDir, log });
+  disk.start();
+  return disk;
 }
 
 function urlOf(host: string, port: number): string {
@@ -187,7 +200,10 @@ async function joinReplicas(o: {
 
 function sessionServices(
   settings: Settings,
-  o: Pick<SessionServices, 'kube' | 'store' | 'policy'> & { log: (line: string) => void; jobs: Jobs },
+  o: Pick<SessionServices, 'kube' | 'store' | 'policy' | 'recordings'> & {
+    log: (line: string) => void;
+    jobs: Jobs;
+  },
 ): SessionServices {
   return {
     ...o,
@@ -273,7 +289,11 @@ function startTimers(o: {
     : undefined;
   // A replica whose lease ran out left sessions open: end them, whichever replica notices first.
   const takeOver = async () => {
-    const n = await o.sessions.takeOver(await o.presence.dead());
+    const dead = await o.presence.dead();
+    const n = await o.sessions.takeOver(dead);
+    o.modules.metrics.sessionsTakenOver(n);
+    // Taken over: a replica that comes back under the same name registers itself again.
+    await o.presence.forget(dead);
     if (n) log(`ended ${n} session(s) of replicas that stopped answering as interrupted`);
   };
   void jobs.run('replica-takeover', takeOver).catch((err) => log(`replica-takeover: ${errorMessage(err)}`));
@@ -292,7 +312,13 @@ function startTimers(o: {
   };
 }
 
-async function listen(o: { settings: Settings; tls: TlsIdentity; router: Router; cas: string[] }) {
+async function listen(o: {
+  settings: Settings;
+  tls: TlsIdentity;
+  router: Router;
+  cas: string[];
+  draining: () => boolean;
+}) {
   const server = createServer(
     {
       cert: o.tls.cert,
@@ -302,7 +328,12 @@ async function listen(o: { settings: Settings; tls: TlsIdentity; router: Router;
       rejectUnauthorized: false,
       ...(o.cas.length ? { ca: o.cas } : {}),
     },
-    (req, res) => void o.router.handle(req, res),
+    (req, res) => {
+      // Draining: each answer closes its connection, so the client's next request is balanced
+      // onto another replica rather than kept on this one.
+      if (o.draining()) res.setHeader('Connection', 'close');
+      void o.router.handle(req, res);
+    },
   );
   server.on('upgrade', (req, socket, head) => void o.router.handleUpgrade(req, socket, head));
   server.on('clientError', answerClientError);

@@ -28,6 +28,10 @@ export interface Metrics {
   shimGone(node: string): void;
   /** A periodic job ran on this replica (replicas/jobs.ts: once across replicas, not per replica). */
   jobRan(job: string): void;
+  /** Exports the recording uploader's figures (storage/uploads.ts), read when scraped. */
+  watchUploads(counters: { readonly pending: number; readonly failures: number }): void;
+  /** Sessions of a dead replica this replica ended as interrupted. */
+  sessionsTakenOver(n: number): void;
   /** GET /metrics in the text exposition format. */
   handler(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
@@ -81,6 +85,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['job'] as const,
     registers: [registry],
   });
+  const takenOver = new Counter({
+    name: 'audited_exec_sessions_taken_over_total',
+    help: 'Sessions of replicas that stopped answering that this replica ended as interrupted.',
+    registers: [registry],
+  });
+  takenOver.inc(0);
   // Both session kinds are always exported, so an alert on `== 0` or a rate() works from the start.
   for (const kind of ['exec', 'node-debug'] satisfies SessionKind[]) {
     active.inc({ kind }, 0);
@@ -112,6 +122,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       lost.remove({ node });
     },
     jobRan: (job) => jobs.inc({ job }),
+    watchUploads: (counters) => {
+      new Gauge({
+        name: 'audited_exec_uploads_pending',
+        help: 'Finished recordings on this replica not yet in the object store (the bucket is behind).',
+        registers: [registry],
+        collect() {
+          this.set(counters.pending);
+        },
+      });
+      new Counter({
+        name: 'audited_exec_upload_failures_total',
+        help: 'Recording uploads to the object store that failed (each is retried).',
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(counters.failures);
+        },
+      });
+    },
+    sessionsTakenOver: (n) => {
+      if (n > 0) takenOver.inc(n);
+    },
     handler: () => async (_req, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType }).end(body);

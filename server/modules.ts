@@ -15,9 +15,11 @@ import { registerEvidence } from './evidence/module.ts';
 import type { SealQueue } from './evidence/seal-queue.ts';
 import type { Router } from './http/router.ts';
 import { authorizedMetricsHandler, createMetrics, followSessions, type Metrics } from './metrics.ts';
-import { recordingPath } from './recording/writer.ts';
 import type { SessionServices } from './sessions/services.ts';
 import { attachShim, type ShimAttachment } from './shim/attach.ts';
+import type { ObjectStore } from './storage/object-store.ts';
+import { RecordingFiles } from './storage/recording-files.ts';
+import { attachUploads } from './storage/uploads.ts';
 import type { RecorderStore } from './store/store.ts';
 import { eventsFromStore, uiEventSource } from './ui/events-source.ts';
 import { registerUi } from './ui/routes.ts';
@@ -36,6 +38,8 @@ export interface ModuleDeps {
     deleteSession?(sessionId: string): Promise<void>;
   };
   log: (line: string) => void;
+  /** Where finished recordings go for every replica (--object-store); absent: this data dir only. */
+  objects?: ObjectStore;
   /** PEM of the CA that issues the apiserver's webhook client certificate (admission/caller.ts). */
   admissionCallerCa?: string;
 }
@@ -60,12 +64,23 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   followSessions(metrics, services.events);
   const shim = attachShim({ router, store, services }, { metrics, log });
   const events = deps.events ?? shim.events;
+  const recordings = services.recordings ?? new RecordingFiles({ dataDir: settings.dataDir });
+  const uploads = deps.objects
+    ? attachUploads({
+        dataDir: settings.dataDir,
+        objects: deps.objects,
+        events: services.events,
+        metrics,
+        log,
+      })
+    : undefined;
   const evidence = await registerEvidence({
     router,
     store,
     sessions: services.events,
     access,
     dataDir: settings.dataDir,
+    recordings,
     ...(settings.signingKeyFile ? { signingKeyFile: settings.signingKeyFile } : {}),
     events,
     log,
@@ -77,12 +92,14 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     store,
     authenticator: deps.authenticator,
     access,
-    recordingPathFor: (id) => recordingPath(settings.dataDir, id),
+    recordingPathFor: (id) => recordings.pathFor(id),
     evidence: evidence.evidence,
     events: deps.events ? eventsFromStore(deps.events) : uiEventSource(shim.events),
     config: {
       publicOrigins: settings.publicUrl ? [new URL(settings.publicUrl).origin] : [],
-      webSessions: { reviewIntervalMs: settings.webSessionReviewMs },
+      // In the store, so a browser stays signed in (and throttled) whichever replica answers.
+      webSessions: { reviewIntervalMs: settings.webSessionReviewMs, store: store.webSessions },
+      signInLimit: { store: store.signInFailures },
     },
   });
   return {
@@ -94,6 +111,8 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     drain: async () => {
       await sessionParams?.close();
       await evidence.seals.drain();
+      // After the last sessions ended: their recordings go up before the replica is gone.
+      await uploads?.stop();
     },
     async sweepRetention(now = new Date()) {
       if (!settings.retentionDays) return 0;

@@ -1,13 +1,12 @@
 // The evidence module: the signing key, the signature store, sealing at each session's end and
 // again for late shim events (both from the session events), the evidence routes and retention.
 // modules.ts calls registerEvidence once.
-import { rm } from 'node:fs/promises';
 import type { ShimEvent } from '../../common/wire.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { RequestContext, Router } from '../http/router.ts';
-import { recordingPath } from '../recording/writer.ts';
 import type { SessionEvents } from '../sessions/bus.ts';
 import { parseListQuery } from '../sessions/read.ts';
+import type { RecordingFiles } from '../storage/recording-files.ts';
 import type { RecorderStore } from '../store/store.ts';
 import { authorizeEvidence, type EvidenceAuthority, viewableSessions } from './authorize.ts';
 import { createEvidence, type Evidence } from './evidence.ts';
@@ -16,6 +15,7 @@ import { createRetention } from './retention.ts';
 import { getBulkExport, getEvidence, getSigningKey, putLegalHold } from './routes.ts';
 import { createSealQueue, type SealQueue } from './seal-queue.ts';
 import { loadSigningKey } from './signing-key.ts';
+import type { SignatureStore } from './store.ts';
 
 export interface EvidenceDeps {
   router: Router;
@@ -24,6 +24,8 @@ export interface EvidenceDeps {
   sessions: SessionEvents;
   access: SessionAccess;
   dataDir: string;
+  /** Recordings as local files, wherever they were recorded (storage/recording-files.ts). */
+  recordings: RecordingFiles;
   signingKeyFile?: string;
   /** Shim events per session. */
   events: {
@@ -46,7 +48,7 @@ export async function registerEvidence(d: EvidenceDeps): Promise<EvidenceModule>
     dataDir: d.dataDir,
     ...(d.signingKeyFile ? { keyFile: d.signingKeyFile } : {}),
   });
-  const { signatures } = d.store;
+  const signatures = signatureMethods(d.store.signatures);
   const getSession = async (id: string) => (await d.store.getSession(id)) ?? null;
   const evidence = createEvidence({
     key,
@@ -54,7 +56,7 @@ export async function registerEvidence(d: EvidenceDeps): Promise<EvidenceModule>
       ...signatures,
       getSession,
       // Read in pieces: a whole recording in memory would OOM the recorder on a 1 GiB session.
-      openRecording: (id) => openRecordingFile(recordingPath(d.dataDir, id)),
+      openRecording: async (id) => openRecordingFile(await d.recordings.pathFor(id)),
       listEvents: (id) => d.events.listEvents(id),
     },
   });
@@ -99,7 +101,7 @@ export async function registerEvidence(d: EvidenceDeps): Promise<EvidenceModule>
       getSession,
       listSessionsEndedBefore: (before) => d.store.listSessionsEndedBefore(before),
       deleteSession: async (id) => {
-        await rm(recordingPath(d.dataDir, id), { force: true });
+        await d.recordings.delete(id);
         await d.events.deleteSession?.(id);
         await d.store.deleteSession(id);
       },
@@ -111,5 +113,16 @@ export async function registerEvidence(d: EvidenceDeps): Promise<EvidenceModule>
     async sweepRetention(now, maxAgeDays) {
       return (await retention.sweep({ now, maxAgeDays })).deleted.length;
     },
+  };
+}
+
+/** The signature store's methods as plain functions: an engine may be a class (PostgreSQL), whose
+ *  methods a spread would not copy. */
+function signatureMethods(s: SignatureStore): SignatureStore {
+  return {
+    listSignatures: (id) => s.listSignatures(id),
+    appendSignature: (id, doc, bundle) => s.appendSignature(id, doc, bundle),
+    readBundle: (id) => s.readBundle(id),
+    deleteEvidence: (id) => s.deleteEvidence(id),
   };
 }

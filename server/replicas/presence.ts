@@ -63,6 +63,11 @@ export class ReplicaPresence {
     await this.#registry.remove(this.self.id).catch(() => {});
   }
 
+  /** Drops dead replicas from the registry once what they left was taken over. */
+  async forget(ids: readonly string[]): Promise<void> {
+    for (const id of ids) if (id !== this.self.id) await this.#registry.remove(id);
+  }
+
   /** The replica `id` while it is alive; undefined when it is unknown or its lease ran out. */
   async alive(id: string): Promise<ReplicaInfo | undefined> {
     const all = await this.#registry.list();

@@ -84,7 +84,9 @@ export function readRoutes(services: SessionServices) {
 
     async recording(ctx: RequestContext): Promise<void> {
       const s = await load(ctx);
-      const path = recordingPath(services.dataDir, s.id);
+      const path = services.recordings
+        ? await services.recordings.pathFor(s.id)
+        : recordingPath(services.dataDir, s.id);
       const info = await stat(path).catch(() => null);
       if (!info?.isFile() || info.size === 0) {
         throw new AuditedExecError(

@@ -4,6 +4,7 @@ import type { SessionAccess } from '../auth/session-access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Policy } from '../policy.ts';
 import type { Jobs } from '../replicas/jobs.ts';
+import type { RecordingFiles } from '../storage/recording-files.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionEvents } from './bus.ts';
 import type { NodeDebugSettings } from './drivers/node-debug/pods.ts';
@@ -19,6 +20,8 @@ export interface SessionServices {
   replica?: string;
   /** Periodic work that runs once across replicas (replicas/jobs.ts). */
   jobs?: Jobs;
+  /** Recordings as local files wherever they were recorded; default: this data dir only. */
+  recordings?: RecordingFiles;
   streamTimeoutMs: number;
   clock: () => Date;
   /** The recorder's own username as the apiserver sees it (impersonator), when known. */

@@ -5,7 +5,7 @@
 //
 // An object in the store is final (the uploader puts a recording once it is finished), so a cached
 // copy never goes stale; evict() removes one whose session was deleted.
-import { access, rm } from 'node:fs/promises';
+import { access, rm, stat } from 'node:fs/promises';
 import { recordingPath } from '../recording/writer.ts';
 import type { ObjectStore } from './object-store.ts';
 import { cachedRecordingPath, recordingKey } from './recording-object.ts';
@@ -30,7 +30,9 @@ export class RecordingReader {
    */
   async localPath(id: string): Promise<string | null> {
     const own = recordingPath(this.#o.dataDir, id);
-    if (await exists(own)) return own;
+    // An empty file is a reservation this replica made for a session whose stream another
+    // replica opened and recorded: that one's recording is the session's.
+    if (await nonEmpty(own)) return own;
     const cached = cachedRecordingPath(this.#o.dataDir, id);
     if (await exists(cached)) return cached;
     let download = this.#downloads.get(id);
@@ -47,6 +49,14 @@ export class RecordingReader {
   /** Drops the downloaded copy (the session's recording was deleted). */
   async evict(id: string): Promise<void> {
     await rm(cachedRecordingPath(this.#o.dataDir, id), { force: true });
+  }
+}
+
+async function nonEmpty(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).size > 0;
+  } catch {
+    return false;
   }
 }
 

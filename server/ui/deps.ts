@@ -3,10 +3,10 @@
 
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
-import type { WebSessionOptions } from '../auth/web-session.ts';
+import type { WebSessionOptions, WebSessionStore } from '../auth/web-session.ts';
 import type { AlertFilter, AlertPage } from '../events/store.ts';
 import type { Store } from '../store/store.ts';
-import type { SignInLimitOptions } from './sign-in-limit.ts';
+import type { SignInFailureStore, SignInLimitOptions } from './sign-in-limit.ts';
 import type { TrustedProxyConfig } from './viewer.ts';
 
 export interface UiEventSource {
@@ -27,9 +27,9 @@ export interface EvidenceSource {
 export interface UiConfig {
   /** origins the UI is reached at (scheme://host[:port]); the request's own Host is always accepted */
   publicOrigins: string[];
-  webSessions: Partial<WebSessionOptions>;
+  webSessions: Partial<WebSessionOptions> & { store?: WebSessionStore };
   /** failed sign-ins allowed per client address and window */
-  signInLimit: Partial<SignInLimitOptions>;
+  signInLimit: Partial<SignInLimitOptions> & { store?: SignInFailureStore };
   trustedProxy?: TrustedProxyConfig;
   pageSize: number;
   /** most store rows one list request examines (visibility/search filtering) */
@@ -49,8 +49,8 @@ export interface UiDeps {
   authenticator: Authenticator;
   /** who may see which session: the recorder's one SessionAccess (server/auth/session-access.ts) */
   access: SessionAccess;
-  /** where the recorder keeps `.cast` files: recordingPath(dataDir, id) */
-  recordingPathFor: (sessionId: string) => string;
+  /** a local file with the session's recording (storage/recording-files.ts) */
+  recordingPathFor: (sessionId: string) => Promise<string>;
   /** default: the store itself when it has listEvents(id) (shim events) */
   events?: UiEventSource;
   evidence?: EvidenceSource;

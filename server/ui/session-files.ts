@@ -35,7 +35,7 @@ export function sessionFileRoutes(get: Get, viewable: Viewable): void {
   get('/ui/sessions/:id/recording.cast', async (ctx, v, ui) => {
     const s = await viewable(ctx, v, ui);
     if (!s) return;
-    const path = ui.deps.recordingPathFor(s.id);
+    const path = await ui.deps.recordingPathFor(s.id);
     const info = await stat(path).catch(() => null);
     if (!info) return sendProblem(ctx.req, ctx.res, 404, 'This session has no recording.');
     const display = ctx.url.searchParams.get('display') === '1' && !s.tty;
@@ -60,7 +60,7 @@ export function sessionFileRoutes(get: Get, viewable: Viewable): void {
     const ac = new AbortController();
     ctx.res.on('close', () => ac.abort());
     await streamLive(ctx.res, {
-      path: ui.deps.recordingPathFor(s.id),
+      path: await ui.deps.recordingPathFor(s.id),
       tty: s.tty,
       getSession: () => ui.deps.store.getSession(s.id),
       signal: ac.signal,

@@ -153,7 +153,7 @@ async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext
   const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
   const { execs, alerts } = splitEvents(items ?? []);
   // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
-  const header = await readCastHeader(ui.deps.recordingPathFor(s.id));
+  const header = await readCastHeader(await ui.deps.recordingPathFor(s.id));
   const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
   const timeline = buildTimeline(execs, { startMs });
   const page = sessionPage({
