@@ -31,7 +31,7 @@ import { RecordingFiles } from './storage/recording-files.ts';
 import { DiskReserve } from './store/disk.ts';
 import { openStore } from './store/open.ts';
 import type { RecorderStore } from './store/store.ts';
-import { loadTlsIdentity, type TlsIdentity } from './tls.ts';
+import { serverIdentity, type TlsIdentity } from './tls.ts';
 
 export interface Recorder {
   /** https://host:port as reachable locally (publicUrl when configured) */
@@ -72,12 +72,7 @@ export async function createRecorder(
   const kube = overrides.kube ?? KubeClient.load({ ...pick(settings, 'kubeconfig', 'context') });
   const policy = overrides.policy ?? (await loadPolicy(settings.policyFile));
   const trust = await loadTrust(settings, kube);
-  const publicHost = settings.publicUrl ? new URL(settings.publicUrl).hostname : undefined;
-  const tls = await loadTlsIdentity({
-    dataDir: settings.dataDir,
-    ...pick(settings, 'tlsCertFile', 'tlsKeyFile'),
-    ...(publicHost ? { hostnames: [publicHost] } : {}),
-  });
+  const tls = await serverIdentity(settings);
   const disk = reserveDisk(settings.dataDir, log);
   const objects = openObjectStore(settings);
   const store = await openStore({

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AuditedExecError } from '../common/errors.ts';
+import type { Settings } from './config.ts';
 
 export interface TlsIdentity {
   cert: string;
@@ -23,6 +24,18 @@ export interface TlsOptions {
   dataDir: string;
   /** Extra names for a generated certificate (e.g. the public URL's host). */
   hostnames?: string[];
+}
+
+/** The recorder's identity from its settings: --tls-cert/--tls-key, else generated into the data dir
+ *  (naming the public URL's host too). */
+export function serverIdentity(
+  s: Pick<Settings, 'dataDir' | 'tlsCertFile' | 'tlsKeyFile' | 'publicUrl'>,
+): Promise<TlsIdentity> {
+  return loadTlsIdentity({
+    dataDir: s.dataDir,
+    ...(s.tlsCertFile && s.tlsKeyFile ? { certFile: s.tlsCertFile, keyFile: s.tlsKeyFile } : {}),
+    ...(s.publicUrl ? { hostnames: [new URL(s.publicUrl).hostname] } : {}),
+  });
 }
 
 export async function loadTlsIdentity(o: TlsOptions): Promise<TlsIdentity> {
