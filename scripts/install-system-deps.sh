@@ -3,10 +3,11 @@
 # Chromium for browser tests, asciinema to check recordings, tini for the
 # attribution scenarios' subreaper shapes, stress-ng for `npm run test:under-load`,
 # a one-node Ceph (mon, osd, radosgw) as the real S3 server of the object-store tests, postgresql
-# for the PostgreSQL store's tests (they start their own server; the default cluster is stopped).
+# for the PostgreSQL store's tests (they start their own server; the default cluster is stopped),
+# haproxy to balance the replicas test's recorders (it starts its own; the service is stopped).
 # Idempotent; needs root to install.
 set -euo pipefail
-pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common postgresql)
+pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common postgresql haproxy)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
@@ -25,3 +26,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Installing postgresql starts a default cluster on 5432: nothing should listen by default.
 pg_ctlcluster 15 main stop 2>/dev/null || true
+# Installing haproxy starts its service on the default config: tests run their own.
+if command -v systemctl >/dev/null; then systemctl disable --now haproxy 2>/dev/null || true; fi
+pkill -x haproxy 2>/dev/null || true

@@ -19,6 +19,7 @@ import { selfName } from './kube/self-name.ts';
 import { createMetrics } from './metrics.ts';
 import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
 import { loadPolicy, type Policy } from './policy.ts';
+import { Drain } from './replicas/drain.ts';
 import { sessionForwarder } from './replicas/forward.ts';
 import { Jobs } from './replicas/jobs.ts';
 import { HEARTBEAT_MS, ReplicaPresence } from './replicas/presence.ts';
@@ -94,8 +95,9 @@ export async function createRecorder(
         `error: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
       ),
   });
-  const state = { closing: false, draining: false };
-  registerHealth({ router, store, disk, closing: () => state.closing, draining: () => state.draining });
+  const state = { closing: false };
+  const drain = new Drain();
+  registerHealth({ router, store, disk, closing: () => state.closing, draining: () => drain.active });
   const sessions = registerSessionRoutes(router, services);
   await sessions.recover();
   const modules = await registerModules({
@@ -110,7 +112,7 @@ export async function createRecorder(
     ...(overrides.events ? { events: overrides.events } : {}),
     ...(trust.admissionCa ? { admissionCallerCa: trust.admissionCa } : {}),
   });
-  const server = await listen({ settings, tls, router, cas: trust.all, draining: () => state.draining });
+  const server = await listen({ settings, tls, router, cas: trust.all, drain });
   const port = (server.address() as AddressInfo).port;
   const localUrl = urlOf(settings.host, port);
   const presence = await joinReplicas({ settings, store, router, tls, log, url: localUrl });
@@ -130,12 +132,11 @@ export async function createRecorder(
     presence,
     close,
     async drain(timeoutMs, message) {
-      state.draining = true;
+      const open = services.live.size;
+      if (timeoutMs > 0) log(`draining: up to ${timeoutMs / 1000} s for ${open} open session(s)`);
+      const running = drain.run({ timeoutMs, live: services.live });
       server.closeIdleConnections();
-      if (timeoutMs > 0 && services.live.size > 0) {
-        log(`draining: waiting up to ${timeoutMs / 1000} s for ${services.live.size} open session(s)`);
-        await services.live.idle(timeoutMs);
-      }
+      await running;
       await close(message);
     },
   };
@@ -312,7 +313,7 @@ async function listen(o: {
   tls: TlsIdentity;
   router: Router;
   cas: string[];
-  draining: () => boolean;
+  drain: Drain;
 }) {
   const server = createServer(
     {
@@ -324,13 +325,17 @@ async function listen(o: {
       ...(o.cas.length ? { ca: o.cas } : {}),
     },
     (req, res) => {
+      o.drain.seen(req);
       // Draining: each answer closes its connection, so the client's next request is balanced
       // onto another replica rather than kept on this one.
-      if (o.draining()) res.setHeader('Connection', 'close');
+      if (o.drain.active) res.setHeader('Connection', 'close');
       void o.router.handle(req, res);
     },
   );
-  server.on('upgrade', (req, socket, head) => void o.router.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    o.drain.seen(req);
+    void o.router.handleUpgrade(req, socket, head);
+  });
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -43,6 +43,15 @@ export async function reserveRecording(dataDir: string, id: string): Promise<str
   return path;
 }
 
+/**
+ * The session's recording path on this replica, its folder made: the stream may be opened (and
+ * recorded) by another replica than the one that reserved the file at create.
+ */
+export async function recordingHere(dataDir: string, id: string): Promise<string> {
+  await mkdir(join(dataDir, RECORDINGS_DIR), { recursive: true });
+  return recordingPath(dataDir, id);
+}
+
 export interface RecordingOptions {
   path: string;
   /** Wall clock at the start (header timestamp). */

@@ -7,7 +7,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { failureStatus, type Status } from '../../common/status.ts';
 import type { SessionRecord } from '../../common/wire.ts';
 import { codedStatus } from '../http/respond.ts';
-import { RecordingWriter, recordingPath } from '../recording/writer.ts';
+import { RecordingWriter, recordingHere } from '../recording/writer.ts';
 import { type OpenContext, SessionRefusal, SessionStop } from './driver.ts';
 import type { SessionServices, Stoppable } from './services.ts';
 import { type ChannelSocket, OPEN } from './socket.ts';
@@ -56,7 +56,7 @@ export class Opening implements OpenContext, Stoppable {
     const s = this.session;
     try {
       this.#recording = await RecordingWriter.open({
-        path: recordingPath(this.#services.dataDir, s.id),
+        path: await recordingHere(this.#services.dataDir, s.id),
         startedAt: this.#services.clock(),
         recordInput: s.recordInput,
         title,

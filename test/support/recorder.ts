@@ -88,7 +88,13 @@ export interface SpawnedRecorder {
 
 /** `node server/main.ts` as a child process on 127.0.0.1:0, exactly as `npm start` runs it. */
 export async function spawnRecorder(
-  o: Omit<RecorderTestOptions, 'log' | 'settings'> & { env?: NodeJS.ProcessEnv },
+  o: Omit<RecorderTestOptions, 'log' | 'settings'> & {
+    env?: NodeJS.ProcessEnv;
+    /** HOST:PORT; default 127.0.0.1:0 */
+    listen?: string;
+    /** more flags (--database, --replica-id, …) */
+    args?: string[];
+  },
 ): Promise<SpawnedRecorder> {
   const ownDir = !o.dataDir;
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'audited-exec-recorder-')));
@@ -97,12 +103,13 @@ export async function spawnRecorder(
     '--max-semi-space-size=2',
     'server/main.ts',
     '--listen',
-    '127.0.0.1:0',
+    o.listen ?? '127.0.0.1:0',
     '--data-dir',
     dataDir,
     '--kubeconfig',
     o.sandbox.kubeconfigFor('recorder'),
   ];
+  args.push(...(o.args ?? []));
   if (o.policy !== undefined) {
     const file = join(dataDir, 'policy.json');
     await writeFile(file, JSON.stringify(o.policy));
@@ -127,7 +134,11 @@ export async function spawnRecorder(
       reject(new Error(`recorder exited (${code ?? signal}) before listening:\n${err}`)),
     );
   });
-  const caPem = await readFile(join(dataDir, 'tls', 'server.crt'), 'utf8');
+  const certFlag = args.indexOf('--tls-cert');
+  const caPem = await readFile(
+    certFlag >= 0 ? args[certFlag + 1]! : join(dataDir, 'tls', 'server.crt'),
+    'utf8',
+  );
   return {
     url: `https://127.0.0.1:${port}`,
     caPem,
