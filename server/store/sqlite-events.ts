@@ -16,8 +16,8 @@ import {
   sessionOf,
   UNRECORDED_KINDS,
 } from '../events/store.ts';
-import { badCursor } from './errors.ts';
 import type { Migration, SqliteDatabase } from './sqlite-db.ts';
+import { decodeAlertCursor, encodeAlertCursor } from './store.ts';
 
 const EVENT_MIGRATIONS: Migration[] = [
   {
@@ -179,7 +179,7 @@ export class SqliteEventStore implements EventStore {
     });
     const last = rows[limit - 1];
     return rows.length > limit && last
-      ? { items, continue: Buffer.from(JSON.stringify([last.time, last.row])).toString('base64url') }
+      ? { items, continue: encodeAlertCursor(last.time, last.row) }
       : { items };
   }
 
@@ -196,14 +196,4 @@ export class SqliteEventStore implements EventStore {
     }
     return hits;
   }
-}
-
-function decodeAlertCursor(s: string): [string, number] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'string' && Number.isInteger(v[1])) return [v[0], v[1]];
-  } catch {
-    // fall through
-  }
-  throw badCursor('EVENTS_BAD_CURSOR');
 }

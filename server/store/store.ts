@@ -8,6 +8,7 @@ import type { WebSessionStore } from '../auth/web-session.ts';
 import type { EventStore } from '../events/store.ts';
 import type { SignatureStore } from '../evidence/store.ts';
 import type { SignInFailureStore } from '../ui/sign-in-limit.ts';
+import { badCursor } from './errors.ts';
 
 /** Session rows. Legal holds are the `legalHold` field; retention lists and deletes through it. */
 export interface Store {
@@ -112,4 +113,20 @@ export function decodeCursor(s: string): Cursor | null {
     // fall through
   }
   return null;
+}
+
+/** The alerts page cursor: the last alert's time and row, opaque to clients. */
+export function encodeAlertCursor(time: unknown, row: unknown): string {
+  return Buffer.from(JSON.stringify([time, row])).toString('base64url');
+}
+
+/** [time, row] of an alerts cursor; refused (EVENTS_BAD_CURSOR) when encodeAlertCursor did not make it. */
+export function decodeAlertCursor(s: string): [string, number] {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && typeof v[0] === 'string' && Number.isInteger(v[1])) return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw badCursor('EVENTS_BAD_CURSOR');
 }

@@ -14,7 +14,7 @@ import {
   sessionOf,
   UNRECORDED_KINDS,
 } from '../../events/store.ts';
-import { badCursor } from '../errors.ts';
+import { decodeAlertCursor, encodeAlertCursor } from '../store.ts';
 import type { PgDatabase } from './db.ts';
 
 const COLUMNS = [
@@ -158,7 +158,7 @@ export class PgEventStore implements EventStore {
     }));
     const last = rows[limit - 1];
     return rows.length > limit && last
-      ? { items, continue: Buffer.from(JSON.stringify([last.time, Number(last.row)])).toString('base64url') }
+      ? { items, continue: encodeAlertCursor(last.time, Number(last.row)) }
       : { items };
   }
 
@@ -175,14 +175,4 @@ export class PgEventStore implements EventStore {
     }
     return hits;
   }
-}
-
-function decodeAlertCursor(s: string): [string, number] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'string' && Number.isInteger(v[1])) return [v[0], v[1]];
-  } catch {
-    // fall through
-  }
-  throw badCursor('EVENTS_BAD_CURSOR');
 }
