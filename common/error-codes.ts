@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   SESSION_RECORDING_UNAVAILABLE: { http: 503, means: 'the recorder cannot write recordings now' },
   SESSION_RECORDING_NO_SPACE: { http: 507, means: 'the recorder has no space left for recordings' },
   STORE_DISK_FULL: { http: 507, means: 'the recorder’s data disk is full; nothing new is started' },
+  STORE_UNAVAILABLE: {
+    http: 503,
+    means: 'the recorder’s database (--database) does not answer; nothing new is started',
+  },
 
   // Opening a session's stream
   SESSION_BAD_ID: { http: 404, means: 'not a session id (ids are lower-case UUIDs)' },

@@ -3,7 +3,10 @@
 import type { ErrorCode } from '../../common/error-codes.ts';
 import { AuditedExecError } from '../../common/errors.ts';
 
-export type StoreErrorCode = Extract<ErrorCode, 'STORE_DISK_FULL' | 'STORE_BAD_CURSOR' | 'EVENTS_BAD_CURSOR'>;
+export type StoreErrorCode = Extract<
+  ErrorCode,
+  'STORE_DISK_FULL' | 'STORE_UNAVAILABLE' | 'STORE_BAD_CURSOR' | 'EVENTS_BAD_CURSOR'
+>;
 
 export class StoreError extends AuditedExecError {
   declare readonly code: StoreErrorCode;

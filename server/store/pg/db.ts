@@ -4,6 +4,7 @@
 // of this folder hold the pool; the recorder reaches state through the interfaces (../store.ts).
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { StoreError } from '../errors.ts';
 
 /** A schema step, applied once, in its own transaction; ids order nothing, the list does. */
 export interface PgMigration {
@@ -51,16 +52,22 @@ export class PgDatabase {
     this.where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
   }
 
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     sql: string,
     params: unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(sql, params);
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
   }
 
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err) => {
+      throw this.#unavailable(err);
+    });
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -72,6 +79,20 @@ export class PgDatabase {
     } finally {
       client.release();
     }
+  }
+
+  /** A failure to reach the database as STORE_UNAVAILABLE with one sentence (the caller fails
+   *  closed: 503, readiness false); any other error as it is. */
+  #unavailable(err: unknown): unknown {
+    if (!isConnectionFailure(err)) return err;
+    const why = err instanceof Error ? err.message : String(err);
+    return new StoreError(
+      'STORE_UNAVAILABLE',
+      `the recorder's database ${this.where} does not answer (${why})`,
+      {
+        cause: err,
+      },
+    );
   }
 
   /** Applies each step not yet recorded, under the migration lock, each in its own transaction. */
@@ -134,4 +155,26 @@ export class PgDatabase {
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
+}
+
+/** SQLSTATE classes and errors that mean the database cannot be reached, not that a statement failed. */
+const CONNECTION_STATES = /^(08|57P0[1-3]|53300)/;
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
+
+export function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (NETWORK.has(code) || CONNECTION_STATES.test(code))) return true;
+  const message = err instanceof Error ? err.message : '';
+  // node-postgres's own words for a connection that ended or never came
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+    message,
+  );
 }
