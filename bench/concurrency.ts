@@ -56,7 +56,11 @@ function waitFor(o: Open, text: string, timeoutMs = 30_000): Promise<void> {
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 
 /** Runs `fn` over items with at most `width` in flight. */
-async function pool<T, R>(items: T[], width: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: T[],
+  width: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(

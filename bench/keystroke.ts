@@ -12,13 +12,14 @@ import {
 import type { BenchResult } from './result.ts';
 import { ms, round, summarize } from './stats.ts';
 
-const SPEC: ExecSpec = {
+/** A raw-tty `cat` that says ready: each byte sent comes back from the process itself. */
+export const ECHO_SPEC: ExecSpec = {
   command: ['bash', '-c', 'stty raw -echo; echo ready; exec cat'],
   tty: true,
   stdin: true,
 };
 
-async function ready(s: ChannelStream): Promise<void> {
+export async function ready(s: ChannelStream): Promise<void> {
   let seen = '';
   await new Promise<void>((resolve) =>
     s.onOutput((c) => {
@@ -29,7 +30,7 @@ async function ready(s: ChannelStream): Promise<void> {
 }
 
 /** Sends `count` single bytes one after another; returns each round trip in ms. */
-async function roundTrips(s: ChannelStream, count: number): Promise<number[]> {
+export async function roundTrips(s: ChannelStream, count: number): Promise<number[]> {
   const samples: number[] = [];
   let waiter: ((c: Buffer) => void) | null = null;
   s.onOutput((c) => waiter?.(c));
@@ -58,9 +59,9 @@ export async function keystrokeBench(o: {
   keystrokes: number;
 }): Promise<BenchResult> {
   const streams = {
-    recorded: await openRecorded(o.recorder, SPEC),
-    direct: await openDirect(o.api, SPEC),
-    relay: await openDirect(o.relay, SPEC),
+    recorded: await openRecorded(o.recorder, ECHO_SPEC),
+    direct: await openDirect(o.api, ECHO_SPEC),
+    relay: await openDirect(o.relay, ECHO_SPEC),
   };
   await Promise.all(Object.values(streams).map(ready));
   const samples: Record<keyof typeof streams, number[]> = { recorded: [], direct: [], relay: [] };

@@ -12,6 +12,7 @@ import { concurrencyBench } from './concurrency.ts';
 import { keystrokeBench } from './keystroke.ts';
 import { latencyBench } from './latency.ts';
 import { offlineBench } from './offline.ts';
+import { replicasBench } from './replicas.ts';
 import type { BenchResult } from './result.ts';
 import { spawnSandbox } from './sandbox-process.ts';
 import { scaleBench } from './scale-check.ts';
@@ -79,6 +80,16 @@ try {
   await bench('offline', () => offlineBench({ records: quick ? 100_000 : 1_000_000, log }));
   await bench('scale', async () => scaleBench({ records: quick ? 100_000 : 1_000_000, log }));
   await bench('store-ingest', () => storeIngestBench({ seconds: quick ? 1 : 5, log }));
+  // Two clusters of its own (PostgreSQL, Ceph RGW, HAProxy) on the shared sandbox: ~30 s to start.
+  await bench('replicas', () =>
+    replicasBench({
+      sandbox: sb,
+      sessions: quick ? 12 : 40,
+      concurrency: 6,
+      keystrokes: quick ? 50 : 200,
+      log,
+    }),
+  );
   await bench('shim-cpu', async () => {
     const r = await shimCpuBench({
       sandbox: sb,
