@@ -10,6 +10,7 @@ import { type K8sObject, render } from './manifests.ts';
 import { flattenRbac } from './rbac-flatten.ts';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
+const HA = new URL('../../deploy/overlays/ha/', import.meta.url).pathname;
 
 /** Async on purpose: the sandbox serves from this process, a sync child would block it. */
 function kubectl(
@@ -28,8 +29,10 @@ function kubectl(
 describe.skipIf(skipE2E('deploy: apply to the sandbox', 'kubectl'))('deploy: apply to the sandbox', () => {
   let sb: Sandbox;
   let objects: K8sObject[];
+  let ha: K8sObject[];
   beforeAll(async () => {
     objects = render(DEPLOY);
+    ha = render(HA);
     sb = await startSandbox({ runtime: 'pty', log: () => {} });
   });
   afterAll(async () => {
@@ -71,6 +74,28 @@ describe.skipIf(skipE2E('deploy: apply to the sandbox', 'kubectl'))('deploy: app
         .join(', ')}\n`,
     );
     expect(applied).toContain('ConfigMap/audited-exec-plugin');
+  });
+
+  it('the ha overlay: its own ConfigMap applies beside the install, and it grants exactly the same RBAC', async () => {
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const installed = new Set(objects.map(key));
+    const own = ha.filter((o) => o.kind === 'ConfigMap' && !installed.has(key(o)));
+    expect(own.map((o) => o.metadata.name)).toEqual(['recorder-object-store']);
+    for (const obj of own) {
+      const r = await kubectl(
+        sb.kubeconfigFor('admin'),
+        ['apply', '--validate=false', '-f', '-'],
+        JSON.stringify(obj),
+      );
+      expect(r.err).toBe('');
+      expect(r.out).toContain(`configmap/${obj.metadata.name} created`);
+    }
+    // Three replicas run as the one recorder service account: nothing more to grant, nothing lost.
+    const rules = (objs: K8sObject[]) =>
+      flattenRbac(objs)
+        .map((r) => JSON.stringify(r))
+        .sort();
+    expect(rules(ha)).toEqual(rules(objects));
   });
 
   it('lets any authenticated user read the plugin ConfigMap, and nothing else there', async () => {
