@@ -206,6 +206,13 @@ export interface ShimEvent {
   raw: string[];
 }
 
+/** GET /api/v1/sessions/{id}/events: the session's attributed commands and alerts, a page at a time. */
+export interface SessionEventList {
+  items: Omit<ShimEvent, 'seq'>[];
+  /** present when more events follow: pass as `continue` for the next page */
+  continue?: string;
+}
+
 /** server → shim: tells the shim an exec without the env marker is about to start (image has no env). */
 export interface InferredExecHint {
   type: 'expect-exec';

@@ -66,7 +66,10 @@ const EXAMPLES = `Examples:
 
   # Recorded sessions in all namespaces, then replay one twice as fast
   kubectl audited-exec sessions -A
-  kubectl audited-exec play 3f2a9c1e-... --speed 2`;
+  kubectl audited-exec play 3f2a9c1e-... --speed 2
+
+  # What ran in that session, from the node's audit log (also after it ended)
+  kubectl audited-exec events 3f2a9c1e`;
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('kubectl audited-exec')

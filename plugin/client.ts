@@ -12,6 +12,7 @@ import type { Status } from '../common/status.ts';
 import type {
   SessionCreateRequest,
   SessionCreateResponse,
+  SessionEventList,
   SessionList,
   SessionQuery,
   SessionRecord,
@@ -74,6 +75,20 @@ export class RecorderClient {
     let cursor: string | undefined;
     do {
       const page = await this.listSessions({ ...query, ...(cursor ? { continue: cursor } : {}) });
+      yield* page.items;
+      cursor = page.continue;
+    } while (cursor);
+  }
+
+  /** Every page of a session's attributed commands and alerts, following `continue`. */
+  async *allEvents(id: string): AsyncGenerator<SessionEventList['items'][number]> {
+    let cursor: string | undefined;
+    do {
+      const qs = cursor ? `?continue=${encodeURIComponent(cursor)}` : '';
+      const page = await this.#json<SessionEventList>(
+        'GET',
+        `/api/v1/sessions/${encodeURIComponent(id)}/events${qs}`,
+      );
       yield* page.items;
       cursor = page.continue;
     } while (cursor);

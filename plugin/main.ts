@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { CommanderError } from 'commander';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
 import { type CliContext, createProgram, splitAtDashDash } from './cli.ts';
+import { register as registerEvents } from './events.ts';
 import { register as registerExec } from './exec.ts';
 import { register as registerExport } from './export.ts';
 import { register as registerPlay } from './play.ts';
@@ -24,6 +25,7 @@ const ctx: CliContext = {
 const program = createProgram(ctx);
 registerExec(program, ctx);
 registerSessions(program, ctx);
+registerEvents(program, ctx);
 registerPlay(program, ctx);
 registerExport(program, ctx);
 registerVerify(program, ctx);

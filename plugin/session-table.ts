@@ -2,6 +2,7 @@
 // spaces, ages in kubectl's HumanDuration. Pure: the caller passes "now".
 import { AuditedExecError } from '../common/errors.ts';
 import type { SessionRecord } from '../common/wire.ts';
+import { layoutTable, oneLine, truncate } from './table.ts';
 
 export interface TableOptions {
   now: Date;
@@ -73,32 +74,12 @@ function exitCell(s: SessionRecord): string {
 
 export function formatSessionsTable(sessions: readonly SessionRecord[], opts: TableOptions): string {
   const columns = opts.wide ? WIDE : NORMAL;
-  const rows = [
+  return layoutTable(
     columns.map((c) => c.header),
-    ...sessions.map((s) => columns.map((c) => c.cell(s, opts.now))),
-  ];
-  const widths = columns.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3)))
-        .join('')
-        .trimEnd(),
-    )
-    .join('\n')
-    .concat('\n');
+    sessions.map((s) => columns.map((c) => c.cell(s, opts.now))),
+  );
 }
 
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
-}
-
-function truncate(s: string, max: number): string {
-  const one = oneLine(s);
-  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
-}
-
-/** kubectl's duration.HumanDuration, so ages read the same as in `kubectl get`. */
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   if (seconds < -1) return '<invalid>';

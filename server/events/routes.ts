@@ -3,20 +3,13 @@
 // `limit` (default 500) and `continue` (keyset on the store's order, paging.ts).
 // Readable by whoever may read the session itself: requireViewableSession
 // (server/auth/session-access.ts), shared with GET /api/v1/sessions/{id} and the web UI.
-import type { ShimEvent } from '../../common/wire.ts';
+import type { SessionEventList } from '../../common/wire.ts';
 import { requireViewableSession } from '../auth/session-access.ts';
 import { sendJson } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import type { SessionServices } from '../sessions/services.ts';
 import { pageEvents, parseEventPage } from './paging.ts';
 import type { EventStore } from './store.ts';
-
-/** The answer of GET /api/v1/sessions/{id}/events. */
-export interface SessionEventList {
-  items: Omit<ShimEvent, 'seq'>[];
-  /** present when more events follow: pass as `continue` for the next page */
-  continue?: string;
-}
 
 export function registerEventRoutes(
   router: Router,

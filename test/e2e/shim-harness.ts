@@ -6,8 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
-import type { SessionCreateResponse } from '../../common/wire.ts';
-import type { SessionEventList } from '../../server/events/routes.ts';
+import type { SessionCreateResponse, SessionEventList } from '../../common/wire.ts';
 import { type Credentials, call } from '../server/client.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -109,6 +109,7 @@ describe('errorFromNetwork', () => {
 const BLOB = Buffer.from(Array.from({ length: 256 * 64 }, (_, i) => i % 256));
 
 describe('RecorderClient against a real HTTP server', () => {
+  let drainingLeft = 2;
   let server: Server;
   let url: string;
   const seen: IncomingMessage[] = [];
@@ -128,6 +129,27 @@ describe('RecorderClient against a real HTTP server', () => {
         res.end(BLOB);
         return;
       }
+      if (u.pathname === '/api/v1/sessions/e1/events') {
+        const page = u.searchParams.get('continue');
+        const ev = (n: number) => ({ kind: 'exec', exec: { argv: [`cmd-${n}`] } });
+        res.end(
+          JSON.stringify(
+            page === 'after 2' ? { items: [ev(3)] } : { items: [ev(1), ev(2)], continue: 'after 2' },
+          ),
+        );
+        return;
+      }
+      if (u.pathname === '/api/v1/sessions' && req.method === 'POST') {
+        // The first two asks meet replicas that are shutting down; the third one is answered.
+        drainingLeft--;
+        res.statusCode = drainingLeft >= 0 ? 503 : 201;
+        res.end(
+          drainingLeft >= 0
+            ? coded(503, 'REPLICA_DRAINING', 'this recorder replica is shutting down')
+            : JSON.stringify({ id: 'new', streamPath: '/s' }),
+        );
+        return;
+      }
       if (u.pathname === '/api/v1/sessions') {
         const page = u.searchParams.get('continue');
         const item = (id: string) => ({ id, user: 'alice', namespace: u.searchParams.get('namespace') });
@@ -143,6 +165,25 @@ describe('RecorderClient against a real HTTP server', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("follows a session's events to their last page", async () => {
+    const client = new RecorderClient({ url, headers: { Authorization: 'Bearer good' }, tls: {} });
+    const argv: string[] = [];
+    for await (const e of client.allEvents('e1')) argv.push(e.exec!.argv[0]!);
+    expect(argv).toEqual(['cmd-1', 'cmd-2', 'cmd-3']);
+  });
+
+  it('asks again when a replica answers that it is draining, and gets the session from another', async () => {
+    const client = new RecorderClient({ url, headers: { Authorization: 'Bearer good' }, tls: {} });
+    drainingLeft = 2;
+    await expect(client.createSession({ kind: 'exec', command: ['true'] } as never)).resolves.toMatchObject({
+      id: 'new',
+    });
+    drainingLeft = 100;
+    await expect(client.createSession({ kind: 'exec', command: ['true'] } as never)).rejects.toMatchObject({
+      code: 'REPLICA_DRAINING',
+    });
+  });
 
   it('follows continue to the last page and sends the query and credentials', async () => {
     const client = new RecorderClient({ url, headers: { Authorization: 'Bearer good' }, tls: {} });

@@ -4,11 +4,11 @@
 // and the access reviewer are in memory.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionRecord, ShimEvent } from '../../../common/wire.ts';
+import type { SessionEventList, SessionRecord, ShimEvent } from '../../../common/wire.ts';
 import type { AccessQuery } from '../../../server/auth/access.ts';
 import { SessionAccess } from '../../../server/auth/session-access.ts';
 import type { UserInfo } from '../../../server/auth/user.ts';
-import { registerEventRoutes, type SessionEventList } from '../../../server/events/routes.ts';
+import { registerEventRoutes } from '../../../server/events/routes.ts';
 import type { EventStore } from '../../../server/events/store.ts';
 import { Router } from '../../../server/http/router.ts';
 import { readRoutes } from '../../../server/sessions/read.ts';
