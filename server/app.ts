@@ -75,7 +75,7 @@ export async function createRecorder(
   const trust = await loadTrust(settings, kube);
   const tls = await serverIdentity(settings);
   const disk = reserveDisk(settings.dataDir, log);
-  const objects = openObjectStore(settings);
+  const objects = await objectStoreFor(settings, log);
   const store = await openStore({
     database: settings.database,
     dataDir: settings.dataDir,
@@ -116,7 +116,7 @@ export async function createRecorder(
   const port = (server.address() as AddressInfo).port;
   const localUrl = urlOf(settings.host, port);
   const presence = await joinReplicas({ settings, store, router, tls, log, url: localUrl });
-  const timers = startTimers({ settings, modules, sessions, disk, jobs, presence, log });
+  const timers = startTimers({ settings, modules, sessions, disk, jobs, presence, recordings, store, log });
   const close = shutdown({ server, services, modules, store, timers, state, presence });
 
   return {
@@ -140,6 +140,32 @@ export async function createRecorder(
       await close(message);
     },
   };
+}
+
+function pruneLocalCopies(recordings: RecordingFiles, store: RecorderStore, log: (line: string) => void) {
+  return setInterval(
+    () =>
+      void recordings
+        .pruneLocal(async (id) => (await store.getSession(id)) !== undefined)
+        .then((n) => n && log(`retention: removed ${n} local recording copies of deleted sessions`))
+        .catch((err) => log(`retention: local copies: ${errorMessage(err)}`)),
+    3_600_000,
+  ).unref();
+}
+
+/** The object store of --object-store, its state at start said in the log (a bucket that does not
+ *  answer delays uploads; it does not stop the recorder). */
+async function objectStoreFor(settings: Settings, log: (line: string) => void) {
+  const objects = openObjectStore(settings);
+  if (!objects && settings.database) {
+    log(
+      'warning: --database without --object-store: recordings and evidence bundles stay on this ' +
+        "replica's volume, and other replicas cannot serve them",
+    );
+  }
+  const problem = await objects?.check();
+  if (problem) log(`warning: ${problem}; recordings wait on this replica's volume until it answers`);
+  return objects;
 }
 
 /** The embedded database shares its disk with the recordings: a reserve keeps room for final states. */
@@ -273,6 +299,8 @@ function startTimers(o: {
   disk: DiskReserve;
   jobs: Jobs;
   presence: ReplicaPresence;
+  recordings: RecordingFiles;
+  store: RecorderStore;
   log: (line: string) => void;
 }): { stop(): void } {
   const { settings, modules, jobs, log } = o;
@@ -283,6 +311,8 @@ function startTimers(o: {
         if (n) log(`retention: deleted ${n} session(s) past ${days} days`);
       })
     : undefined;
+  // Retention ran on one replica; every replica clears its own copies of what it deleted.
+  const localCopies = days ? pruneLocalCopies(o.recordings, o.store, log) : undefined;
   // A replica whose lease ran out left sessions open: end them, whichever replica notices first.
   const takeOver = async () => {
     const dead = await o.presence.dead();
@@ -301,6 +331,7 @@ function startTimers(o: {
   return {
     stop() {
       retention?.stop();
+      if (localCopies) clearInterval(localCopies);
       takeovers.stop();
       o.sessions.close();
       clearInterval(disk);

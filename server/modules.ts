@@ -111,7 +111,8 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     drain: async () => {
       await sessionParams?.close();
       await evidence.seals.drain();
-      // After the last sessions ended: their recordings go up before the replica is gone.
+      // Waits for an upload in progress; the rest stays journaled on this replica's volume and goes
+      // up when it starts again (storage/recording-uploader.ts).
       await uploads?.stop();
     },
     async sweepRetention(now = new Date()) {

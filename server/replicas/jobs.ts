@@ -1,11 +1,13 @@
 // The recorder's periodic jobs (retention, unopened sessions, taking over a dead replica's
-// sessions, late-event sealing) run once across replicas: each run takes the job's lock from the
+// sessions) run once across replicas: each run takes the job's lock from the
 // store, and a replica that finds it held skips that run. Runs are counted per job (/metrics), so
 // "ran once, not once per replica" can be checked from outside.
 import { errorMessage } from '../../common/errors.ts';
 import type { JobLock } from '../store/store.ts';
 
-export type JobName = 'retention' | 'unopened-sessions' | 'replica-takeover' | 'late-seals';
+// Late-event sealing is no job: it follows the events a replica stores, and two replicas sealing
+// the same link at once are settled by the signature store (EVIDENCE_CHAIN_CONFLICT).
+export type JobName = 'retention' | 'unopened-sessions' | 'replica-takeover';
 
 export class Jobs {
   readonly #lock: JobLock;

@@ -23,6 +23,8 @@ export class ReplicaPresence {
   readonly #log: (line: string) => void;
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
+  /** Since when this replica's heartbeats have been stored without a failure (null: failing). */
+  #healthySince: number | null = null;
 
   constructor(o: {
     self: ReplicaSelf;
@@ -51,9 +53,11 @@ export class ReplicaPresence {
       await this.#registry.heartbeat(this.self.id, this.self.url, this.#clock().toISOString());
       if (this.#failing) this.#log(`replica ${this.self.id}: heartbeat stored again`);
       this.#failing = false;
+      this.#healthySince ??= this.#clock().getTime();
     } catch (err) {
       if (!this.#failing) this.#log(`replica ${this.self.id}: heartbeat failed: ${errorMessage(err)}`);
       this.#failing = true;
+      this.#healthySince = null;
     }
   }
 
@@ -74,8 +78,15 @@ export class ReplicaPresence {
     return all.find((r) => r.id === id && this.#isAlive(r));
   }
 
-  /** Replicas other than this one whose lease ran out. */
+  /**
+   * Replicas other than this one whose lease ran out. None while this replica has not itself been
+   * heartbeating for a whole lease: after the store was unreachable for everyone (an outage longer
+   * than the lease), every other replica must get a lease's time to heartbeat again before its
+   * silence means anything, or replicas would end each other's live sessions.
+   */
   async dead(): Promise<string[]> {
+    const since = this.#healthySince;
+    if (since === null || this.#clock().getTime() - since < this.#leaseMs) return [];
     const all = await this.#registry.list();
     return all.filter((r) => r.id !== this.self.id && !this.#isAlive(r)).map((r) => r.id);
   }

@@ -16,6 +16,7 @@ import {
   SessionRefusal,
   SessionStop,
 } from './driver.ts';
+import { storeFinalState } from './final-state.ts';
 import { type Handshake, Opening } from './opening.ts';
 import { Relay, type RelayResult } from './relay.ts';
 import type { SessionServices } from './services.ts';
@@ -236,10 +237,16 @@ export class SessionLifecycle {
       ...(result.outcome === 'exited' ? { exitCode: result.exitCode ?? null } : {}),
       ...(result.message ? { error: result.message } : {}),
     };
-    await this.#services.store.updateSession(session.id, patch);
     const ended = { ...session, ...patch };
-    this.#services.events.emit('ended', ended, result.outcome);
-    await this.cleanup(ended);
+    const after = async () => {
+      this.#services.events.emit('ended', ended, result.outcome);
+      await this.cleanup(ended);
+    };
+    const { store, log = () => {} } = this.#services;
+    const write = await storeFinalState({ store, id: session.id, patch, log });
+    if (write.first) return after();
+    // The database is down: the user is told now; the rest follows once the end is stored.
+    void write.landed.then(after).catch((err) => log(`session ${session.id}: ${errorMessage(err)}`));
   }
 
   /** Ends a claimed session before any relay: stored, cleaned up, and the user told why. */

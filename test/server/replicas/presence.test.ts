@@ -24,6 +24,54 @@ describe('replica presence', () => {
     expect((await registry.list()).map((r) => r.id)).toEqual(['b']);
   });
 
+  it('after an outage of the store longer than the lease, waits a lease before calling anyone dead', async () => {
+    let t = Date.parse('2026-12-03T10:00:00Z');
+    const clock = () => new Date(t);
+    const registry = new MemoryReplicaRegistry();
+    let down = false;
+    const flaky = {
+      list: () => registry.list(),
+      remove: (id: string) => registry.remove(id),
+      heartbeat: async (id: string, url: string, at: string) => {
+        if (down) throw new Error('database down');
+        await registry.heartbeat(id, url, at);
+      },
+    };
+    const a = new ReplicaPresence({
+      self: { id: 'a', url: 'https://a' },
+      registry: flaky,
+      clock,
+      leaseMs: 20_000,
+    });
+    const b = new ReplicaPresence({
+      self: { id: 'b', url: 'https://b' },
+      registry: flaky,
+      clock,
+      leaseMs: 20_000,
+    });
+    await a.beat();
+    await b.beat();
+    t += 20_000;
+    down = true;
+    await a.beat();
+    await b.beat();
+    t += 60_000;
+    down = false;
+    // a is back first: b's heartbeat is 80 s old, but b has not had a lease to beat again.
+    await a.beat();
+    expect(await a.dead()).toEqual([]);
+    t += 5_000;
+    await a.beat();
+    await b.beat();
+    t += 15_000;
+    await a.beat();
+    expect(await a.dead()).toEqual([]);
+    // b is truly gone: silent for a whole lease while a is healthy.
+    t += 20_001;
+    await a.beat();
+    expect(await a.dead()).toEqual(['b']);
+  });
+
   it('keeps beating after the registry failed once, and says so once', async () => {
     const lines: string[] = [];
     let fail = true;
