@@ -25,6 +25,7 @@ export interface GlobalFlags {
   server?: string;
   serverCa?: string;
   insecureSkipTlsVerify?: boolean;
+  token?: string;
 }
 
 /**
@@ -81,6 +82,10 @@ export function createProgram(ctx: CliContext): Command {
     .option('--kubeconfig <file>', 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('-n, --namespace <namespace>', 'namespace (default: the context namespace, else "default")')
+    .option(
+      '--token <token>',
+      'bearer token for the apiserver and the recorder, instead of the kubeconfig user',
+    )
     .option('--server <url>', 'URL of the audited-exec recorder (see "Finding the recorder")')
     .option('--server-ca <file>', 'PEM file with the CA that signed the recorder certificate')
     .option('--insecure-skip-tls-verify', 'do not verify the recorder certificate (insecure)')

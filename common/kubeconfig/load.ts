@@ -22,6 +22,8 @@ export interface KubeconfigOptions {
   context?: string;
   /** -n/--namespace */
   namespace?: string;
+  /** --token: a bearer token used instead of the kubeconfig user's credentials, as kubectl's */
+  token?: string;
   env: Record<string, string | undefined>;
   homeDir: string;
 }
@@ -95,7 +97,8 @@ export function loadKubeconfig(opts: KubeconfigOptions): ResolvedKubeconfig {
     clusterName: context.cluster ?? '',
     cluster,
     userName,
-    user: merged.users.get(userName) ?? {},
+    // kubectl --token: the token is the user's credential; no certificate or exec plugin besides.
+    user: opts.token ? { token: opts.token } : (merged.users.get(userName) ?? {}),
     env: opts.env,
   };
 }

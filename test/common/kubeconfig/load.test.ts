@@ -113,6 +113,18 @@ describe('credentialsFor', () => {
     expect((await credentialsFor(bob)).headers.Authorization).toBe('Bearer from-file');
   });
 
+  it('--token replaces the kubeconfig user, certificate and all, as kubectl --token does', async () => {
+    const certs = loadKubeconfig({
+      kubeconfig: a,
+      context: 'certs',
+      token: 'flag-token',
+      env: {},
+      homeDir: dir,
+    });
+    expect(await credentialsFor(certs)).toEqual({ headers: { Authorization: 'Bearer flag-token' } });
+    expect(certs.namespace).toBe('default');
+  });
+
   it('returns the client certificate and key, resolved relative to the kubeconfig', async () => {
     const certs = loadKubeconfig({ kubeconfig: a, context: 'certs', env: {}, homeDir: dir });
     const c = await credentialsFor(certs);
