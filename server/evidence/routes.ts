@@ -146,10 +146,20 @@ async function allowed(
 ): Promise<{ user?: string }> {
   const decision = await ctx.authorize(req, { action, sessionId });
   if (decision.allowed) return decision;
-  throw new AuditedExecError(
-    'EVIDENCE_FORBIDDEN',
-    `${decision.user ?? 'you'} may not ${action.replace(':', ' ')}`,
-  );
+  throw new AuditedExecError('EVIDENCE_FORBIDDEN', refusal(decision.user || 'you', action, sessionId));
+}
+
+/** The refusal as a sentence the user can act on: what was refused, and the RBAC it needs. */
+export function refusal(user: string, action: EvidenceAction, sessionId?: string): string {
+  const session = sessionId ? `session ${sessionId}` : 'these sessions';
+  switch (action) {
+    case 'evidence:read':
+      return `${user} may not read the evidence of ${session} (it needs get on sessions.audited-exec.io)`;
+    case 'evidence:export':
+      return `${user} may not export evidence (it needs get on sessions.audited-exec.io)`;
+    case 'legal-hold:set':
+      return `${user} may not set or lift the legal hold on ${session} (it needs update on sessions.audited-exec.io)`;
+  }
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

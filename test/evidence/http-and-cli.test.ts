@@ -152,7 +152,12 @@ describe('evidence REST handlers', () => {
       message: expect.stringMatching(/still running/),
     });
     expect((await fetch(`${base}/api/v1/sessions/nope/evidence`, auth)).status).toBe(400);
-    expect((await fetch(`${base}/api/v1/sessions/${SESSION_ID}/evidence`)).status).toBe(403);
+    const anonymous = await fetch(`${base}/api/v1/sessions/${SESSION_ID}/evidence`);
+    expect(anonymous.status).toBe(403);
+    // A sentence the user can act on, never the action's internal name.
+    expect((await anonymous.json()).message).toBe(
+      `you may not read the evidence of session ${SESSION_ID} (it needs get on sessions.audited-exec.io)`,
+    );
   });
 
   it('sets a legal hold only for an authorised caller', async () => {
@@ -164,6 +169,9 @@ describe('evidence REST handlers', () => {
       });
     const denied = await put('alice', { legalHold: true });
     expect(denied.status).toBe(403);
+    expect((await denied.json()).message).toMatch(
+      new RegExp(`may not set or lift the legal hold on session ${OTHER_ID} \\(it needs update on sessions`),
+    );
     expect(sessions.get(OTHER_ID)!.legalHold).toBeUndefined();
     expect((await put('auditor', { legalHold: 'yes' })).status).toBe(400);
     const ok = await put('auditor', { legalHold: true });
