@@ -36,6 +36,7 @@ export const CORE_RESOURCES: ApiResource[] = [
   R('pods/exec', 'PodExecOptions', true, ['create', 'get']),
   R('pods/log', 'Pod', true, ['get']),
   R('pods/status', 'Pod', true, ['get']),
+  R('serviceaccounts/token', 'TokenRequest', true, ['create']),
 ];
 
 const GROUPS: Record<string, ApiResource[]> = {

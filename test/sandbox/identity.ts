@@ -27,6 +27,8 @@ export interface ServiceAccountTokenOptions {
   name: string;
   nodeName?: string;
   audience?: string;
+  /** several audiences (TokenRequest); wins over `audience` */
+  audiences?: string[];
   /** seconds; default one day */
   expirationSeconds?: number;
 }
@@ -97,7 +99,7 @@ export class Authenticator {
     const claims: SaClaims = {
       iss: API_AUDIENCE,
       sub: `system:serviceaccount:${opts.namespace}:${opts.name}`,
-      aud: [opts.audience ?? API_AUDIENCE],
+      aud: opts.audiences ?? [opts.audience ?? API_AUDIENCE],
       exp: iat + (opts.expirationSeconds ?? 86_400),
       iat,
       nbf: iat,

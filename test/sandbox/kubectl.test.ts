@@ -16,6 +16,66 @@ describe.skipIf(skipE2E('sandbox kubectl', 'root', 'runc', 'kubectl'))(
       await sb?.stop();
     });
 
+    it('issues service-account tokens for an audience, bound to a pod and its node (kubectl create token)', async () => {
+      const review = async (token: string, audiences: string[]) =>
+        (
+          await apiRequest(sb, {
+            method: 'POST',
+            path: '/apis/authentication.k8s.io/v1/tokenreviews',
+            creds: { token: sb.tokens.admin! },
+            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } },
+          })
+        ).body as {
+          status: { authenticated?: boolean; user?: { username: string; extra?: Record<string, string[]> } };
+        };
+      const plain = await kubectl(sb.kubeconfigFor('admin'), [
+        'create',
+        'token',
+        'shim',
+        '-n',
+        'audited-exec',
+        '--audience',
+        'audited-exec',
+      ]);
+      expect(plain.stderr).toBe('');
+      const token = plain.stdout.trim();
+      expect((await review(token, ['audited-exec'])).status).toMatchObject({
+        authenticated: true,
+        user: { username: 'system:serviceaccount:audited-exec:shim' },
+      });
+      // Not for the apiserver itself: the audience was asked for.
+      expect((await review(token, [])).status.authenticated).toBeFalsy();
+      const bound = await kubectl(sb.kubeconfigFor('admin'), [
+        'create',
+        'token',
+        'shim',
+        '-n',
+        'default',
+        '--audience',
+        'audited-exec',
+        '--bound-object-kind',
+        'Pod',
+        '--bound-object-name',
+        'web',
+        '--duration',
+        '1h',
+      ]);
+      expect(bound.stderr).toBe('');
+      const user = (await review(bound.stdout.trim(), ['audited-exec'])).status.user!;
+      expect(user.extra?.['authentication.kubernetes.io/node-name']).toEqual([sb.nodeName]);
+      const missing = await kubectl(sb.kubeconfigFor('admin'), [
+        'create',
+        'token',
+        'shim',
+        '--bound-object-kind',
+        'Pod',
+        '--bound-object-name',
+        'nope',
+      ]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain('pods "nope" not found');
+    });
+
     it('lists the pre-created pods', async () => {
       const r = await kubectl(sb.kubeconfigPath, ['get', 'pods']);
       expect(r.stderr).toBe('');

@@ -66,10 +66,22 @@ const POD_SPEC: Schema = {
   13: S('hostIPC', 'bool'),
   22: M('tolerations', TOLERATION, true),
 };
+// k8s.io/api/authentication/v1 generated.proto: TokenRequestSpec and BoundObjectReference.
+const BOUND_OBJECT: Schema = { 1: S('kind'), 2: S('apiVersion'), 3: S('name'), 4: S('uid') };
+const TOKEN_REQUEST_SPEC: Schema = {
+  1: S('audiences', 'string', true),
+  3: M('boundObjectRef', BOUND_OBJECT),
+  4: S('expirationSeconds', 'int'),
+};
 const KINDS: Record<string, Schema> = {
   Pod: { 1: M('metadata', OBJECT_META), 2: M('spec', POD_SPEC) },
   ConfigMap: { 1: M('metadata', OBJECT_META), 2: { name: 'data', map: true } },
+  // kubectl create token: the TokenRequest subresource of a ServiceAccount
+  TokenRequest: { 1: M('metadata', OBJECT_META), 2: M('spec', TOKEN_REQUEST_SPEC) },
 };
+
+/** Kinds outside the core group, by their apiVersion. */
+const API_VERSIONS: Record<string, string> = { TokenRequest: 'authentication.k8s.io/v1' };
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -153,7 +165,7 @@ export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
   const apiVersion = typeMeta.find((f) => f.num === 1)?.bytes?.toString('utf8') ?? '';
   const kind = typeMeta.find((f) => f.num === 2)?.bytes?.toString('utf8') ?? '';
   const schema = KINDS[kind];
-  if (!schema || apiVersion !== 'v1')
+  if (!schema || apiVersion !== (API_VERSIONS[kind] ?? 'v1'))
     throw new Error(`protobuf ${apiVersion} ${kind} is not supported; send JSON`);
   const raw = unknown.find((f) => f.num === 2)?.bytes ?? Buffer.alloc(0);
   return { apiVersion, kind, ...decodeMessage(raw, schema) };

@@ -22,6 +22,7 @@ import { attributesOf, objectRefOf, type RequestInfo, requestInfo } from './requ
 import { handleResource, isStoreResource } from './resources.ts';
 import { selfSubjectAccessReview, selfSubjectReview, subjectAccessReview, tokenReview } from './reviews.ts';
 import type { ObjectStore } from './store.ts';
+import { type TokenRequestBody, tokenRequest } from './token-request.ts';
 
 export interface ApiServerOptions {
   tls: { cert: string; key: string; ca: string };
@@ -213,6 +214,18 @@ export class ApiServer {
         if (body) return sendJson(res, 200, body);
       }
       throw new HttpError(404, 'the server could not find the requested resource');
+    }
+    if (info.resource === 'serviceaccounts' && info.subresource === 'token' && info.verb === 'create') {
+      const body = (await readJson(req)) as TokenRequestBody;
+      const nodeOfPod = (ns: string, pod: string) => {
+        const found = this.#o.store.get('pods', ns, pod) as { spec?: { nodeName?: string } } | undefined;
+        return found ? (found.spec?.nodeName ?? '') : undefined;
+      };
+      return sendJson(
+        res,
+        201,
+        tokenRequest(this.#o.authn, { namespace: info.namespace, name: info.name, body, nodeOfPod }),
+      );
     }
     if (isStoreResource(info)) {
       if (info.resource === 'pods' && (info.subresource === 'exec' || info.subresource === 'attach')) {
