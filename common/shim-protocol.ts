@@ -4,6 +4,10 @@
 import type { Status } from './status.ts';
 import type { InferredExecHint, ShimEvent } from './wire.ts';
 
+/** The audience of the shim's service-account token (its projected token in deploy/app/shim.yaml):
+ *  the recorder accepts a shim only with a token minted for it. */
+export const SHIM_AUDIENCE = 'audited-exec';
+
 /** shim → server: events in increasing `seq`; a resend after reconnect may repeat seqs the server
  *  already stored (it ignores seq ≤ its highest stored for this node+bootId). */
 export interface ShimEventsMessage {

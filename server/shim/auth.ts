@@ -6,7 +6,7 @@ import { AuditedExecError } from '../../common/errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 
 export const NODE_NAME_EXTRA = 'authentication.kubernetes.io/node-name';
-export const SHIM_AUDIENCE = 'audited-exec';
+export { SHIM_AUDIENCE } from '../../common/shim-protocol.ts';
 export const SHIM_SERVICE_ACCOUNT = 'system:serviceaccount:audited-exec:shim';
 
 export interface ShimIdentity {

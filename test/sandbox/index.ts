@@ -8,6 +8,7 @@
  *   sb.url                      https://127.0.0.1:PORT
  *   sb.caPem                    CA PEM (serving cert and client certs chain to it)
  *   sb.kubeconfigPath           one context per user (named after the user), current-context alice
+ *   sb.shimTokenFile            the shim's token file (audience audited-exec, bound to this node)
  *   sb.kubeconfigFor(user)      path of a kubeconfig whose current context is `user`
  *   sb.tokens                   bearer tokens: admin, alice, bob, auditor, recorder, shim
  *   sb.clientCert               { cert, key } PEM for carol (CN=carol, O=dev)
@@ -32,6 +33,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditedExecError } from '../../common/errors.ts';
+import { SHIM_AUDIENCE } from '../../common/shim-protocol.ts';
 import { type AuditEvent, AuditLog } from './audit-log.ts';
 import { createPki } from './ca.ts';
 import { Authenticator, type ServiceAccountTokenOptions } from './identity.ts';
@@ -64,6 +66,8 @@ export interface Sandbox {
   caPem: string;
   kubeconfigPath: string;
   kubeconfigFor(user: string): string;
+  /** the node shim's token, as a DaemonSet gets it: audience audited-exec, bound to this node */
+  shimTokenFile: string;
   tokens: Record<string, string>;
   clientCert: { cert: string; key: string };
   runtime: 'runc' | 'pty';
@@ -169,6 +173,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       });
       kubeconfigs.set(u.name, path);
     }
+    // What a DaemonSet's projected token would hold: the recorder's audience, bound to this node.
+    const shimTokenFile = join(dir, 'shim.token');
+    await writeFile(
+      shimTokenFile,
+      authn.serviceAccountToken({
+        ...SHIM_SA,
+        nodeName,
+        audience: SHIM_AUDIENCE,
+        expirationSeconds: 7 * 86_400,
+      }),
+      { mode: 0o600 },
+    );
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(
       kubeconfigPath,
@@ -186,6 +202,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       url,
       caPem: pki.caPem,
       kubeconfigPath,
+      shimTokenFile,
       kubeconfigFor: (user) => {
         const p = kubeconfigs.get(user);
         if (!p) throw new AuditedExecError('SANDBOX_NO_USER', `the sandbox has no user ${user}`);

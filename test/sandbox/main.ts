@@ -13,12 +13,12 @@ const lines = [
   `audit log:         ${sb.auditLogPath}`,
   'tokens:',
   ...Object.entries(sb.tokens).map(([user, token]) => `  ${user.padEnd(9)} ${token}`),
-  'try:',
-  `  KUBECONFIG=${sb.kubeconfigPath} /usr/lib/google-cloud-sdk/bin/kubectl.1.32 exec -it web -- bash`,
   'the recorder against it (another terminal):',
   `  npm start -- --kubeconfig ${sb.kubeconfigFor('recorder')} --listen 127.0.0.1:8443 --debug-namespace audited-exec`,
   'a recorded session through it (kubectl finds the plugin on PATH; see README "Try it"):',
-  `  KUBECONFIG=${sb.kubeconfigPath} kubectl.1.32 audited-exec --server https://127.0.0.1:8443 --server-ca data/tls/server.crt web -it -- bash`,
+  `  KUBECONFIG=${sb.kubeconfigPath} /usr/lib/google-cloud-sdk/bin/kubectl.1.32 audited-exec --server https://127.0.0.1:8443 --server-ca data/tls/server.crt web -it -- bash`,
+  'the node shim, as root, once auditd runs with its rules (auditctl -R deploy/auditd/audited-exec.rules):',
+  `  node shim/main.ts --server https://127.0.0.1:8443 --ca-file data/tls/server.crt --token-file ${sb.shimTokenFile} --node ${sb.nodeName} --state-dir ${sb.dir}/shim`,
   'Ctrl-C stops the sandbox and removes its containers.',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,7 +1,7 @@
 // Shim ingestion against the real recorder and the sandbox apiserver (TokenReview with audience and
 // node-name extra, SubjectAccessReview, a real runc session): the shim's own shipper delivers,
 // resends are stored once, another node's events are refused, hints reach the node's shim.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,9 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
     const ok = await connect(shimToken);
     expect(shim.ingest.nodes()).toContain(sb.nodeName);
     ok.ws.close();
+    // The token file the sandbox writes for a shim started by hand (README) is one that works.
+    const fromFile = await connect(readFileSync(sb.shimTokenFile, 'utf8').trim());
+    fromFile.ws.close();
   });
 
   it('stores events per session once, acks the highest seq, counts commands, serves /events', async () => {
