@@ -18,7 +18,7 @@ const lines = [
   'a recorded session through it (kubectl finds the plugin on PATH; see README "Try it"):',
   `  KUBECONFIG=${sb.kubeconfigPath} /usr/lib/google-cloud-sdk/bin/kubectl.1.32 audited-exec --server https://127.0.0.1:8443 --server-ca data/tls/server.crt web -it -- bash`,
   'the node shim, as root, once auditd runs with its rules (auditctl -R deploy/auditd/audited-exec.rules):',
-  `  node shim/main.ts --server https://127.0.0.1:8443 --ca-file data/tls/server.crt --token-file ${sb.shimTokenFile} --node ${sb.nodeName} --state-dir ${sb.dir}/shim`,
+  `  node shim/main.ts run --server https://127.0.0.1:8443 --ca-file data/tls/server.crt --token-file ${sb.shimTokenFile} --node ${sb.nodeName} --state-dir ${sb.dir}/shim`,
   'Ctrl-C stops the sandbox and removes its containers.',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
