@@ -98,22 +98,34 @@ function encode(v: unknown, kind: Kind): SQLInputValue {
 }
 
 export function fromRow(row: Record<string, SQLInputValue>): SessionRecord {
+  return recordFromColumns(row, (v, kind) =>
+    kind === 'json'
+      ? JSON.parse(String(v))
+      : kind === 'bool'
+        ? v === 1 || v === 1n
+        : kind === 'int'
+          ? Number(v)
+          : v,
+  );
+}
+
+/**
+ * A session record from a row of any engine: `decode` turns a column's non-null value into the
+ * field's. A null column is an absent field, except exitCode null of an ended session, which means
+ * "finished without an exit code".
+ */
+export function recordFromColumns(
+  row: Record<string, unknown>,
+  decode: (v: unknown, kind: Kind) => unknown,
+): SessionRecord {
   const out: Record<string, unknown> = {};
   for (const [field, column, kind] of COLUMNS) {
     const v = row[column];
     if (v === null || v === undefined) {
-      // exitCode null is meaningful ("finished without an exit code"); other nulls are absent fields.
       if (field === 'exitCode' && row.state === 'ended') out[field] = null;
       continue;
     }
-    out[field] =
-      kind === 'json'
-        ? JSON.parse(String(v))
-        : kind === 'bool'
-          ? v === 1 || v === 1n
-          : kind === 'int'
-            ? Number(v)
-            : v;
+    out[field] = decode(v, kind);
   }
   return out as unknown as SessionRecord;
 }

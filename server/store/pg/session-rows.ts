@@ -2,7 +2,7 @@
 // PostgreSQL types (bigint comes back as a string, jsonb already parsed), and the keyset page query.
 import type { SessionQuery, SessionRecord } from '../../../common/wire.ts';
 import { badCursor } from '../errors.ts';
-import { COLUMNS } from '../rows.ts';
+import { COLUMNS, recordFromColumns } from '../rows.ts';
 import { DEFAULT_PAGE, decodeCursor, MAX_PAGE } from '../store.ts';
 
 /** Undefined fields are left out (absent on insert, untouched on update); columns are quoted. */
@@ -18,17 +18,8 @@ export function toPgRow(record: Partial<SessionRecord>): [string, unknown][] {
 }
 
 export function fromPgRow(row: Record<string, unknown>): SessionRecord {
-  const out: Record<string, unknown> = {};
-  for (const [field, column, kind] of COLUMNS) {
-    const v = row[column];
-    if (v === null || v === undefined) {
-      // exitCode null is meaningful ("finished without an exit code"); other nulls are absent fields.
-      if (field === 'exitCode' && row.state === 'ended') out[field] = null;
-      continue;
-    }
-    out[field] = kind === 'int' ? Number(v) : v;
-  }
-  return out as unknown as SessionRecord;
+  // jsonb comes back parsed, booleans as booleans; bigint as a string.
+  return recordFromColumns(row, (v, kind) => (kind === 'int' ? Number(v) : v));
 }
 
 /** The SELECT for one page, with $n parameters. */
