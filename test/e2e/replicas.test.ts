@@ -66,6 +66,21 @@ describe.skipIf(
     return JSON.parse(await auditorAt(url).getText(`/api/v1/sessions/${id}`)) as SessionRecord;
   }
 
+  /** One counter of a replica's /metrics (the admin may read them), summed over its labels. */
+  async function metric(url: string, name: string): Promise<number> {
+    const text = await new RecorderClient({
+      url,
+      headers: { Authorization: `Bearer ${sb.tokens.admin}` },
+      tls: { ca: cluster.caPem },
+    }).getText('/metrics');
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`).exec(line);
+      if (m) sum += Number(m[1]);
+    }
+    return sum;
+  }
+
   /** Waits for the thing the test depends on (never a fixed time). */
   async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
@@ -147,7 +162,7 @@ describe.skipIf(
     expect(await long.exited).toBe(0);
   }, 120_000);
 
-  it('SIGKILL mid-session: its sessions end interrupted and byte-complete in the bucket; the others carry on', async () => {
+  it('SIGKILL mid-session: its sessions are taken over once, interrupted and byte-complete in the bucket; the others carry on', async () => {
     const mine = [
       await startLong('kill-a', 60),
       await startLong('kill-b', 60),
@@ -165,6 +180,19 @@ describe.skipIf(
     // New sessions keep working while one replica is gone.
     const during = await run(['web', '--', 'echo', 'while-one-is-down']);
     expect(during.code, during.stderr).toBe(0);
+    // Once its lease ran out, the survivors take its sessions over: exactly once between them.
+    const survivors = cluster.replicas.filter((r) => r !== victim);
+    for (const m of cut) {
+      await until(
+        `${m.id} taken over`,
+        async () => ((await session(cluster.url, m.id)).state === 'interrupted' ? true : undefined),
+        90_000,
+      );
+    }
+    const takenOver = await Promise.all(
+      survivors.map((r) => metric(r.url, 'audited_exec_sessions_taken_over_total')),
+    );
+    expect(takenOver.reduce((a, b) => a + b, 0)).toBe(cut.length);
     await victim.start();
     const s3 = new S3ObjectStore({
       endpoint: cluster.rgw.endpoint,
@@ -174,10 +202,8 @@ describe.skipIf(
       credentials: { accessKeyId: cluster.rgw.accessKeyId, secretAccessKey: cluster.rgw.secretAccessKey },
     });
     for (const m of cut) {
-      const s = await until(`${m.id} interrupted`, async () => {
-        const r = await session(cluster.url, m.id);
-        return r.state === 'interrupted' ? r : undefined;
-      });
+      const s = await session(cluster.url, m.id);
+      expect(s.state).toBe('interrupted');
       expect(s.error).toMatch(/recorder/);
       // Byte-complete: the object is the replica's own file, and holds what the user saw.
       const local = readFileSync(recordingPath(victim.dataDir, m.id));
