@@ -208,7 +208,9 @@ export interface ShimEvent {
 
 /** GET /api/v1/sessions/{id}/events: the session's attributed commands and alerts, a page at a time. */
 export interface SessionEventList {
-  items: Omit<ShimEvent, 'seq'>[];
+  /** afterEnd: the command (or alert) happened after the session had ended — a process that
+   *  outlived the shell */
+  items: (Omit<ShimEvent, 'seq'> & { afterEnd?: true })[];
   /** present when more events follow: pass as `continue` for the next page */
   continue?: string;
 }

@@ -19,11 +19,16 @@ export function registerEventRoutes(
   const viewable = { access: services.access, sessions: services.store };
   router.get('/api/v1/sessions/:id/events', async (ctx) => {
     const page = parseEventPage(ctx.url.searchParams);
-    const { id } = await requireViewableSession(viewable, ctx.user!, ctx.params.id);
+    const session = await requireViewableSession(viewable, ctx.user!, ctx.params.id);
+    const { id } = session;
+    const endMs = session.endedAt ? Date.parse(session.endedAt) : Number.POSITIVE_INFINITY;
     // The event store answers a whole session; the page is cut here (see paging.ts).
     const { items, continue: next } = pageEvents(await events.listEvents(id), page);
     const body: SessionEventList = {
-      items: items.map(({ seq: _seq, ...e }) => e),
+      items: items.map(({ seq: _seq, ...e }) => {
+        const at = Date.parse(e.exec?.time ?? e.alert?.time ?? '');
+        return at > endMs ? { ...e, afterEnd: true } : e;
+      }),
       ...(next ? { continue: next } : {}),
     };
     sendJson(ctx.res, 200, body);

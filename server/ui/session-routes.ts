@@ -155,7 +155,10 @@ async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext
   // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
   const header = await readCastHeader(await ui.deps.recordingPathFor(s.id));
   const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
-  const timeline = buildTimeline(execs, { startMs });
+  const timeline = buildTimeline(execs, {
+    startMs,
+    ...(s.endedAt ? { endMs: Date.parse(s.endedAt) } : {}),
+  });
   const page = sessionPage({
     session: s,
     timeline,

@@ -1,5 +1,7 @@
 // The shim's attributed execs → a command timeline aligned with the recording (seconds from its
 // start), used both as the clickable list beside the player and as the player's markers.
+
+import { markerOf } from '../../common/session-marker.ts';
 import type { AttributedExec, AttributionAlert } from '../../common/wire.ts';
 import { formatArgv } from './format.ts';
 
@@ -12,6 +14,11 @@ export interface TimelineEntry {
   ppid: number;
   attribution: string | null;
   cwd: string | null;
+  /** ran after the session ended (a nohup'd or daemonized command that outlived the shell) */
+  afterEnd?: boolean;
+  /** the recorder's marker wrapper (env AUDITED_EXEC_SESSION=… CMD): the session's start, not a
+   *  command the user typed */
+  start?: boolean;
 }
 
 export interface SessionEvents {
@@ -40,6 +47,8 @@ export interface TimelineOptions {
   startMs: number;
   /** recording length in seconds, when known */
   duration?: number;
+  /** epoch ms at which the session ended, when it has */
+  endMs?: number;
   /** label length */
   maxLabel?: number;
 }
@@ -60,6 +69,8 @@ export function buildTimeline(execs: readonly AttributedExec[], options: Timelin
       ppid: e.ppid,
       attribution: e.attribution,
       cwd: e.cwd,
+      ...(options.endMs !== undefined && ms > options.endMs ? { afterEnd: true } : {}),
+      ...(markerOf(e.argv) !== null ? { start: true } : {}),
     });
   }
   // Stable by time, then pid: the audit order within one millisecond is the fork order.

@@ -54,7 +54,19 @@ describe('pages', () => {
       },
       sessionPage({
         session,
-        timeline: [{ t: 1.5, label: evil, time: 'x', pid: 1, ppid: 0, attribution: 'marker', cwd: null }],
+        timeline: [
+          { t: 1.5, label: evil, time: 'x', pid: 1, ppid: 0, attribution: 'marker', cwd: null, start: true },
+          {
+            t: 2,
+            label: 'touch /tmp/late',
+            time: 'y',
+            pid: 2,
+            ppid: 1,
+            attribution: 'ancestry',
+            cwd: null,
+            afterEnd: true,
+          },
+        ],
         alerts: [],
         eventsAvailable: true,
         markers: [[1.5, evil]],
@@ -68,6 +80,8 @@ describe('pages', () => {
     }
     expect(out).toContain('id="live-badge">LIVE<');
     expect(out).toContain('data-t="1.5"');
+    expect(out).toMatch(/<span class="badge start">session start<\/span>\s*<code>/);
+    expect(out).toMatch(/<span class="badge after-end"[^>]*>after end<\/span>\s*<code>touch \/tmp\/late/);
     expect(out).toContain('recording.cast?display=1');
     expect(out).toContain('name="_csrf" value="tok"');
     expect(out).not.toContain('<script>alert');

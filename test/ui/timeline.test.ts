@@ -19,6 +19,31 @@ const exec = (argv: string[], time: string, pid = 10): AttributedExec => ({
 });
 
 describe('timeline', () => {
+  it("marks the recorder's marker wrapper as the session's start and what ran after the end", () => {
+    const start = Date.parse('2026-11-23T10:00:00.000Z');
+    const t = buildTimeline(
+      [
+        exec(
+          ['env', 'AUDITED_EXEC_SESSION=3f1b2c4d-5e6f-4a1b-8c2d-9e0f1a2b3c4d', 'bash'],
+          '2026-11-23T10:00:00.050Z',
+          5,
+        ),
+        exec(['ls'], '2026-11-23T10:00:02.000Z', 6),
+        exec(['touch', '/tmp/late'], '2026-11-23T10:00:09.000Z', 7),
+      ],
+      { startMs: start, duration: 4.5, endMs: start + 4500 },
+    );
+    expect(t.map((e) => [e.label.split(' ')[0], e.start ?? false, e.afterEnd ?? false, e.t])).toEqual([
+      ['env', true, false, 0.05],
+      ['ls', false, false, 2],
+      ['touch', false, true, 4.5],
+    ]);
+    // Without an end (a session still running) nothing is after it.
+    expect(
+      buildTimeline([exec(['touch'], '2026-11-23T10:00:09.000Z')], { startMs: start })[0]!.afterEnd,
+    ).toBeUndefined();
+  });
+
   it('places commands at seconds from the recording start, sorted, clamped', () => {
     const start = Date.parse('2026-11-23T10:00:00.000Z');
     const t = buildTimeline(

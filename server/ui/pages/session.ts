@@ -50,8 +50,17 @@ function timelineList(d: SessionPageData): SafeHtml {
       e,
       i,
     ) => html`<li><button type="button" data-t="${e.t}" data-i="${i}" title="pid ${e.pid} · ppid ${e.ppid} · ${e.attribution ?? 'unattributed'}${e.cwd ? ` · ${e.cwd}` : ''}">
-  <span class="t">${formatOffset(e.t)}</span><code>${e.label}</code></button></li>`,
+  <span class="t">${formatOffset(e.t)}</span>${entryBadge(e)}<code>${e.label}</code></button></li>`,
   )}</ol>`;
+}
+
+/** What an entry is besides a command the user typed: the session's start, or a command that ran
+ *  after the session ended (its time is past the recording's end, where the list places it). */
+function entryBadge(e: TimelineEntry): SafeHtml {
+  if (e.start) return html`<span class="badge start">session start</span> `;
+  if (e.afterEnd)
+    return html`<span class="badge after-end" title="ran after the session ended">after end</span> `;
+  return html``;
 }
 
 function alertList(alerts: AttributionAlert[]): SafeHtml {

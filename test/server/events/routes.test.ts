@@ -29,6 +29,7 @@ const SESSION: SessionRecord = {
   attribution: 'marker',
   auditId: ID,
   startedAt: '2026-01-01T00:00:00.000Z',
+  endedAt: '2026-01-01T00:00:03.500Z',
   recordInput: false,
 };
 
@@ -49,6 +50,8 @@ function events(): ShimEvent[] {
     auditTime: `${1767225600 + serial}.000`,
     containerId: null,
     kind,
+    // the audit time as the shim reports it on the exec or alert
+    [kind]: { time: new Date((1767225600 + serial) * 1000).toISOString() },
     raw: [],
   });
   // Stored in a scrambled order: the answer must come in audit order anyway.
@@ -121,6 +124,19 @@ describe('session read rule and events paging', () => {
     expect((await get('auditor', `/api/v1/sessions/${ID}/events`)).status).toBe(200);
     expect(asked).toEqual([
       { verb: 'get', resource: 'sessions', group: 'audited-exec.io', namespace: 'default', name: ID },
+    ]);
+  });
+
+  it('marks what happened after the session ended (a process that outlived the shell)', async () => {
+    const r = await get('alice', `/api/v1/sessions/${ID}/events`);
+    expect(r.body.items.map((e) => `${e.auditSerial}${e.afterEnd ? '+' : ''}`)).toEqual([
+      '1',
+      '2',
+      '3',
+      '3',
+      '4+',
+      '4+',
+      '5+',
     ]);
   });
 
