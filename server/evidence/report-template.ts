@@ -27,7 +27,8 @@ const enc = new TextEncoder();
 export function* renderReport(input: ReportInput): Generator<Uint8Array> {
   const { session: s, player } = input;
   const origin = recordingOrigin(castHeader(input.cast), s.startedAt);
-  const rows = input.events.map((e) => row(e, origin)).join('\n');
+  const endMs = s.endedAt ? Date.parse(s.endedAt) : Number.POSITIVE_INFINITY;
+  const rows = input.events.map((e) => row(e, origin, endMs)).join('\n');
   const target = kindInfo(s.kind).target(s);
   const meta: Array<[string, unknown]> = [
     ['Session', s.id],
@@ -68,7 +69,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}
 table{border-collapse:collapse}th,td{text-align:left;vertical-align:top;padding:.2rem .6rem;border-bottom:1px solid #ddd}
 .meta th{white-space:nowrap;color:#555}#player{max-width:960px;margin:1rem 0}
 .cmd button{font:inherit;font-family:ui-monospace,monospace;background:none;border:0;color:#0645ad;cursor:pointer;text-align:left;padding:0}
-.alert td{background:#fff0f0}.raw{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;word-break:break-all}
+.alert td{background:#fff0f0}.after{font-size:11px;font-weight:700;text-transform:uppercase;color:#8a4b00;background:#fdecd9;padding:0 .3rem;border-radius:3px}.raw{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;word-break:break-all}
 footer{margin-top:2rem;color:#666;font-size:12px}
 </style></head><body>
 <h1>audited-exec session evidence</h1>
@@ -104,8 +105,11 @@ check the bundle with <code>kubectl audited-exec verify</code>: the page alone p
   yield enc.encode(tail);
 }
 
-function row(e: EvidenceEvent, origin: number): string {
+/** One command or alert; `endMs`: the session's end, after which a row is marked (a process that
+ *  outlived the shell). */
+function row(e: EvidenceEvent, origin: number, endMs: number): string {
   const x = e.exec ?? e.alert;
+  const after = x && Date.parse(x.time) > endMs ? ' <span class="after">after end</span>' : '';
   const at = x ? Math.max(0, (Date.parse(x.time) - origin) / 1000) : 0;
   const atText = Number.isFinite(at) ? at.toFixed(1) : '0.0';
   const argv = x?.argv.join(' ') ?? '';
@@ -115,7 +119,7 @@ function row(e: EvidenceEvent, origin: number): string {
       ? `⚠ ${e.alert.alert}${e.alert.declared ? ` (declares ${e.alert.declared})` : ''}: ${argv}`
       : argv;
   return `<tr class="${e.kind === 'alert' ? 'alert' : 'cmd'}"><td>${atText}s</td>
-<td class="cmd"><button type="button" data-at="${Number.isFinite(at) ? at : 0}">${esc(label)}</button>
+<td class="cmd"><button type="button" data-at="${Number.isFinite(at) ? at : 0}">${esc(label)}</button>${after}
 <details><summary>${e.raw.length} audit lines</summary><div class="raw">${esc(e.raw.join('\n'))}</div></details></td>
 <td>${x ? `${x.pid} / ${x.ppid}` : ''}</td><td>${esc(e.exec?.attribution ?? e.alert?.alert ?? '')}</td><td>${esc(x?.time ?? '')}</td></tr>`;
 }
