@@ -201,8 +201,14 @@ export async function captureShape(shape: Shape, rules: RuleSet, o: CaptureOptio
   return { lines: cutToScenario(all, rules, process.pid), initPid };
 }
 
+/** The machine spoiled the capture (not the shim): capture again. */
+export class CaptureAgain extends Error {}
+
 /** Someone else deleted the capture's rules (another test's `auditctl -D`): capture again. */
-export class RulesRemoved extends Error {}
+export class RulesRemoved extends CaptureAgain {}
+
+/** Another process on the machine took the pid the scenario hands back, and keeps it. */
+export class PidTaken extends CaptureAgain {}
 
 /** captureShape, again while another audit user removed its rules (at most `tries` times). */
 export async function captureShapeRetrying(
@@ -214,7 +220,7 @@ export async function captureShapeRetrying(
     try {
       return await captureShape(shape, rules, o);
     } catch (err) {
-      if (!(err instanceof RulesRemoved) || attempt >= (o.tries ?? 3)) throw err;
+      if (!(err instanceof CaptureAgain) || attempt >= (o.tries ?? 3)) throw err;
       o.log?.(`${err.message}; capturing again`);
     }
   }
@@ -247,6 +253,9 @@ async function runStep(container: Container, step: Step): Promise<void> {
   if (code !== 0) throw new Error(`step ${JSON.stringify(step.script)} exited ${code}`);
 }
 
+/** How long the init may take to get the pid back before the capture is made again. */
+const REUSE_MS = 5000;
+
 /**
  * A real pid reuse: waits for the process whose command line is `cmdline` to exit, then makes the
  * kernel hand its pid out again (ns_last_pid = pid - 1, as CRIU restores pids) until a child of
@@ -263,16 +272,24 @@ async function forcePidReuse(cmdline: string, initPid: number, deadline: number)
     deadline,
   );
   await until(() => !existsSync(`/proc/${pid}`), `"${cmdline}" (pid ${pid}) to exit`, deadline);
-  await until(
-    () => {
-      if (ppidOf(pid) === initPid) return true;
-      if (!existsSync(`/proc/${pid}`)) writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-      return false;
-    },
-    `pid ${pid} handed to a child of the init (${initPid})`,
-    deadline,
-    1,
-  );
+  // A busy machine forks too: a process that takes the pid first and lives on (a test worker) makes
+  // this capture impossible, so it is made again rather than waited out.
+  const reuseBy = Math.min(deadline, Date.now() + REUSE_MS);
+  try {
+    await until(
+      () => {
+        if (ppidOf(pid) === initPid) return true;
+        if (!existsSync(`/proc/${pid}`)) writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+        return false;
+      },
+      `pid ${pid} handed to a child of the init (${initPid})`,
+      reuseBy,
+      1,
+    );
+  } catch (err) {
+    if (reuseBy === deadline) throw err;
+    throw new PidTaken(`pid ${pid} went to another process than the init's child; capturing again`);
+  }
 }
 
 function findByCmdline(cmdline: string): number {
