@@ -235,8 +235,8 @@ describe.skipIf(
             stderr: `${r.stderr} [started ${at - t0} ms]`,
           })),
         );
-        // pacing the load, not waiting for anything
-        await new Promise((r) => setTimeout(r, 300));
+        // pacing the load (one new session a second through the roll), not waiting for anything
+        await new Promise((r) => setTimeout(r, 1000));
       }
     })();
     for (const replica of cluster.replicas) {

@@ -67,9 +67,12 @@ export async function startHaproxy(backends: { name: string; port: number }[]): 
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
     ...backends.map(
-      // Tolerant of a busy machine (a slow answer is not a dead replica), quick to see a draining
-      // one (503 twice): as a readiness probe with periodSeconds 1, failureThreshold 2.
-      (b) => `  server ${b.name} 127.0.0.1:${b.port} check check-ssl verify none inter 500ms fall 2 rise 2`,
+      // Tolerant of a busy machine: a check's TLS handshake may take up to min(timeout connect,
+      // inter) = 2 s before it counts as failed. Quick to see a draining one: after a first 503 the
+      // next check comes 300 ms later (fastinter), the second takes it out, well within the 3 s a
+      // draining replica keeps answering (server/replicas/drain.ts).
+      (b) =>
+        `  server ${b.name} 127.0.0.1:${b.port} check check-ssl verify none inter 2s fastinter 300ms downinter 1s fall 2 rise 2`,
     ),
     '',
   ].join('\n');
