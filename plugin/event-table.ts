@@ -3,6 +3,7 @@
 // ended (a nohup'd command that outlived the shell), what it was, and how the shim tied it to the
 // session. The marker wrapper the recorder starts (`env AUDITED_EXEC_SESSION=… CMD`) is the
 // session's start, not a command the user typed. Pure: the caller passes the session and events.
+import { afterSessionEnd } from '../common/after-end.ts';
 import { describeMissing } from '../common/missing-range.ts';
 import { markerOf } from '../common/session-marker.ts';
 import type { SessionEventList, SessionRecord } from '../common/wire.ts';
@@ -25,7 +26,7 @@ export function offset(fromIso: string, atIso: string): string {
 
 /** "after end" for what ran once the session had ended; "" otherwise. */
 export function when(session: Pick<SessionRecord, 'endedAt'>, atIso: string): string {
-  return session.endedAt && Date.parse(atIso) > Date.parse(session.endedAt) ? 'after end' : '';
+  return afterSessionEnd(session, atIso) ? 'after end' : '';
 }
 
 function row(session: SessionRecord, e: StoredEvent, wide: boolean): string[] {

@@ -197,8 +197,8 @@ function authenticatorFor(
 
 /**
  * This replica joins the others sharing the store: it heartbeats (so the others know it is alive
- * and where to reach it), and requests about a session another live replica records right now
- * are answered by that replica.
+ * and where to reach it), and, with a shared database, requests about a session another live
+ * replica records right now are answered by that replica.
  */
 async function joinReplicas(o: {
   settings: Settings;
@@ -214,6 +214,9 @@ async function joinReplicas(o: {
     log: o.log,
   });
   await presence.start();
+  // The embedded store belongs to this one process: no other replica can record a session, and a
+  // session request need not be looked up once more before its route.
+  if (!o.settings.database) return presence;
   const forward = sessionForwarder({ store: o.store, presence, fingerprint: o.tls.fingerprint, log: o.log });
   o.router.forward('GET', '/ui/sessions/:id/*', forward);
   o.router.forward('GET', '/api/v1/sessions/:id/recording', forward);

@@ -3,6 +3,7 @@
 // `limit` (default 500) and `continue` (keyset on the store's order, paging.ts).
 // Readable by whoever may read the session itself: requireViewableSession
 // (server/auth/session-access.ts), shared with GET /api/v1/sessions/{id} and the web UI.
+import { afterSessionEnd } from '../../common/after-end.ts';
 import type { SessionEventList } from '../../common/wire.ts';
 import { requireViewableSession } from '../auth/session-access.ts';
 import { sendJson } from '../http/respond.ts';
@@ -21,13 +22,12 @@ export function registerEventRoutes(
     const page = parseEventPage(ctx.url.searchParams);
     const session = await requireViewableSession(viewable, ctx.user!, ctx.params.id);
     const { id } = session;
-    const endMs = session.endedAt ? Date.parse(session.endedAt) : Number.POSITIVE_INFINITY;
     // The event store answers a whole session; the page is cut here (see paging.ts).
     const { items, continue: next } = pageEvents(await events.listEvents(id), page);
     const body: SessionEventList = {
       items: items.map(({ seq: _seq, ...e }) => {
-        const at = Date.parse(e.exec?.time ?? e.alert?.time ?? '');
-        return at > endMs ? { ...e, afterEnd: true } : e;
+        const time = e.exec?.time ?? e.alert?.time;
+        return time && afterSessionEnd(session, time) ? { ...e, afterEnd: true } : e;
       }),
       ...(next ? { continue: next } : {}),
     };

@@ -3,6 +3,8 @@
 // command seeks the player to it. Pure: the caller passes the player's JS and CSS in.
 // The page comes in pieces, the embedded recording escaped a piece at a time as they are read:
 // it reaches REPORT_CAST_LIMIT, and whole copies of it (decoded, escaped, joined) cost GiBs.
+
+import { afterSessionEnd } from '../../common/after-end.ts';
 import type { EvidenceEvent } from '../../common/evidence/events.ts';
 import type { SignedSession } from '../../common/evidence/format.ts';
 import { describeMissing } from '../../common/missing-range.ts';
@@ -27,8 +29,7 @@ const enc = new TextEncoder();
 export function* renderReport(input: ReportInput): Generator<Uint8Array> {
   const { session: s, player } = input;
   const origin = recordingOrigin(castHeader(input.cast), s.startedAt);
-  const endMs = s.endedAt ? Date.parse(s.endedAt) : Number.POSITIVE_INFINITY;
-  const rows = input.events.map((e) => row(e, origin, endMs)).join('\n');
+  const rows = input.events.map((e) => row(e, origin, s)).join('\n');
   const target = kindInfo(s.kind).target(s);
   const meta: Array<[string, unknown]> = [
     ['Session', s.id],
@@ -105,11 +106,11 @@ check the bundle with <code>kubectl audited-exec verify</code>: the page alone p
   yield enc.encode(tail);
 }
 
-/** One command or alert; `endMs`: the session's end, after which a row is marked (a process that
- *  outlived the shell). */
-function row(e: EvidenceEvent, origin: number, endMs: number): string {
+/** One command or alert; what came after the session's end is marked (a process that outlived
+ *  the shell). */
+function row(e: EvidenceEvent, origin: number, session: Pick<SignedSession, 'endedAt'>): string {
   const x = e.exec ?? e.alert;
-  const after = x && Date.parse(x.time) > endMs ? ' <span class="after">after end</span>' : '';
+  const after = x && afterSessionEnd(session, x.time) ? ' <span class="after">after end</span>' : '';
   const at = x ? Math.max(0, (Date.parse(x.time) - origin) / 1000) : 0;
   const atText = Number.isFinite(at) ? at.toFixed(1) : '0.0';
   const argv = x?.argv.join(' ') ?? '';

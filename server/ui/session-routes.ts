@@ -157,7 +157,7 @@ async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext
   const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
   const timeline = buildTimeline(execs, {
     startMs,
-    ...(s.endedAt ? { endMs: Date.parse(s.endedAt) } : {}),
+    ...(s.endedAt ? { endedAt: s.endedAt } : {}),
   });
   const page = sessionPage({
     session: s,

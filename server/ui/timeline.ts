@@ -1,6 +1,7 @@
 // The shim's attributed execs → a command timeline aligned with the recording (seconds from its
 // start), used both as the clickable list beside the player and as the player's markers.
 
+import { afterSessionEnd } from '../../common/after-end.ts';
 import { markerOf } from '../../common/session-marker.ts';
 import type { AttributedExec, AttributionAlert } from '../../common/wire.ts';
 import { formatArgv } from './format.ts';
@@ -47,8 +48,8 @@ export interface TimelineOptions {
   startMs: number;
   /** recording length in seconds, when known */
   duration?: number;
-  /** epoch ms at which the session ended, when it has */
-  endMs?: number;
+  /** ISO-8601 end of the session, when it has ended */
+  endedAt?: string;
   /** label length */
   maxLabel?: number;
 }
@@ -69,7 +70,7 @@ export function buildTimeline(execs: readonly AttributedExec[], options: Timelin
       ppid: e.ppid,
       attribution: e.attribution,
       cwd: e.cwd,
-      ...(options.endMs !== undefined && ms > options.endMs ? { afterEnd: true } : {}),
+      ...(afterSessionEnd(options, e.time) ? { afterEnd: true } : {}),
       ...(markerOf(e.argv) !== null ? { start: true } : {}),
     });
   }

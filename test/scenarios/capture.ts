@@ -63,9 +63,8 @@ export function loadRules(rules: RuleSet, key: string): () => void {
     for (const l of lines) {
       const own = l.includes('key=audited-exec-fork') ? `${key}-fork` : key;
       const rule = l.includes(' -F key=') ? l.replace(/ -F key=\S+/, ` -F key=${own}`) : l;
-      if (rule.startsWith('-a never') && !addRule(rule)) continue;
       if (!rule.startsWith('-a never')) execFileSync('auditctl', rule.split(' '), { stdio: 'pipe' });
-      else ownNever.push(rule);
+      else if (addRule(rule)) ownNever.push(rule);
     }
   } catch (err) {
     remove();

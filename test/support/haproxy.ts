@@ -4,9 +4,10 @@
 // Kubernetes Service with readiness probes behaves.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.ts';
 import { e2eRequired } from './prereq.ts';
 
 const HAPROXY = '/usr/sbin/haproxy';
@@ -31,14 +32,6 @@ export function skipHaproxy(suite: string): boolean {
   if (e2eRequired()) throw new Error(`${suite}: HAProxy missing in CI: ${reason}`);
   process.stderr.write(`SKIPPED ${suite}: ${reason} (set AUDITED_EXEC_E2E=required to fail instead)\n`);
   return true;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** Round robin over the backends (127.0.0.1 ports), each health-checked on GET /readyz. */
@@ -100,7 +93,6 @@ export async function startHaproxy(backends: { name: string; port: number }[]): 
 }
 
 async function waitForPort(port: number, died: () => boolean, output: () => string): Promise<void> {
-  const { connect } = await import('node:net');
   for (let i = 0; i < 200; i++) {
     if (died()) throw new Error(`haproxy exited: ${output()}`);
     const ok = await new Promise<boolean>((r) => {

@@ -5,12 +5,12 @@
 // skipE2E('…', 'postgres') (prereq.ts): skipped on a laptop without PostgreSQL, failed in CI.
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { freePort } from './ports.ts';
 import { POSTGRES_BIN } from './prereq.ts';
 
 const run = promisify(execFile);
@@ -28,14 +28,6 @@ export interface PostgresOptions {
   /** fsync and synchronous commit as a production server has them (benchmarks); off by default,
    *  since a test database need not survive a power cut. */
   durable?: boolean;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A server binary's command line, run as the cluster's owner. */

@@ -31,7 +31,7 @@ describe('timeline', () => {
         exec(['ls'], '2026-11-23T10:00:02.000Z', 6),
         exec(['touch', '/tmp/late'], '2026-11-23T10:00:09.000Z', 7),
       ],
-      { startMs: start, duration: 4.5, endMs: start + 4500 },
+      { startMs: start, duration: 4.5, endedAt: '2026-11-23T10:00:04.500Z' },
     );
     expect(t.map((e) => [e.label.split(' ')[0], e.start ?? false, e.afterEnd ?? false, e.t])).toEqual([
       ['env', true, false, 0.05],

@@ -1,16 +1,8 @@
 // A database that cannot be reached is STORE_UNAVAILABLE with one sentence (the recorder answers
 // 503 and refuses new sessions), never an internal error; a statement that fails stays what it is.
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isConnectionFailure, PgDatabase } from '../../../server/store/pg/db.ts';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+import { freePort } from '../../support/ports.ts';
 
 describe('PostgreSQL unreachable', () => {
   it('tells connection failures from failed statements', () => {
@@ -27,7 +19,7 @@ describe('PostgreSQL unreachable', () => {
   });
 
   it('a query and a transaction against a closed port fail with STORE_UNAVAILABLE, naming the database', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const db = new PgDatabase({ url: `postgres://app@127.0.0.1:${port}/audit` });
     try {
       await expect(db.query('SELECT 1')).rejects.toMatchObject({
