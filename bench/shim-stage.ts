@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShimAttachment } from '../server/shim/attach.ts';
-import { loadAuditRules, spawnShim, writeFiles } from '../test/e2e/shim-harness.ts';
+import { spawnShim, writeFiles } from '../test/e2e/shim-harness.ts';
+import { loadAuditRules } from '../test/support/audit-rules.ts';
 import { type RecorderHandle, startRecorder } from '../test/support/recorder.ts';
 import type { SandboxProcess } from './sandbox-process.ts';
 

@@ -5,9 +5,10 @@
 # a one-node Ceph (mon, osd, radosgw) as the real S3 server of the object-store tests, postgresql
 # for the PostgreSQL store's tests (they start their own server; the default cluster is stopped),
 # haproxy to balance the replicas test's recorders (it starts its own; the service is stopped).
-# Idempotent; needs root to install.
+# Idempotent; needs root to install. With arguments, only those packages (the demo needs three).
 set -euo pipefail
 pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common postgresql haproxy)
+[ $# -gt 0 ] && pkgs=("$@")
 need=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

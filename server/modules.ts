@@ -22,6 +22,7 @@ import { RecordingFiles } from './storage/recording-files.ts';
 import { attachUploads } from './storage/uploads.ts';
 import type { RecorderStore } from './store/store.ts';
 import { eventsFromStore, uiEventSource } from './ui/events-source.ts';
+import type { UiContext } from './ui/context.ts';
 import { registerUi } from './ui/routes.ts';
 
 export interface ModuleDeps {
@@ -51,6 +52,8 @@ export interface Modules {
   shim: ShimAttachment;
   metrics: Metrics;
   access: SessionAccess;
+  /** The web UI (its one-time sign-in links: the local demo signs the browser in with one). */
+  ui: UiContext;
   /** Signs what is queued or waiting for a late link, then resolves (shutdown). */
   drain(): Promise<void>;
   /** Deletes recordings past the retention age (legal hold excepted); no-op without an age. */
@@ -88,7 +91,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   const sessionParams = registerAdmission(deps);
   // Prometheus scrapes with its service-account token like any other client, RBAC permitting.
   router.get('/metrics', authorizedMetricsHandler(metrics, services.access));
-  await registerUi(router, {
+  const ui = await registerUi(router, {
     store,
     authenticator: deps.authenticator,
     access,
@@ -108,6 +111,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     shim,
     metrics,
     access,
+    ui,
     drain: async () => {
       await sessionParams?.close();
       await evidence.seals.drain();

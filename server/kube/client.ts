@@ -110,7 +110,7 @@ export class KubeClient {
     if (kubeconfigPaths({ env, homeDir }).length === 0) {
       throw new AuditedExecError(
         'KUBE_NO_CONFIG',
-        'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster; pass --kubeconfig FILE',
+        'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster; pass --kubeconfig FILE, or, from a source checkout, `./run start --demo` to try everything on this machine',
       );
     }
     return KubeClient.fromKubeconfig(loadKubeconfig({ ...context, env, homeDir }));

@@ -6,12 +6,15 @@ import type { SessionAccess } from '../auth/session-access.ts';
 import type { WebSessions } from '../auth/web-session.ts';
 import type { RequestContext } from '../http/router.ts';
 import type { UiConfig, UiDeps, UiEventSource } from './deps.ts';
+import type { SignInLinks } from './sign-in-links.ts';
 import type { ResolvedViewer } from './viewer.ts';
 
 export interface UiContext {
   deps: UiDeps;
   config: UiConfig;
   sessions: WebSessions;
+  /** one-time sign-in links made by whoever runs this recorder (the local demo) */
+  links: SignInLinks;
   access: SessionAccess;
   events: UiEventSource | undefined;
   /** who is asking, by the same rules as every page (a long stream asks again while it runs) */

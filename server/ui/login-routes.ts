@@ -42,7 +42,7 @@ export function loginRoutes(router: Router, ui: UiContext): void {
 }
 
 /** The sign-in form, with a fresh CSRF cookie (and an error sentence when a try failed). */
-function showLogin(
+export function showLogin(
   ctx: RequestContext,
   code: number,
   next: string,

@@ -12,6 +12,7 @@ import { loginRoutes } from './login-routes.ts';
 import { redirect, sendProblem, wantsJson } from './respond.ts';
 import { SECURITY_HEADERS } from './security.ts';
 import { sessionRoutes } from './session-routes.ts';
+import { SignInLinks, signInLinkRoutes } from './sign-in-links.ts';
 import { StaticAssets } from './static.ts';
 import { resolveViewer } from './viewer.ts';
 
@@ -22,6 +23,7 @@ export async function registerUi(router: Router, deps: UiDeps): Promise<UiContex
     deps,
     config,
     sessions: new WebSessions(config.webSessions),
+    links: new SignInLinks(),
     access: deps.access,
     events: deps.events ?? (hasShimEvents(deps.store) ? eventsFromStore(deps.store) : undefined),
     viewer: (req) =>
@@ -51,6 +53,7 @@ export async function registerUi(router: Router, deps: UiDeps): Promise<UiContex
     { auth: false },
   );
   loginRoutes(router, ui);
+  signInLinkRoutes(router, ui);
   sessionRoutes(router, signedIn);
   return ui;
 }

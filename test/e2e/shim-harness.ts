@@ -1,8 +1,7 @@
-// What the shim end-to-end suites share: the project's audit rules loaded under a key of the test's
-// own (and removed by exactly that key), the real shim daemon as a child process, recorded tty
+// What the shim end-to-end suites share: the real shim daemon as a child process, recorded tty
 // sessions driven over the recorder's API, and polling an API until a result is there.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
@@ -12,35 +11,6 @@ import { type Credentials, call } from '../server/client.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 export const AUDIT_LOG = '/var/log/audit/audit.log';
 export type StoredEvent = SessionEventList['items'][number];
-
-/** Loads deploy/auditd/audited-exec.rules with every rule keyed `key` (or `key`-fork); returns the
- *  function that deletes exactly those rules. */
-export function loadAuditRules(key: string): () => void {
-  const rules = readFileSync(join(ROOT, 'deploy/auditd/audited-exec.rules'), 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('-a '))
-    .map((l) => {
-      const own = l.includes('key=audited-exec-fork') ? `${key}-fork` : key;
-      const body = l.replace(/ -F key=\S+/, '');
-      return `${body} -F key=${own}`;
-    });
-  const remove = () => {
-    for (const k of [key, `${key}-fork`]) {
-      try {
-        execFileSync('auditctl', ['-D', '-k', k], { stdio: 'pipe' });
-      } catch {
-        // nothing loaded under that key
-      }
-    }
-  };
-  try {
-    for (const rule of rules) execFileSync('auditctl', rule.split(' '), { stdio: 'pipe' });
-  } catch (err) {
-    remove();
-    throw err;
-  }
-  return remove;
-}
 
 export interface ShimChild {
   stderr(): string;

@@ -12,9 +12,9 @@ import type { ShimAttachment } from '../../server/shim/attach.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { type Credentials, call, runStream } from '../server/client.ts';
 import { type RecorderHandle, type RecorderTestOptions, startRecorder } from '../support/recorder.ts';
+import { loadAuditRules } from '../support/audit-rules.ts';
 import { mountTmpfs } from '../support/small-disk.ts';
 import {
-  loadAuditRules,
   pollUntil,
   type ShimChild,
   type StoredEvent,

@@ -21,6 +21,7 @@
  *   sb.podContainerId(ns, pod, container?)   64-hex id (containerID 'runc://<id>')
  *   sb.serviceAccountToken({ namespace, name, nodeName?, audience? })
  *   sb.setRbac(policy)          replace the RBAC policy at run time (defaultPolicy() to restore)
+ *   sb.putConfigMap(ns, name, data)   creates or replaces a ConfigMap (as an admin would)
  *   sb.stop()                   kills every container, removes cgroups/mounts, closes the server
  *
  * Users: admin (system:masters), alice (dev), bob (viewers), auditor (auditors), carol (client
@@ -82,6 +83,7 @@ export interface Sandbox {
   /** The token stops authenticating (requests and TokenReview), as when its Secret is deleted. */
   revokeToken(token: string): void;
   setRbac(policy: RbacPolicy): void;
+  putConfigMap(namespace: string, name: string, data: Record<string, string>): void;
   stop(): Promise<void>;
 }
 
@@ -228,6 +230,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       revokeToken: (token) => authn.revoke(token),
       setRbac: (p) => {
         policy = p;
+      },
+      putConfigMap: (namespace, name, data) => {
+        store.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name }, data });
       },
       stop,
     };

@@ -95,6 +95,15 @@ export function defaultPolicy(): RbacPolicy {
         apiGroups: ['authorization.k8s.io', 'authentication.k8s.io'],
         resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'],
       },
+      // deploy/app/rbac-users.yaml: the plugin finds the recorder through this ConfigMap.
+      {
+        groups: ['system:authenticated'],
+        verbs: ['get'],
+        apiGroups: [''],
+        resources: ['configmaps'],
+        namespaces: ['audited-exec'],
+        resourceNames: ['audited-exec-plugin'],
+      },
       ...ALICE_LIKE(['alice', 'carol']),
       {
         users: ['bob'],

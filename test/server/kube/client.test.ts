@@ -119,7 +119,7 @@ describe('KubeClient from a kubeconfig', () => {
       expect.objectContaining({
         code: 'KUBE_NO_CONFIG',
         message:
-          'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster; pass --kubeconfig FILE',
+          'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster; pass --kubeconfig FILE, or, from a source checkout, `./run start --demo` to try everything on this machine',
       }),
     );
   });
