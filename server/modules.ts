@@ -21,8 +21,8 @@ import type { ObjectStore } from './storage/object-store.ts';
 import { RecordingFiles } from './storage/recording-files.ts';
 import { attachUploads } from './storage/uploads.ts';
 import type { RecorderStore } from './store/store.ts';
-import { eventsFromStore, uiEventSource } from './ui/events-source.ts';
 import type { UiContext } from './ui/context.ts';
+import { eventsFromStore, uiEventSource } from './ui/events-source.ts';
 import { registerUi } from './ui/routes.ts';
 
 export interface ModuleDeps {

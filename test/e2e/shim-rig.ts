@@ -11,8 +11,8 @@ import type { SessionCreateResponse } from '../../common/wire.ts';
 import type { ShimAttachment } from '../../server/shim/attach.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { type Credentials, call, runStream } from '../server/client.ts';
-import { type RecorderHandle, type RecorderTestOptions, startRecorder } from '../support/recorder.ts';
 import { loadAuditRules } from '../support/audit-rules.ts';
+import { type RecorderHandle, type RecorderTestOptions, startRecorder } from '../support/recorder.ts';
 import { mountTmpfs } from '../support/small-disk.ts';
 import {
   pollUntil,
