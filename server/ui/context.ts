@@ -3,10 +3,10 @@
 // route files (login-routes.ts, session-routes.ts, session-files.ts) need not import each other.
 import type { IncomingMessage } from 'node:http';
 import type { SessionAccess } from '../auth/session-access.ts';
+import type { SignInLinks } from '../auth/sign-in-links.ts';
 import type { WebSessions } from '../auth/web-session.ts';
 import type { RequestContext } from '../http/router.ts';
 import type { UiConfig, UiDeps, UiEventSource } from './deps.ts';
-import type { SignInLinks } from './sign-in-links.ts';
 import type { ResolvedViewer } from './viewer.ts';
 
 export interface UiContext {

@@ -2,6 +2,7 @@
 // (cookie session, trusted proxy, or the server's authenticator), so they register with auth:false
 // and an unauthenticated browser is sent to the sign-in page instead of receiving a 401.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SignInLinks } from '../auth/sign-in-links.ts';
 import { WebSessions } from '../auth/web-session.ts';
 import { codedStatus, sendJson } from '../http/respond.ts';
 import type { RequestContext, Router } from '../http/router.ts';
@@ -12,7 +13,7 @@ import { loginRoutes } from './login-routes.ts';
 import { redirect, sendProblem, wantsJson } from './respond.ts';
 import { SECURITY_HEADERS } from './security.ts';
 import { sessionRoutes } from './session-routes.ts';
-import { SignInLinks, signInLinkRoutes } from './sign-in-links.ts';
+import { signInLinkRoutes } from './sign-in-link-routes.ts';
 import { StaticAssets } from './static.ts';
 import { resolveViewer } from './viewer.ts';
 
