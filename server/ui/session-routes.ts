@@ -10,7 +10,7 @@ import type { Handler, RequestContext, Router } from '../http/router.ts';
 import { decodeCursor } from '../store/store.ts';
 import { readCastHeader } from './cast-tail.ts';
 import type { UiContext, ViewerHandler } from './context.ts';
-import { parseTimeInput } from './format.ts';
+import { isLive, parseTimeInput } from './format.ts';
 import { layout, STATIC } from './pages/layout.ts';
 import { sessionPage } from './pages/session.ts';
 import { type SessionsQuery, sessionsPage } from './pages/sessions.ts';
@@ -18,8 +18,9 @@ import { type UnrecordedQuery, unrecordedPage } from './pages/unrecorded.ts';
 import { visiblePage } from './paging.ts';
 import { sendHtml, sendProblem } from './respond.ts';
 import { matchesAll, searchTerms, sessionText } from './search.ts';
+import { ECHO_WINDOW_S, outputNewlines, seekTargets } from './seek-times.ts';
 import { sessionFileRoutes } from './session-files.ts';
-import { buildTimeline, playerMarkers, splitEvents } from './timeline.ts';
+import { buildTimeline, playerMarkers, splitEvents, type TimelineEntry } from './timeline.ts';
 import type { ResolvedViewer } from './viewer.ts';
 
 function pick<K extends string>(url: URL, keys: readonly K[]): Partial<Record<K, string>> {
@@ -153,12 +154,14 @@ async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext
   const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
   const { execs, alerts } = splitEvents(items ?? []);
   // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
-  const header = await readCastHeader(await ui.deps.recordingPathFor(s.id));
+  const recording = await ui.deps.recordingPathFor(s.id);
+  const header = await readCastHeader(recording);
   const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
   const timeline = buildTimeline(execs, {
     startMs,
     ...(s.endedAt ? { endedAt: s.endedAt } : {}),
   });
+  if (s.tty && !isLive(s)) await seekToEchoes(timeline, recording);
   const page = sessionPage({
     session: s,
     timeline,
@@ -180,6 +183,19 @@ async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext
       page,
     ),
   );
+}
+
+/** Sets each entry's seek time to just after the echo of its command line (seek-times.ts). */
+async function seekToEchoes(timeline: TimelineEntry[], recording: string): Promise<void> {
+  const last = timeline.at(-1);
+  if (!last) return;
+  const seeks = seekTargets(
+    timeline.map((e) => e.t),
+    await outputNewlines(recording, last.t + ECHO_WINDOW_S),
+  );
+  timeline.forEach((e, i) => {
+    if (seeks[i] !== e.t) e.seek = seeks[i]!;
+  });
 }
 
 /** Activity in containers that no session owns, for those who may list sessions everywhere. */

@@ -9,6 +9,8 @@ import { formatArgv } from './format.ts';
 export interface TimelineEntry {
   /** seconds since the recording started, clamped to [0, duration] when the duration is known */
   t: number;
+  /** where a click seeks when that is not `t`: just after the echo of the command line (seek-times.ts) */
+  seek?: number;
   label: string;
   time: string;
   pid: number;

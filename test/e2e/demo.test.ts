@@ -117,7 +117,8 @@ describe.skipIf(skipE2E('demo', 'root', 'runc', 'auditd', 'chromium', 'kubectl')
       const t = spawnScreen('bash', ['-c', kubectlLine], { cols: 100, rows: 30, env, deadlineMs: 60_000 });
       try {
         await t.waitFor(/[#$] $/);
-        await t.type(`echo demo-$((6*7)); uname -s\r`, /demo-42\r\nLinux\r\n.*[#$] $/s);
+        await t.type(`echo demo-$((6*7))\r`, /demo-42\r\n.*[#$] $/s);
+        await t.type('uname -s\r', /Linux\r\n.*[#$] $/s);
         await t.type(`nohup sh -c 'sleep 3; touch ${late}' >/dev/null 2>&1 &\r`, /[#$] $/);
         t.write('exit\r');
         expect(await t.exited).toBe(0);
@@ -159,6 +160,17 @@ describe.skipIf(skipE2E('demo', 'root', 'runc', 'auditd', 'chromium', 'kubectl')
       const typed = entry('uname -s');
       expect(await typed.count()).toBe(1);
       expect(await typed.locator('.badge').count()).toBe(0);
+      // A click seeks to the frame that shows the command line (its echo lands just after the exec).
+      const button = typed.locator('button');
+      const seek = Number(await button.getAttribute('data-seek'));
+      expect(seek).toBeGreaterThanOrEqual(Number(await button.getAttribute('data-t')));
+      await page.waitForFunction(
+        () => (window as unknown as { __aePlayer?: unknown }).__aePlayer !== undefined,
+      );
+      await button.click();
+      await expect
+        .poll(() => page.locator('.ap-term').textContent(), { timeout: 20_000 })
+        .toMatch(/[#$] uname -s/);
       await page.screenshot({ path: join(ARTIFACTS, '2-session.png'), fullPage: true });
       // The link worked once: opened again, it is refused.
       const again = await context.newPage();

@@ -1,7 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AttributedExec } from '../../common/wire.ts';
 import { formatArgv, formatDuration, parseTimeInput, sessionTarget } from '../../server/ui/format.ts';
 import { matchesAll, searchTerms } from '../../server/ui/search.ts';
+import { outputNewlines, seekTargets } from '../../server/ui/seek-times.ts';
 import { buildTimeline, playerMarkers, splitEvents } from '../../server/ui/timeline.ts';
 
 const exec = (argv: string[], time: string, pid = 10): AttributedExec => ({
@@ -109,5 +113,43 @@ describe('format', () => {
   it('search terms are ANDed, case-insensitive', () => {
     expect(matchesAll('bash -c echo one\nreason: inc-42', searchTerms('ECHO inc-42'))).toBe(true);
     expect(matchesAll('bash', searchTerms('bash zsh'))).toBe(false);
+  });
+});
+
+describe('seek targets: the frame that shows the command line', () => {
+  it('seeks just past the first line-ending output that follows the exec within the window', () => {
+    // exec at 1.000; the echo of "ls\r\n" reaches the recorder at 1.004; output of ls at 1.010
+    expect(seekTargets([1.0], [1.004, 1.01])).toEqual([1.005]);
+  });
+
+  it('keeps the exec time when no echo follows within the window (typed earlier, slow output)', () => {
+    expect(seekTargets([1.0, 5.0], [0.5, 2.0, 9.0])).toEqual([1.0, 5.0]);
+  });
+
+  it('pairs each command with the echo after it, in order', () => {
+    expect(seekTargets([1.0, 1.001, 3.0], [1.002, 3.2])).toEqual([1.003, 1.003, 3.201]);
+  });
+});
+
+describe('outputNewlines: reading a recording', () => {
+  it('lists output events that end a line, up to a time, and survives a torn last line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'seek-'));
+    const path = join(dir, 'r.cast');
+    await writeFile(
+      path,
+      [
+        JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 1 }),
+        JSON.stringify([0.1, 'o', '$ ']),
+        JSON.stringify([0.5, 'i', 'ls\r']),
+        JSON.stringify([0.6, 'o', 'ls\r\n']),
+        JSON.stringify([0.7, 'r', '100x30']),
+        JSON.stringify([0.8, 'o', 'a b\r\n$ ']),
+        JSON.stringify([9.0, 'o', 'late\r\n']),
+        '[9.5, "o", "tor',
+      ].join('\n'),
+    );
+    expect(await outputNewlines(path, 5)).toEqual([0.6, 0.8]);
+    expect(await outputNewlines(path, 100)).toEqual([0.6, 0.8, 9.0]);
+    await rm(dir, { recursive: true });
   });
 });

@@ -49,7 +49,7 @@ function timelineList(d: SessionPageData): SafeHtml {
     (
       e,
       i,
-    ) => html`<li><button type="button" data-t="${e.t}" data-i="${i}" title="pid ${e.pid} · ppid ${e.ppid} · ${e.attribution ?? 'unattributed'}${e.cwd ? ` · ${e.cwd}` : ''}">
+    ) => html`<li><button type="button" data-t="${e.t}" data-seek="${e.seek ?? e.t}" data-i="${i}" title="pid ${e.pid} · ppid ${e.ppid} · ${e.attribution ?? 'unattributed'}${e.cwd ? ` · ${e.cwd}` : ''}">
   <span class="t">${formatOffset(e.t)}</span>${entryBadge(e)}<code>${e.label}</code></button></li>`,
   )}</ol>`;
 }

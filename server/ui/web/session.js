@@ -70,8 +70,8 @@ function start() {
     timeline.addEventListener('click', async (event) => {
       const button = event.target.closest('button[data-t]');
       if (!button) return;
-      const t = Number(button.dataset.t);
-      await player.seek(t);
+      // Just after the echo of the command line, in a terminal session (server/ui/seek-times.ts).
+      await player.seek(Number(button.dataset.seek ?? button.dataset.t));
       highlight(buttons.indexOf(button));
     });
     player.addEventListener('marker', ({ index }) => highlight(index));
