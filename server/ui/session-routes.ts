@@ -3,7 +3,7 @@
 // evidence: no byte of a recording leaves without that check.
 
 import { AuditedExecError } from '../../common/errors.ts';
-import type { SessionRecord } from '../../common/wire.ts';
+import type { AttributionAlert, SessionRecord } from '../../common/wire.ts';
 import { requireViewableSession } from '../auth/session-access.ts';
 import { UNRECORDED_KINDS } from '../events/store.ts';
 import type { Handler, RequestContext, Router } from '../http/router.ts';
@@ -12,7 +12,7 @@ import { readCastHeader } from './cast-tail.ts';
 import type { UiContext, ViewerHandler } from './context.ts';
 import { isLive, parseTimeInput } from './format.ts';
 import { layout, STATIC } from './pages/layout.ts';
-import { sessionPage } from './pages/session.ts';
+import { sessionPage, type TimelineSectionData, timelineSection } from './pages/session.ts';
 import { type SessionsQuery, sessionsPage } from './pages/sessions.ts';
 import { type UnrecordedQuery, unrecordedPage } from './pages/unrecorded.ts';
 import { visiblePage } from './paging.ts';
@@ -68,6 +68,7 @@ export function sessionRoutes(router: Router, signedIn: (h: ViewerHandler) => Ha
   const get = (pattern: string, h: ViewerHandler) => router.get(pattern, signedIn(h), { auth: false });
   get('/ui/sessions', sessionList);
   get('/ui/sessions/:id', sessionView);
+  get('/ui/sessions/:id/timeline', timelineFragment);
   sessionFileRoutes(get, viewable);
   get('/ui/unrecorded', unrecordedList);
 }
@@ -151,23 +152,11 @@ function searchSessions(query: SessionsQuery, v: ResolvedViewer, ui: UiContext) 
 async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext): Promise<void> {
   const s = await viewable(ctx, v, ui);
   if (!s) return;
-  const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
-  const { execs, alerts } = splitEvents(items ?? []);
-  // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
-  const recording = await ui.deps.recordingPathFor(s.id);
-  const header = await readCastHeader(recording);
-  const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
-  const timeline = buildTimeline(execs, {
-    startMs,
-    ...(s.endedAt ? { endedAt: s.endedAt } : {}),
-  });
-  if (s.tty && !isLive(s)) await seekToEchoes(timeline, recording);
+  const commands = await sessionCommands(s, ui);
   const page = sessionPage({
     session: s,
-    timeline,
-    alerts,
-    eventsAvailable: items !== null,
-    markers: playerMarkers(timeline),
+    ...commands,
+    markers: playerMarkers(commands.timeline),
     now: Date.now(),
   });
   sendHtml(
@@ -183,6 +172,32 @@ async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext
       page,
     ),
   );
+}
+
+/** The command list alone, as HTML: the live page asks for it again while the session runs. */
+async function timelineFragment(ctx: RequestContext, v: ResolvedViewer, ui: UiContext): Promise<void> {
+  const s = await viewable(ctx, v, ui);
+  if (!s) return;
+  sendHtml(ctx.res, 200, timelineSection(await sessionCommands(s, ui)));
+}
+
+/** The session's attributed commands on the recording's clock, and its alerts. */
+async function sessionCommands(
+  s: SessionRecord,
+  ui: UiContext,
+): Promise<TimelineSectionData & { alerts: AttributionAlert[] }> {
+  const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
+  const { execs, alerts } = splitEvents(items ?? []);
+  // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
+  const recording = await ui.deps.recordingPathFor(s.id);
+  const header = await readCastHeader(recording);
+  const startMs = header?.timestamp ? header.timestamp * 1000 : Date.parse(s.startedAt);
+  const timeline = buildTimeline(execs, {
+    startMs,
+    ...(s.endedAt ? { endedAt: s.endedAt } : {}),
+  });
+  if (s.tty && !isLive(s)) await seekToEchoes(timeline, recording);
+  return { timeline, alerts, eventsAvailable: items !== null };
 }
 
 /** Sets each entry's seek time to just after the echo of its command line (seek-times.ts). */

@@ -298,6 +298,79 @@ describe.skipIf(skipE2E('ui e2e', 'root', 'runc', 'chromium'))('web UI against a
     }
   });
 
+  it('the live command list follows new commands, unless the reader scrolled away', async () => {
+    const { id, streamPath } = await createSession(
+      ['bash', '-c', 'for ((i = 1; i <= 120; i++)); do echo tick$i; sleep 1; done'],
+      'live list',
+    );
+    // Ends when the recorder stops (afterAll): the test needs the session running, not finished.
+    void runStream(rec, { token: sb.tokens.alice! }, streamPath).catch(() => {});
+    await expect
+      .poll(async () => (await rec.recorder.store.getSession(id))?.state, { timeout: 20_000 })
+      .toBe('running');
+    let serial = 1000;
+    const report = (n: number) => {
+      const now = Date.now();
+      const more = Array.from({ length: n }, (_, i) =>
+        shim(id, ['echo', `cmd${serial}`], now + i, 2000 + serial + i, serial++),
+      );
+      shimEvents.set(id, [...(shimEvents.get(id) ?? []), ...more]);
+    };
+    const context = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1366, height: 768 },
+    });
+    const page = await signIn(context, sb.tokens.auditor!);
+    const opened = await page.goto(`${rec.url}/ui/sessions/${id}`);
+    expect(opened?.status()).toBe(200);
+    expect(
+      await page.locator('#live-badge').count(),
+      JSON.stringify(await rec.recorder.store.getSession(id)),
+    ).toBe(1);
+    const rows = page.locator('#timeline li');
+    const scroll = () =>
+      page.evaluate(() => {
+        const l = document.getElementById('timeline')!;
+        return { top: l.scrollTop, bottom: l.scrollHeight - l.clientHeight };
+      });
+
+    // More commands than the list shows: it scrolls to the newest.
+    report(40);
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(40);
+    await expect
+      .poll(async () => {
+        const s = await scroll();
+        return s.bottom > 0 && s.top >= s.bottom - 8;
+      })
+      .toBe(true);
+    expect(await rows.last().textContent()).toContain(`cmd${serial - 1}`);
+
+    // The reader scrolls up to read: new commands arrive, the list stays where they put it.
+    await page.evaluate(() => {
+      document.getElementById('timeline')!.scrollTop = 0;
+    });
+    report(5);
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(45);
+    expect((await scroll()).top).toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}/live-list-scrolled.png` });
+
+    // Back at the end, it follows again.
+    await page.evaluate(() => {
+      const l = document.getElementById('timeline')!;
+      l.scrollTop = l.scrollHeight;
+    });
+    report(5);
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(50);
+    await expect
+      .poll(async () => {
+        const s = await scroll();
+        return s.top >= s.bottom - 8;
+      })
+      .toBe(true);
+    expect(await page.locator('#timeline-h').textContent()).toContain('(50)');
+    await context.close();
+  });
+
   it('bob sees neither the session in the list, nor its page, recording, events or evidence', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await signIn(context, sb.tokens.bob!);

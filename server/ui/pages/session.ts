@@ -13,12 +13,15 @@ import {
 import { html, jsonIsland, type SafeHtml } from '../html.ts';
 import type { TimelineEntry } from '../timeline.ts';
 
-export interface SessionPageData {
-  session: SessionRecord;
+export interface TimelineSectionData {
   timeline: TimelineEntry[];
-  alerts: AttributionAlert[];
   /** false when the shim's events endpoint/store is not available */
   eventsAvailable: boolean;
+}
+
+export interface SessionPageData extends TimelineSectionData {
+  session: SessionRecord;
+  alerts: AttributionAlert[];
   markers: [number, string][];
   now: number;
 }
@@ -31,6 +34,7 @@ export function sessionUrls(id: string) {
     live: `${base}/live`,
     events: `${base}/events`,
     evidence: `${base}/evidence`,
+    timeline: `${base}/timeline`,
   };
 }
 
@@ -40,7 +44,13 @@ function dl(rows: [string, SafeHtml | string | number | undefined | null][]): Sa
     .map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
 }
 
-function timelineList(d: SessionPageData): SafeHtml {
+/** The command list with its heading; also served alone, for the live page to refresh. */
+export function timelineSection(d: TimelineSectionData): SafeHtml {
+  return html`<h2 id="timeline-h">Commands <span class="muted">(${d.timeline.length})</span></h2>
+    ${timelineList(d)}`;
+}
+
+function timelineList(d: TimelineSectionData): SafeHtml {
   if (!d.eventsAvailable) {
     return html`<p class="muted">No command events from the node agent for this session (yet).</p>`;
   }
@@ -88,6 +98,7 @@ export function sessionPage(d: SessionPageData): SafeHtml {
     // Non-tty output has bare LF: the display variant adds CR so the terminal does not staircase.
     recordingUrl: s.tty ? urls.recording : `${urls.recording}?display=1`,
     liveUrl: urls.live,
+    timelineUrl: urls.timeline,
     markers: d.markers,
   };
   return html`<div class="session-head">
@@ -104,9 +115,8 @@ export function sessionPage(d: SessionPageData): SafeHtml {
       <a href="${urls.events}">Events (JSON)</a>
     </p>
   </section>
-  <section class="timeline-col" aria-labelledby="timeline-h">
-    <h2 id="timeline-h">Commands <span class="muted">(${d.timeline.length})</span></h2>
-    ${timelineList(d)}
+  <section class="timeline-col" aria-labelledby="timeline-h" id="timeline-box">
+    ${timelineSection(d)}
   </section>
 </div>
 ${alertList(d.alerts)}

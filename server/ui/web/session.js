@@ -27,6 +27,7 @@ function start() {
   window.__aePlayer = player;
 
   if (data.live) {
+    const follow = followCommands();
     player.addEventListener('ended', () => {
       const badge = document.getElementById('live-badge');
       if (badge) {
@@ -34,6 +35,7 @@ function start() {
         badge.classList.remove('live');
       }
       box.dataset.state = 'ended';
+      follow.stop();
     });
   }
 
@@ -80,6 +82,53 @@ function start() {
       if (typeof t === 'number') highlight(indexAt(t));
     }, 400);
   }
+}
+
+/**
+ * While the session runs, the command list is fetched again every REFRESH_MS and replaced when it
+ * changed. It stays scrolled to its end, showing the newest command, unless the reader scrolled
+ * away from the end: then it stays where they put it until they scroll back down.
+ */
+const REFRESH_MS = 1500;
+function followCommands() {
+  const section = document.getElementById('timeline-box');
+  let last = section ? section.innerHTML : '';
+  let timer = null;
+  const atEnd = (list) => !list || list.scrollHeight - list.scrollTop - list.clientHeight < 8;
+  async function refresh() {
+    try {
+      const res = await fetch(data.timelineUrl, {
+        credentials: 'same-origin',
+        headers: { Accept: 'text/html' },
+      });
+      if (!res.ok || !section) return;
+      const html = await res.text();
+      if (html === last) return;
+      const before = document.getElementById('timeline');
+      const following = atEnd(before);
+      const kept = before ? before.scrollTop : 0;
+      section.innerHTML = html;
+      last = section.innerHTML;
+      const list = document.getElementById('timeline');
+      if (list) list.scrollTop = following ? list.scrollHeight : kept;
+      section.dataset.following = String(following);
+    } catch {
+      // the next turn asks again
+    }
+  }
+  const tick = async () => {
+    await refresh();
+    if (timer !== null) timer = setTimeout(tick, REFRESH_MS);
+  };
+  timer = setTimeout(tick, REFRESH_MS);
+  return {
+    // One last look once the session ended: commands the node reported late, and after-end ones.
+    stop() {
+      clearTimeout(timer);
+      timer = null;
+      void refresh();
+    },
+  };
 }
 
 if (window.AsciinemaPlayer) start();
