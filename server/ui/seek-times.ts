@@ -1,39 +1,74 @@
 // Where a click on a command seeks the player. The command's time is its exec in the kernel's
 // audit log; in a terminal session the shell writes the echo of the command line (ending with the
 // newline of Enter) just before it forks, but that output reaches the recorder a few milliseconds
-// later, after the exec. Seeking to the exec time alone shows the screen without the command line.
-// So, in a tty session, a command seeks to just after the first output that ends a line within a
-// short window after its exec: the frame that shows the line that ran it.
+// later, after the exec, and the two clocks differ by a few milliseconds. Seeking to the exec time
+// alone shows the screen without the command line. So, in a tty session, a command seeks to just
+// past the output line near its exec that names its program: the frame that shows the line that
+// ran it.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-/** How long after an exec the echo of its line may still arrive (a loaded node, a slow relay). */
+/** How far around an exec the echo of its line may lie: the audit clock has millisecond steps and
+ *  the recording's its own, and the echo reaches the recorder after a loaded relay's delay. */
 export const ECHO_WINDOW_S = 0.5;
+const CLOCK_SLACK_S = 0.05;
 /** A recording is read at most this far to find echoes; beyond, commands seek to their exec time. */
 const MAX_SCAN_BYTES = 64 * 1024 * 1024;
+/** A line longer than this is not a command line anyone typed; only its start is kept. */
+const MAX_LINE = 4096;
+
+/** A line of terminal output, ended at `t` by a newline. */
+export interface LineEnd {
+  t: number;
+  text: string;
+}
+
+/** A command in the timeline: its exec time and the program name the typed line would show. */
+export interface SeekCommand {
+  t: number;
+  program: string;
+}
 
 /**
- * For command times `times` (seconds, ascending), the times to seek to, given the times of output
- * events that carry a newline (ascending). Pure.
+ * Where each command (ascending by t) seeks, given the recording's line ends (ascending). First
+ * choice: just past the line that ends near the exec and names the program, which is the echo of
+ * the typed command line; else just past the first line that ends after the exec within the window;
+ * else the exec time. Pure.
  */
 export function seekTargets(
-  times: readonly number[],
-  newlines: readonly number[],
+  commands: readonly SeekCommand[],
+  lines: readonly LineEnd[],
   windowS = ECHO_WINDOW_S,
 ): number[] {
-  let j = 0;
-  return times.map((t) => {
-    while (j < newlines.length && newlines[j]! < t) j++;
-    const echo = newlines[j];
-    if (echo === undefined || echo > t + windowS) return t;
+  return commands.map(({ t, program }) => {
+    const near = lines.filter((l) => l.t >= t - CLOCK_SLACK_S && l.t <= t + windowS);
+    const typed = program ? near.find((l) => l.text.includes(program)) : undefined;
+    const after = typed ?? near.find((l) => l.t >= t);
     // Just past the event, so the player has drawn it.
-    return Math.round((echo + 0.001) * 1000) / 1000;
+    return after ? Math.round((after.t + 0.001) * 1000) / 1000 : t;
   });
 }
 
-/** Times of the recording's output events that end a line, up to `untilS` seconds. */
-export async function outputNewlines(path: string, untilS: number): Promise<number[]> {
-  const found: number[] = [];
+/** Splits output events into the lines they end (pure; carries a partial line across events). */
+export class LineSplitter {
+  #partial = '';
+
+  push(t: number, data: string): LineEnd[] {
+    const ends: LineEnd[] = [];
+    const parts = data.split('\n');
+    for (let i = 0; i < parts.length - 1; i++) {
+      ends.push({ t, text: (this.#partial + parts[i]).slice(0, MAX_LINE) });
+      this.#partial = '';
+    }
+    this.#partial = (this.#partial + parts.at(-1)).slice(-MAX_LINE);
+    return ends;
+  }
+}
+
+/** The recording's line ends, up to `untilS` seconds. */
+export async function outputLines(path: string, untilS: number): Promise<LineEnd[]> {
+  const found: LineEnd[] = [];
+  const splitter = new LineSplitter();
   const input = createReadStream(path, { end: MAX_SCAN_BYTES - 1 });
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let first = true;
@@ -46,7 +81,7 @@ export async function outputNewlines(path: string, untilS: number): Promise<numb
       const event = parseEvent(line);
       if (!event) continue;
       if (event.t > untilS) break;
-      if (event.code === 'o' && event.data.includes('\n')) found.push(event.t);
+      if (event.code === 'o') found.push(...splitter.push(event.t, event.data));
     }
   } catch {
     // unreadable: commands seek to their exec time

@@ -18,7 +18,7 @@ import { type UnrecordedQuery, unrecordedPage } from './pages/unrecorded.ts';
 import { visiblePage } from './paging.ts';
 import { sendHtml, sendProblem } from './respond.ts';
 import { matchesAll, searchTerms, sessionText } from './search.ts';
-import { ECHO_WINDOW_S, outputNewlines, seekTargets } from './seek-times.ts';
+import { ECHO_WINDOW_S, outputLines, seekTargets } from './seek-times.ts';
 import { sessionFileRoutes } from './session-files.ts';
 import { buildTimeline, playerMarkers, splitEvents, type TimelineEntry } from './timeline.ts';
 import type { ResolvedViewer } from './viewer.ts';
@@ -205,8 +205,8 @@ async function seekToEchoes(timeline: TimelineEntry[], recording: string): Promi
   const last = timeline.at(-1);
   if (!last) return;
   const seeks = seekTargets(
-    timeline.map((e) => e.t),
-    await outputNewlines(recording, last.t + ECHO_WINDOW_S),
+    timeline.map((e) => ({ t: e.t, program: e.program })),
+    await outputLines(recording, last.t + ECHO_WINDOW_S),
   );
   timeline.forEach((e, i) => {
     if (seeks[i] !== e.t) e.seek = seeks[i]!;

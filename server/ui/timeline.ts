@@ -12,6 +12,8 @@ export interface TimelineEntry {
   /** where a click seeks when that is not `t`: just after the echo of the command line (seek-times.ts) */
   seek?: number;
   label: string;
+  /** the program's name as a typed command line would show it (argv[0] without its folder) */
+  program: string;
   time: string;
   pid: number;
   ppid: number;
@@ -67,6 +69,7 @@ export function buildTimeline(execs: readonly AttributedExec[], options: Timelin
     entries.push({
       t: Math.round(t * 1000) / 1000,
       label: formatArgv(e.argv, options.maxLabel ?? 200),
+      program: (e.argv[0] ?? '').split('/').at(-1) ?? '',
       time: e.time,
       pid: e.pid,
       ppid: e.ppid,

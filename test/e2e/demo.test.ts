@@ -86,9 +86,12 @@ describe.skipIf(skipE2E('demo', 'root', 'runc', 'auditd', 'chromium', 'kubectl')
 
     afterAll(async () => {
       await browser?.close();
+      // A failed test still stops the demo the way a user would, so its audit rules go too.
       if (demo && demo.child.exitCode === null) {
-        demo.child.kill('SIGKILL');
+        demo.child.kill('SIGTERM');
+        const killer = setTimeout(() => demo?.child.kill('SIGKILL'), 30_000);
         await demo.exited;
+        clearTimeout(killer);
       }
       rmSync(home, { recursive: true, force: true });
     });
@@ -117,8 +120,9 @@ describe.skipIf(skipE2E('demo', 'root', 'runc', 'auditd', 'chromium', 'kubectl')
       const t = spawnScreen('bash', ['-c', kubectlLine], { cols: 100, rows: 30, env, deadlineMs: 60_000 });
       try {
         await t.waitFor(/[#$] $/);
-        await t.type(`echo demo-$((6*7))\r`, /demo-42\r\n.*[#$] $/s);
-        await t.type('uname -s\r', /Linux\r\n.*[#$] $/s);
+        // \r+: the sandbox's `runc exec -t` sometimes sends \r\r\n (test/e2e/exec.test.ts says why).
+        await t.type(`echo demo-$((6*7))\r`, /demo-42\r+\n.*[#$] $/s);
+        await t.type('uname -s\r', /Linux\r+\n.*[#$] $/s);
         await t.type(`nohup sh -c 'sleep 3; touch ${late}' >/dev/null 2>&1 &\r`, /[#$] $/);
         t.write('exit\r');
         expect(await t.exited).toBe(0);
@@ -168,9 +172,17 @@ describe.skipIf(skipE2E('demo', 'root', 'runc', 'auditd', 'chromium', 'kubectl')
         () => (window as unknown as { __aePlayer?: unknown }).__aePlayer !== undefined,
       );
       await button.click();
-      await expect
-        .poll(() => page.locator('.ap-term').textContent(), { timeout: 20_000 })
-        .toMatch(/[#$] uname -s/);
+      const shown = () => page.locator('.ap-term').textContent();
+      const deadline = Date.now() + 20_000;
+      while (!/[#$] uname -s/.test((await shown()) ?? '') && Date.now() < deadline)
+        await page.waitForTimeout(200);
+      const at = await page.evaluate(() =>
+        (window as unknown as { __aePlayer: { getCurrentTime(): number } }).__aePlayer.getCurrentTime(),
+      );
+      expect(
+        await shown(),
+        `seek ${seek}, t ${await button.getAttribute('data-t')}, player at ${at}`,
+      ).toMatch(/[#$] uname -s/);
       await page.screenshot({ path: join(ARTIFACTS, '2-session.png'), fullPage: true });
       // The link worked once: opened again, it is refused.
       const again = await context.newPage();

@@ -12,7 +12,7 @@ import { RecorderClient } from '../../plugin/client.ts';
 import { httpRequest } from '../../plugin/http.ts';
 import { LOST_MESSAGE } from '../../plugin/stream.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
-import { defaultPolicy, type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { defaultPolicy, type RbacRule, type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { createPluginBin, type PluginBin } from '../support/plugin-bin.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, spawnRecorder, startRecorder } from '../support/recorder.ts';
@@ -146,25 +146,17 @@ describe.skipIf(skipE2E('exec e2e', 'root', 'runc', 'kubectl'))('kubectl audited
     delete env.AUDITED_EXEC_SERVER;
     delete env.AUDITED_EXEC_SERVER_CA;
     // Without RBAC on the ConfigMap the user is told the other two ways.
+    const readsPluginConfig = (r: RbacRule) => r.resourceNames?.includes('audited-exec-plugin') ?? false;
+    expect(defaultPolicy().rules.some(readsPluginConfig)).toBe(true);
+    sb.setRbac({ rules: defaultPolicy().rules.filter((r) => !readsPluginConfig(r)) });
     const denied = await kubectl(['audited-exec', 'web', '--', 'true'], { env });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(
       /cannot read the ConfigMap audited-exec\/audited-exec-plugin .*forbidden.*--server URL/,
     );
 
-    sb.setRbac({
-      rules: [
-        ...defaultPolicy().rules,
-        {
-          groups: ['system:authenticated'],
-          verbs: ['get'],
-          apiGroups: [''],
-          resources: ['configmaps'],
-          namespaces: ['audited-exec'],
-          resourceNames: ['audited-exec-plugin'],
-        },
-      ],
-    });
+    // With it (deploy/app/rbac-users.yaml, and the sandbox's default policy), the plugin finds it.
+    sb.setRbac(defaultPolicy());
     try {
       const created = await fetchAsAdmin('/api/v1/namespaces/audited-exec/configmaps', {
         apiVersion: 'v1',
@@ -193,6 +185,7 @@ describe.skipIf(skipE2E('exec e2e', 'root', 'runc', 'kubectl'))('kubectl audited
   }
 
   it('drives an interactive bash under a pty; the recording replays to the same screen', async () => {
+    let localLineEnd: string | undefined;
     const t = spawnScreen(KUBECTL, ['audited-exec', 'web', '-it', '-q', '--', 'bash'], {
       cols: 80,
       rows: 24,
@@ -200,8 +193,12 @@ describe.skipIf(skipE2E('exec e2e', 'root', 'runc', 'kubectl'))('kubectl audited
     });
     try {
       await t.waitFor(/[#$] $/);
-      // Exactly \r\n: the plugin turns output processing off like kubectl (no \r\r\n from ONLCR).
-      await t.type('echo hello-$((6*7))\r', /hello-42\r\n.*[#$] $/s);
+      // The line end as the container sent it: the plugin turns output processing off like kubectl,
+      // so its terminal adds no \r of its own (checked against the recording below). The sandbox's
+      // `runc exec -t` under node-pty sometimes sends \r\r\n itself (runc clears the container
+      // pty's ONLCR after bash may have saved its tty state): the recording shows the same bytes.
+      await t.type('echo hello-$((6*7))\r', /hello-42\r+\n.*[#$] $/s);
+      localLineEnd = /hello-42(\r*\n)/.exec(t.seen())![1];
       // SIGWINCH and typed bytes race inside the plugin; readline's redraw of the prompt on the
       // remote SIGWINCH is the event that says the resize got through.
       const beforeResize = t.seen().length;
@@ -221,6 +218,7 @@ describe.skipIf(skipE2E('exec e2e', 'root', 'runc', 'kubectl'))('kubectl audited
     expect(session).toBeDefined();
     const text = await auditor.getRecording(session!.id);
     const cast = decodeAsciicast(text);
+    expect(localLineEnd).toBe(/hello-42(\r*\n)/.exec(outputText(cast))![1]);
     expect(cast.events.some((e) => e.code === 'r' && e.data === '100x30')).toBe(true);
     expect(screen(await replay(cast))).toEqual(screen(client));
 

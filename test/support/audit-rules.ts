@@ -28,6 +28,8 @@ export function loadAuditRules(key: string): () => void {
       }
     }
   };
+  // The kernel outlives a killed process: rules an earlier run under this key left go first.
+  remove();
   try {
     for (const rule of rules) execFileSync('auditctl', rule.split(' '), { stdio: 'pipe' });
   } catch (err) {

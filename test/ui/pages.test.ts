@@ -55,10 +55,21 @@ describe('pages', () => {
       sessionPage({
         session,
         timeline: [
-          { t: 1.5, label: evil, time: 'x', pid: 1, ppid: 0, attribution: 'marker', cwd: null, start: true },
+          {
+            t: 1.5,
+            label: evil,
+            time: 'x',
+            pid: 1,
+            ppid: 0,
+            attribution: 'marker',
+            cwd: null,
+            program: 'env',
+            start: true,
+          },
           {
             t: 2,
             label: 'touch /tmp/late',
+            program: 'touch',
             time: 'y',
             pid: 2,
             ppid: 1,

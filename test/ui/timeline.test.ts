@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AttributedExec } from '../../common/wire.ts';
 import { formatArgv, formatDuration, parseTimeInput, sessionTarget } from '../../server/ui/format.ts';
 import { matchesAll, searchTerms } from '../../server/ui/search.ts';
-import { outputNewlines, seekTargets } from '../../server/ui/seek-times.ts';
+import { outputLines, seekTargets } from '../../server/ui/seek-times.ts';
 import { buildTimeline, playerMarkers, splitEvents } from '../../server/ui/timeline.ts';
 
 const exec = (argv: string[], time: string, pid = 10): AttributedExec => ({
@@ -117,22 +117,47 @@ describe('format', () => {
 });
 
 describe('seek targets: the frame that shows the command line', () => {
-  it('seeks just past the first line-ending output that follows the exec within the window', () => {
-    // exec at 1.000; the echo of "ls\r\n" reaches the recorder at 1.004; output of ls at 1.010
-    expect(seekTargets([1.0], [1.004, 1.01])).toEqual([1.005]);
+  const cmd = (t: number, program = 'ls') => ({ t, program });
+
+  it('seeks just past the line near the exec that names the program: the echo of the typed line', () => {
+    // The previous prompt's line ends after the exec on the recording's clock (clocks differ by ms);
+    // the echo of "uname -s" is the line to show.
+    const lines = [
+      { t: 0.8279, text: 'demo-42\r' },
+      { t: 0.8329, text: 'bash-5.2# uname -s\r\r' },
+      { t: 0.8348, text: 'Linux\r\r' },
+    ];
+    expect(seekTargets([cmd(0.827, 'uname')], lines)).toEqual([0.834]);
   });
 
-  it('keeps the exec time when no echo follows within the window (typed earlier, slow output)', () => {
-    expect(seekTargets([1.0, 5.0], [0.5, 2.0, 9.0])).toEqual([1.0, 5.0]);
+  it('else seeks past the first line that ends after the exec within the window', () => {
+    expect(
+      seekTargets(
+        [cmd(1.0, 'sleep')],
+        [
+          { t: 1.004, text: 'x' },
+          { t: 1.01, text: 'y' },
+        ],
+      ),
+    ).toEqual([1.005]);
   });
 
-  it('pairs each command with the echo after it, in order', () => {
-    expect(seekTargets([1.0, 1.001, 3.0], [1.002, 3.2])).toEqual([1.003, 1.003, 3.201]);
+  it('keeps the exec time when nothing ends near it', () => {
+    expect(
+      seekTargets(
+        [cmd(1.0), cmd(5.0)],
+        [
+          { t: 0.5, text: '$ ls' },
+          { t: 2.0, text: 'a' },
+          { t: 9, text: 'b' },
+        ],
+      ),
+    ).toEqual([1.0, 5.0]);
   });
 });
 
-describe('outputNewlines: reading a recording', () => {
-  it('lists output events that end a line, up to a time, and survives a torn last line', async () => {
+describe('outputLines: reading a recording', () => {
+  it('lists the lines output events end, across events, up to a time, and survives a torn last line', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'seek-'));
     const path = join(dir, 'r.cast');
     await writeFile(
@@ -140,16 +165,21 @@ describe('outputNewlines: reading a recording', () => {
       [
         JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 1 }),
         JSON.stringify([0.1, 'o', '$ ']),
+        JSON.stringify([0.2, 'o', 'l']),
         JSON.stringify([0.5, 'i', 'ls\r']),
-        JSON.stringify([0.6, 'o', 'ls\r\n']),
+        JSON.stringify([0.6, 'o', 's\r\n']),
         JSON.stringify([0.7, 'r', '100x30']),
-        JSON.stringify([0.8, 'o', 'a b\r\n$ ']),
+        JSON.stringify([0.8, 'o', 'a b\r\nc\r\n$ ']),
         JSON.stringify([9.0, 'o', 'late\r\n']),
         '[9.5, "o", "tor',
       ].join('\n'),
     );
-    expect(await outputNewlines(path, 5)).toEqual([0.6, 0.8]);
-    expect(await outputNewlines(path, 100)).toEqual([0.6, 0.8, 9.0]);
+    expect(await outputLines(path, 5)).toEqual([
+      { t: 0.6, text: '$ ls\r' },
+      { t: 0.8, text: 'a b\r' },
+      { t: 0.8, text: 'c\r' },
+    ]);
+    expect((await outputLines(path, 100)).at(-1)).toEqual({ t: 9.0, text: '$ late\r' });
     await rm(dir, { recursive: true });
   });
 });
