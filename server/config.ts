@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AuditedExecError } from '../common/errors.ts';
+import { parseSinkSpecs, parseSize, type SinkSpec } from './siem/sink-spec.ts';
 
 export interface Settings {
   host: string;
@@ -60,6 +61,10 @@ export interface Settings {
   advertiseUrl?: string;
   /** On SIGTERM: how long open sessions may run on before they are ended (0: end them at once). */
   drainTimeoutMs: number;
+  /** Where events are pushed (--siem-sink, siem/sink-spec.ts); empty: no SIEM export. */
+  siemSinks: SinkSpec[];
+  /** The SIEM spool's limit in bytes (<dataDir>/siem); beyond it the oldest events go. */
+  siemSpoolBytes: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } = {
@@ -78,6 +83,8 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } =
   impersonationDeniedGroups: [],
   replicaId: hostname(),
   drainTimeoutMs: 0,
+  siemSinks: [],
+  siemSpoolBytes: 256 * 1024 * 1024,
 };
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -100,8 +107,21 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
     )
     .exitOverride();
   for (const [flags, help, variable] of FLAGS) program.addOption(opt(flags, help, env[variable]));
+  program.addOption(
+    new Option(
+      '--siem-sink <spec>',
+      'push events to a SIEM, repeatable: type=webhook|syslog|splunk,url=…,… (deploy/README.md); env AUDITED_EXEC_SIEM_SINKS, one per line',
+    ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+  );
   program.parse(argv);
-  return settingsFrom(program.opts<Record<string, string | undefined>>(), cwd);
+  const { siemSink, ...flags } = program.opts<Record<string, string | undefined> & { siemSink?: string[] }>();
+  const specs =
+    siemSink ??
+    (env.AUDITED_EXEC_SIEM_SINKS ?? '')
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return { ...settingsFrom(flags, cwd), siemSinks: parseSinkSpecs(specs, { env, cwd }) };
 }
 
 /** Every flag: its spelling, its help, and the environment variable that sets it when it is absent. */
@@ -173,6 +193,11 @@ const FLAGS: [flags: string, help: string, env: string][] = [
     'AUDITED_EXEC_ADVERTISE_URL',
   ],
   [
+    '--siem-spool-size <size>',
+    'most disk the SIEM spool takes in --data-dir, e.g. 256Mi (default); beyond it the oldest events go',
+    'AUDITED_EXEC_SIEM_SPOOL_SIZE',
+  ],
+  [
     '--drain-timeout <seconds>',
     'on SIGTERM, let open sessions run this long before ending them (default 0)',
     'AUDITED_EXEC_DRAIN_TIMEOUT',
@@ -222,6 +247,7 @@ function settingsFrom(o: Record<string, string | undefined>, cwd: string): Setti
       replicaId: o.replicaId,
       advertiseUrl: checkedUrl(o.advertiseUrl, ['https:'], '--advertise-url'),
       drainTimeoutMs: drain === undefined ? undefined : drain * 1000,
+      siemSpoolBytes: o.siemSpoolSize ? parseSize(o.siemSpoolSize, '--siem-spool-size') : undefined,
     }),
     ...(o.admissionParams === undefined ? {} : { admissionParams: parseParamsRef(o.admissionParams) }),
   };

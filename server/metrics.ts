@@ -32,8 +32,17 @@ export interface Metrics {
   watchUploads(counters: { readonly pending: number; readonly failures: number }): void;
   /** Sessions of a dead replica this replica ended as interrupted. */
   sessionsTakenOver(n: number): void;
+  /** Exports the SIEM export's figures per sink (siem/export.ts), read when scraped. */
+  watchSiem(source: SiemFiguresSource): void;
   /** GET /metrics in the text exposition format. */
   handler(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+/** What the SIEM export says about itself (server/siem/export.ts implements it). */
+export interface SiemFiguresSource {
+  figures(): { sink: string; backlog: number; delivered: number; failures: number; dropped: number }[];
+  /** Events that could not be spooled at all (full disk). */
+  readonly unwritable: number;
 }
 
 export interface MetricsOptions {
@@ -144,6 +153,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     sessionsTakenOver: (n) => {
       if (n > 0) takenOver.inc(n);
     },
+    watchSiem: (source) => watchSiem(registry, source),
     handler: () => async (_req, res) => {
       const body = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType }).end(body);
@@ -182,4 +192,63 @@ export function authorizedMetricsHandler(
     }
     await serve(req, res);
   };
+}
+
+/** The SIEM export's gauges and counters, read from its figures when scraped. */
+function watchSiem(registry: Registry, source: SiemFiguresSource): void {
+  const perSink = (
+    metric: Gauge<'sink'> | Counter<'sink'>,
+    pick: (f: ReturnType<SiemFiguresSource['figures']>[number]) => number,
+  ) => {
+    metric.reset();
+    for (const f of source.figures()) {
+      if (metric instanceof Gauge) metric.set({ sink: f.sink }, pick(f));
+      else metric.inc({ sink: f.sink }, pick(f));
+    }
+  };
+  new Gauge({
+    name: 'audited_exec_siem_backlog_events',
+    help: 'Events spooled for a SIEM sink that it has not acknowledged yet.',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    collect() {
+      perSink(this, (f) => f.backlog);
+    },
+  });
+  new Counter({
+    name: 'audited_exec_siem_delivered_events_total',
+    help: 'Events a SIEM sink acknowledged.',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    collect() {
+      perSink(this, (f) => f.delivered);
+    },
+  });
+  new Counter({
+    name: 'audited_exec_siem_delivery_failures_total',
+    help: 'Deliveries to a SIEM sink that failed (each batch is sent again after a back-off).',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    collect() {
+      perSink(this, (f) => f.failures);
+    },
+  });
+  new Counter({
+    name: 'audited_exec_siem_dropped_events_total',
+    help: 'Events dropped for a SIEM sink before it acknowledged them: the spool passed its size limit.',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    collect() {
+      perSink(this, (f) => f.dropped);
+    },
+  });
+  new Counter({
+    name: 'audited_exec_siem_unspooled_events_total',
+    help: 'Events the SIEM export could not write to its spool (the data disk was full): never sent.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(source.unwritable);
+    },
+  });
 }

@@ -2,6 +2,7 @@
 // the web UI, the admission webhook and Prometheus metrics. app.ts calls registerModules once; each
 // module keeps its own file and subscribes to the session events (sessions/bus.ts) itself; this one
 // only connects them to the router, the store and each other.
+import { join } from 'node:path';
 import type { ShimEvent } from '../common/wire.ts';
 import { createAdmissionCallerCheck } from './admission/caller.ts';
 import { grantOf } from './admission/grants.ts';
@@ -17,6 +18,7 @@ import type { Router } from './http/router.ts';
 import { authorizedMetricsHandler, createMetrics, followSessions, type Metrics } from './metrics.ts';
 import type { SessionServices } from './sessions/services.ts';
 import { attachShim, type ShimAttachment } from './shim/attach.ts';
+import { SiemExport } from './siem/export.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { RecordingFiles } from './storage/recording-files.ts';
 import { attachUploads } from './storage/uploads.ts';
@@ -54,6 +56,8 @@ export interface Modules {
   access: SessionAccess;
   /** The web UI (its one-time sign-in links: the local demo signs the browser in with one). */
   ui: UiContext;
+  /** Pushes events to the SIEM sinks (--siem-sink); absent without any. */
+  siem?: SiemExport;
   /** Signs what is queued or waiting for a late link, then resolves (shutdown). */
   drain(): Promise<void>;
   /** Deletes recordings past the retention age (legal hold excepted); no-op without an age. */
@@ -65,6 +69,8 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
   const { access } = services;
   const metrics = deps.metrics ?? createMetrics();
   followSessions(metrics, services.events);
+  // Subscribed before anything can start a session, so no event goes unexported.
+  const siem = settings.siemSinks.length ? await startSiem(deps, metrics) : undefined;
   const shim = attachShim({ router, store, services }, { metrics, log });
   const events = deps.events ?? shim.events;
   const recordings = services.recordings ?? new RecordingFiles({ dataDir: settings.dataDir });
@@ -112,9 +118,12 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     metrics,
     access,
     ui,
+    ...(siem ? { siem } : {}),
     drain: async () => {
       await sessionParams?.close();
       await evidence.seals.drain();
+      // After the sessions ended (their ended events are spooled); the rest waits for the next start.
+      await siem?.close();
       // Waits for an upload in progress; the rest stays journaled on this replica's volume and goes
       // up when it starts again (storage/recording-uploader.ts).
       await uploads?.stop();
@@ -124,6 +133,20 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
       return evidence.sweepRetention(now, settings.retentionDays);
     },
   };
+}
+
+async function startSiem(deps: ModuleDeps, metrics: Metrics): Promise<SiemExport> {
+  const { settings } = deps;
+  const siem = await SiemExport.start({
+    dir: join(settings.dataDir, 'siem'),
+    sinks: settings.siemSinks,
+    spoolBytes: settings.siemSpoolBytes,
+    replica: settings.replicaId,
+    events: deps.services.events,
+    log: deps.log,
+  });
+  metrics.watchSiem(siem);
+  return siem;
 }
 
 /** The admission webhook, and the policy's params (the store's open sessions, as a ConfigMap). */
@@ -148,6 +171,7 @@ function registerAdmission(deps: ModuleDeps): SessionParams | undefined {
     caller: deps.admissionCallerCa
       ? createAdmissionCallerCheck({ caPem: deps.admissionCallerCa, names: settings.admissionClientNames })
       : () => 'the recorder has no admission client CA configured (--admission-client-ca)',
+    onBreakGlass: (use) => services.events.emit('breakGlass', use),
   });
   router.post('/admission/validate', (ctx) => admission(ctx.req, ctx.res), { auth: false });
   return sessionParams;

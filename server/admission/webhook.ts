@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { SESSION_EXTRA, SESSION_LABEL } from '../../common/session-marker.ts';
+import type { BreakGlassUse } from '../../common/siem-event.ts';
 import { grantRefusal, type MarkedRequest, type SessionGrant } from './grants.ts';
 
 export const DEFAULT_BREAK_GLASS_GROUPS: readonly string[] = ['audited-exec:break-glass'];
@@ -216,6 +217,9 @@ export interface AdmissionHandlerOptions {
   lookup: (sessionId: string) => Promise<SessionGrant | null>;
   /** null when the caller is the apiserver, else why not (caller.ts); absent: anyone may call. */
   caller?: (socket: TLSSocket) => string | null;
+  /** Told of every break-glass use this webhook allowed (the SIEM export sends it on). */
+  onBreakGlass?: (use: BreakGlassUse) => void;
+  clock?: () => Date;
 }
 
 /**
@@ -262,7 +266,29 @@ export function createAdmissionHandler(
     const id = markerToLookUp(input);
     const grant = id === undefined ? null : await options.lookup(id);
     const answer = review(input, options.policy, grant);
+    const use = breakGlassUse(input, answer, (options.clock ?? (() => new Date()))());
+    if (use) options.onBreakGlass?.(use);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  };
+}
+
+/** The break-glass use an answer allowed, or null when it allowed none. */
+export function breakGlassUse(
+  input: AdmissionReview,
+  answer: AdmissionReview,
+  now: Date,
+): BreakGlassUse | null {
+  const req = input.request;
+  if (!req || !answer.response?.allowed || !answer.response.auditAnnotations?.['break-glass']) return null;
+  const sub = req.subResource ? `pods/${req.subResource}` : 'pods/create';
+  return {
+    uid: req.uid,
+    user: req.userInfo?.username ?? '(unknown user)',
+    groups: req.userInfo?.groups ?? [],
+    action: sub,
+    ...(req.namespace ? { namespace: req.namespace } : {}),
+    ...(req.name ? { name: req.name } : {}),
+    time: now.toISOString(),
   };
 }
 

@@ -3,7 +3,8 @@
 // subscribed, and are never awaited: the stream never waits for a subscriber. A listener that
 // throws is logged and the others still run.
 import { errorMessage } from '../../common/errors.ts';
-import type { SessionRecord } from '../../common/wire.ts';
+import type { BreakGlassUse } from '../../common/siem-event.ts';
+import type { SessionRecord, ShimEvent } from '../../common/wire.ts';
 import type { RelayOutcome } from './relay.ts';
 
 /** Told when a session runs without the env marker, so the shim can expect an unmarked exec. */
@@ -27,6 +28,10 @@ export interface SessionEventMap {
   eventsArrived: [sessionIds: string[]];
   /** A session runs without the env marker: the shim should expect an unmarked exec. */
   inferredExec: [hint: InferredExec];
+  /** A shim's batch is stored (before it is acked): its events as stored, duplicates included. */
+  shimEventsStored: [events: readonly ShimEvent[]];
+  /** The admission webhook let a break-glass group member exec or attach past the recorder. */
+  breakGlass: [use: BreakGlassUse];
 }
 
 export type SessionEventName = keyof SessionEventMap;
@@ -38,6 +43,8 @@ export class SessionEvents {
     ended: [],
     eventsArrived: [],
     inferredExec: [],
+    shimEventsStored: [],
+    breakGlass: [],
   };
   readonly #log: (line: string) => void;
 

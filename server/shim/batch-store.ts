@@ -62,6 +62,8 @@ export class ShimBatchStore {
       podOf: (e) => (e.containerId ? pods.lookup(e.containerId) : null),
       alsoFor: (e) => affected.get(e) ?? [],
     });
+    // Before the ack: a listener that spools them (the SIEM export) has them if the recorder dies.
+    this.#o.sessions?.emit('shimEventsStored', events);
     stats.stored += result.inserted;
     stats.duplicates += result.duplicates;
     await this.#updateSessions(result.sessions);
