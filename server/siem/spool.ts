@@ -87,6 +87,7 @@ export class Spool {
         // A short write (full disk) would leave half a line: cut it off, keep the file whole.
         if (written !== data.length) ftruncateSync(this.#fd!, seg.bytes);
       }
+      if (written !== data.length) throw new Error(`ENOSPC: only ${written} of ${data.length} bytes written`);
       seg.count++;
       seg.bytes += data.length;
       this.#next++;
@@ -117,12 +118,18 @@ export class Spool {
 
   /** Up to `max` events from `from` on, and the cursor after them. */
   async read(from: number, max: number): Promise<{ lines: string[]; next: number }> {
-    const start = Math.max(from, this.#oldest());
-    const seg = this.#segments.find((s) => start >= s.first && start < s.first + s.count);
-    if (!seg) return { lines: [], next: start };
-    const lines = await this.#lines(seg);
-    const taken = lines.slice(start - seg.first, start - seg.first + max);
-    return { lines: taken, next: start + taken.length };
+    let next = Math.max(from, this.#oldest());
+    const lines: string[] = [];
+    while (lines.length < max) {
+      const at = next;
+      const seg = this.#segments.find((s) => at >= s.first && at < s.first + s.count);
+      if (!seg) break;
+      const got = (await this.#lines(seg)).slice(at - seg.first, at - seg.first + max - lines.length);
+      if (got.length === 0) break;
+      lines.push(...got);
+      next += got.length;
+    }
+    return { lines, next };
   }
 
   /** A segment's counted lines (one past `count` may be a write under way). */

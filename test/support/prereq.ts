@@ -5,7 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { auditdState, readStat } from '../../shim/audit-status.ts';
 
-export type Prereq = 'root' | 'runc' | 'auditd' | 'chromium' | 'kubectl' | 'asciinema' | 'postgres';
+export type Prereq =
+  | 'root'
+  | 'runc'
+  | 'auditd'
+  | 'chromium'
+  | 'kubectl'
+  | 'asciinema'
+  | 'postgres'
+  | 'rsyslog';
 
 /** Debian's PostgreSQL server binaries (scripts/install-system-deps.sh installs them). */
 export const POSTGRES_BIN = process.env.AUDITED_EXEC_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -20,7 +28,19 @@ const checks: Record<Prereq, () => string | null> = {
   kubectl: () => executable(KUBECTL),
   asciinema: () => executable('/usr/bin/asciinema'),
   postgres: () => executable(`${POSTGRES_BIN}/initdb`) ?? executable(`${POSTGRES_BIN}/pg_ctl`),
+  // Debian's rsyslog with its GnuTLS driver: the SIEM export's syslog receiver.
+  rsyslog: () =>
+    executable('/usr/sbin/rsyslogd') ?? readable('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so'),
 };
+
+function readable(path: string): string | null {
+  try {
+    accessSync(path, constants.R_OK);
+    return null;
+  } catch {
+    return `${path} is not installed (apt-get install rsyslog-gnutls)`;
+  }
+}
 
 function executable(path: string): string | null {
   try {
