@@ -17,6 +17,7 @@ import type { BenchResult } from './result.ts';
 import { spawnSandbox } from './sandbox-process.ts';
 import { scaleBench } from './scale-check.ts';
 import { shimCpuBench } from './shim-cpu.ts';
+import { siemBench } from './siem.ts';
 import { storeIngestBench } from './store-ingest.ts';
 import { formatTable } from './table.ts';
 import { spawnTlsRelay } from './tls-relay.ts';
@@ -56,6 +57,9 @@ async function bench(name: string, fn: () => Promise<BenchResult>): Promise<void
 try {
   await bench('keystroke', () =>
     keystrokeBench({ recorder, api: api('admin'), relay, keystrokes: quick ? 50 : 1000 }),
+  );
+  await bench('siem', () =>
+    siemBench({ sandbox: sb, recorder, token: sb.tokens.alice!, keystrokes: quick ? 50 : 1000 }),
   );
   await bench('bulk', () =>
     bulkBench({
