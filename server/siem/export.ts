@@ -18,7 +18,7 @@ import {
 import type { ShimEvent } from '../../common/wire.ts';
 import type { SessionEvents } from '../sessions/bus.ts';
 import { Delivery } from './delivery.ts';
-import { openSink } from './sink.ts';
+import { openSink } from './open-sink.ts';
 import type { SinkSpec } from './sink-spec.ts';
 import { Spool } from './spool.ts';
 

@@ -1,6 +1,10 @@
 // --siem-sink specs: what an operator writes is checked once, each mistake one clear sentence.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSettings } from '../../../server/config.ts';
+import { openSink } from '../../../server/siem/open-sink.ts';
 import { parseSinkSpec, parseSinkSpecs, parseSize } from '../../../server/siem/sink-spec.ts';
 
 const ctx = { env: { HEC: 'tok-123' }, cwd: '/etc/audited-exec' };
@@ -75,5 +79,28 @@ describe('--siem-sink', () => {
       'b',
     ]);
     expect(parseSettings(['node', 'main.ts'], {}, '/').siemSinks).toEqual([]);
+  });
+});
+
+describe('opening a sink', () => {
+  it('refuses to start when a secret or CA file is missing or empty, naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'siem-open-'));
+    try {
+      const env = { env: {}, cwd: dir };
+      const missing = parseSinkSpec('type=webhook,url=https://h/,secret-file=nope', env);
+      await expect(openSink(missing)).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(/webhook: its secret file .*nope cannot be read \(ENOENT\)/),
+      });
+      writeFileSync(join(dir, 'empty'), '\n');
+      await expect(
+        openSink(parseSinkSpec('type=splunk,url=https://h/,token-file=empty', env)),
+      ).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/is empty/) });
+      await expect(
+        openSink(parseSinkSpec('type=syslog,url=tls://h:1,ca-file=no-ca.pem', env)),
+      ).rejects.toMatchObject({ message: expect.stringMatching(/ca-file .*no-ca.pem cannot be read/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
