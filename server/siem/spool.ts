@@ -65,6 +65,8 @@ export class Spool {
   #next = 0;
   /** Set while writes fail: the first failure is logged, then the recovery. */
   #failing: { dropped: number } | undefined;
+  /** Sinks whose cursor file could not be written last time (said once, not per batch). */
+  readonly #cursorFailing = new Set<string>();
   /** The segment read last, split: a backlog is read batch after batch from the same segment. */
   #cache: { path: string; bytes: number; lines: string[] } | undefined;
 
@@ -151,9 +153,15 @@ export class Spool {
     try {
       writeFileSync(`${file}.tmp`, String(next));
       renameSync(`${file}.tmp`, file);
+      this.#cursorFailing.delete(sink);
     } catch (err) {
       // In memory it moved on; after a restart the events since the last stored cursor go again.
-      this.#o.log(`siem: the cursor of sink ${sink} could not be stored: ${errorMessage(err)}`);
+      if (!this.#cursorFailing.has(sink)) {
+        this.#o.log(
+          `siem: the cursor of sink ${sink} cannot be stored (${errorMessage(err)}); after a restart its events since the last stored cursor are sent again`,
+        );
+      }
+      this.#cursorFailing.add(sink);
     }
     this.#dropDelivered();
   }
