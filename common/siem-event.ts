@@ -200,11 +200,16 @@ export function sessionEndedEvent(s: SessionRecord, replica: string): SiemEvent 
   };
 }
 
-/** An attributed command or an alert from a node's shim, as the recorder stored it. */
-export function shimEventToSiem(e: ShimEvent, replica: string): SiemEvent | null {
+/** An attributed command or an alert from a node's shim, as the recorder stored it. `session` is the
+ *  session it names: its user and pod are added where the process is that session's (who ran it,
+ *  without a join in the SIEM), never to an alert about a process that only claims it. */
+export function shimEventToSiem(e: ShimEvent, replica: string, session?: SessionRecord): SiemEvent | null {
   const key = [e.kind, e.alert?.alert ?? 'exec', e.node, e.bootId, e.auditSerial, e.auditTime];
   const id = siemEventId(key);
+  const own =
+    e.kind === 'exec' ? e.exec?.session : e.alert?.alert === 'marker-conflict' ? e.alert.session : null;
   const where = {
+    ...(session && own === session.id ? sessionContext(session) : {}),
     host: { name: e.node },
     ...(e.containerId ? { container: { id: e.containerId } } : {}),
   };

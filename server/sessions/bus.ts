@@ -28,8 +28,9 @@ export interface SessionEventMap {
   eventsArrived: [sessionIds: string[]];
   /** A session runs without the env marker: the shim should expect an unmarked exec. */
   inferredExec: [hint: InferredExec];
-  /** A shim's batch is stored (before it is acked): its events as stored, duplicates included. */
-  shimEventsStored: [events: readonly ShimEvent[]];
+  /** A shim's batch is stored (before it is acked): its events as stored, duplicates included, and
+   *  the sessions they name (undefined: no such session). */
+  shimEventsStored: [events: readonly ShimEvent[], sessions: ReadonlyMap<string, SessionRecord | undefined>];
   /** The admission webhook let a break-glass group member exec or attach past the recorder. */
   breakGlass: [use: BreakGlassUse];
 }

@@ -55,7 +55,7 @@ export class ShimBatchStore {
     if (unknownPods.length > 0) await pods.prepare(node, unknownPods, { soon });
     const kept = batch.filter((e) => !this.#declaredExec(e));
     stats.declaredExecs += batch.length - kept.length;
-    const events = await this.#checkSessions(node, kept);
+    const { events, sessions } = await this.#checkSessions(node, kept);
     const affected = await this.#sessionsMissingEvents(node, events);
     const result = await this.#o.events.insert(events, {
       receivedAt: this.#o.clock().toISOString(),
@@ -63,7 +63,7 @@ export class ShimBatchStore {
       alsoFor: (e) => affected.get(e) ?? [],
     });
     // Before the ack: a listener that spools them (the SIEM export) has them if the recorder dies.
-    this.#o.sessions?.emit('shimEventsStored', events);
+    this.#o.sessions?.emit('shimEventsStored', events, sessions);
     stats.stored += result.inserted;
     stats.duplicates += result.duplicates;
     await this.#updateSessions(result.sessions);
@@ -97,14 +97,17 @@ export class ShimBatchStore {
   }
 
   /** Each event that names a session as its own, checked against that session's node and container;
-   *  one that fails becomes a session-mismatch alert (session-check.ts). */
-  async #checkSessions(node: string, events: ShimEvent[]): Promise<ShimEvent[]> {
+   *  one that fails becomes a session-mismatch alert (session-check.ts). Also the sessions named. */
+  async #checkSessions(
+    node: string,
+    events: ShimEvent[],
+  ): Promise<{ events: ShimEvent[]; sessions: Map<string, SessionRecord | undefined> }> {
     const sessions = new Map<string, SessionRecord | undefined>();
     for (const e of events) {
       const id = claimedSession(e);
       if (id !== null && !sessions.has(id)) sessions.set(id, await this.#o.store.getSession(id));
     }
-    if (sessions.size === 0) return events;
+    if (sessions.size === 0) return { events, sessions };
     // A container that is not the session's recorded one may still be its (restarted, or the id was
     // unknown at create): the node's pod list says.
     const elsewhere = events.flatMap((e) => {
@@ -113,7 +116,7 @@ export class ShimBatchStore {
       return s && e.containerId !== null && e.containerId !== s.containerId ? [e.containerId] : [];
     });
     if (elsewhere.length > 0) await this.#o.pods.prepare(node, elsewhere, { soon: true });
-    return events.map((e) => this.#checked(node, e, sessions));
+    return { events: events.map((e) => this.#checked(node, e, sessions)), sessions };
   }
 
   #checked(node: string, e: ShimEvent, sessions: Map<string, SessionRecord | undefined>): ShimEvent {

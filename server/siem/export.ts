@@ -15,7 +15,8 @@ import {
   sessionStartedEvent,
   shimEventToSiem,
 } from '../../common/siem-event.ts';
-import type { ShimEvent } from '../../common/wire.ts';
+import type { SessionRecord, ShimEvent } from '../../common/wire.ts';
+import { sessionOf } from '../events/store.ts';
 import type { SessionEvents } from '../sessions/bus.ts';
 import { Delivery } from './delivery.ts';
 import { openSink } from './open-sink.ts';
@@ -57,7 +58,7 @@ export class SiemExport {
     this.#unsubscribe = [
       bus.on('started', (s) => this.#append(sessionStartedEvent(s, this.#replica))),
       bus.on('ended', (s) => this.#append(sessionEndedEvent(s, this.#replica))),
-      bus.on('shimEventsStored', (events) => this.#shimEvents(events)),
+      bus.on('shimEventsStored', (events, sessions) => this.#shimEvents(events, sessions)),
       bus.on('breakGlass', (use: BreakGlassUse) => this.#append(breakGlassEvent(use, this.#replica))),
     ];
   }
@@ -107,9 +108,9 @@ export class SiemExport {
     this.#spool.close();
   }
 
-  #shimEvents(events: readonly ShimEvent[]): void {
+  #shimEvents(events: readonly ShimEvent[], sessions: ReadonlyMap<string, SessionRecord | undefined>): void {
     for (const e of events) {
-      const event = shimEventToSiem(e, this.#replica);
+      const event = shimEventToSiem(e, this.#replica, sessions.get(sessionOf(e) ?? ''));
       if (event) this.#append(event);
     }
   }

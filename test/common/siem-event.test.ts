@@ -96,6 +96,13 @@ describe('audited-exec.event/v1', () => {
       audited_exec: { session_id: session.id, command: { attribution: 'ancestry' } },
     });
     expect(shimEventToSiem(exec({ seq: 99 }), 'replica-b')!.id).toBe(a.id);
+    // With its session: who ran it and in which pod, and still the same id.
+    const withSession = shimEventToSiem(exec(), 'replica-a', session)!;
+    expect(withSession).toMatchObject({
+      user: { name: 'alice' },
+      orchestrator: { resource: { name: 'web' } },
+    });
+    expect(withSession.id).toBe(a.id);
     expect(shimEventToSiem(exec({ auditSerial: 4243 }), 'replica-a')!.id).not.toBe(a.id);
     expect(shimEventToSiem(exec({ bootId: 'boot-b' }), 'replica-a')!.id).not.toBe(a.id);
   });
@@ -117,7 +124,10 @@ describe('audited-exec.event/v1', () => {
         },
       }),
       'replica-a',
+      session,
     )!;
+    // A process that only claims the session is not its user's doing.
+    expect(alert.user).toBeUndefined();
     expect(alert).toMatchObject({
       type: 'alert',
       event: { kind: 'alert', action: 'marker-forged' },

@@ -241,6 +241,11 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
       const unique = [...byId.values()].map(naturalKey);
       expect(new Set(unique).size, `${name}: two ids for one event`).toBe(unique.length);
       expect(new Set(unique), name).toEqual(expected);
+      // Who ran each command, without a join: the session's user and pod.
+      const commands = [...byId.values()].filter((e) => e.type === 'command');
+      expect(
+        commands.every((e) => e.user?.name === 'alice' && e.orchestrator?.resource?.name === 'web'),
+      ).toBe(true);
       process.stderr.write(`SIEM export ${name}: ${events.length} received, ${byId.size} unique\n`);
     }
     expect(webhook.refused).toBe(0);
