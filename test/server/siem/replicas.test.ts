@@ -1,0 +1,156 @@
+// Two recorder replicas on one real PostgreSQL, one webhook receiver: each event leaves once, from
+// the replica that owns it — a session's start and end from the replica that records it, a shim's
+// batch from the replica that ingested it — and a shim's resend of a batch to the other replica
+// (a lost ack) comes out there under the same ids, so the receiver keeps one of each.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ServerToShim } from '../../../common/shim-protocol.ts';
+import type { SiemEvent } from '../../../common/siem-event.ts';
+import type { SessionCreateResponse, ShimEvent } from '../../../common/wire.ts';
+import { parseSinkSpecs } from '../../../server/siem/sink-spec.ts';
+import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
+import { type PostgresServer, startPostgres } from '../../support/postgres.ts';
+import { skipE2E } from '../../support/prereq.ts';
+import { type RecorderHandle, startRecorder } from '../../support/recorder.ts';
+import { type HttpReceiver, startHttpReceiver } from '../../support/siem-receivers.ts';
+import { type Credentials, createExecSession, runStream } from '../client.ts';
+
+async function until(ready: () => boolean, state: () => string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms / 1000} s: ${state()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(skipE2E('SIEM export across replicas', 'postgres'))('SIEM export across replicas', () => {
+  let sb: Sandbox;
+  let pg: PostgresServer;
+  let dir: string;
+  let webhook: HttpReceiver;
+  const replicas: Record<'a' | 'b', RecorderHandle> = {} as never;
+  const alice: Credentials = {};
+  let shimToken = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'siem-replicas-'));
+    sb = await startSandbox({ runtime: 'pty', log: () => {} });
+    pg = await startPostgres();
+    const database = await pg.createDatabase();
+    alice.token = sb.tokens.alice!;
+    shimToken = sb.serviceAccountToken({
+      namespace: 'audited-exec',
+      name: 'shim',
+      nodeName: sb.nodeName,
+      audience: 'audited-exec',
+    });
+    webhook = await startHttpReceiver({ shape: 'webhook', secret: 's3cret' });
+    const siemSinks = parseSinkSpecs([`type=webhook,url=${webhook.url},secret-env=S`], {
+      env: { S: 's3cret' },
+      cwd: dir,
+    });
+    for (const id of ['a', 'b'] as const) {
+      replicas[id] = await startRecorder({
+        sandbox: sb,
+        dataDir: join(dir, id),
+        settings: { database, replicaId: `replica-${id}`, siemSinks },
+      });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const r of Object.values(replicas)) await r?.stop();
+    await webhook?.stop();
+    await pg?.stop();
+    await sb?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function ship(rec: RecorderHandle, events: ShimEvent[]): Promise<void> {
+    const ws = new WebSocket(`${rec.url.replace(/^https/, 'wss')}/api/v1/shim`, {
+      ca: rec.caPem,
+      headers: { Authorization: `Bearer ${shimToken}` },
+    });
+    const last = events.at(-1)!.seq;
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'events', events })));
+      ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as ServerToShim;
+        if (m.type === 'ack' && m.seq >= last) resolve();
+      });
+      ws.on('error', reject);
+    });
+    ws.close();
+  }
+
+  function exec(seq: number, session: string): ShimEvent {
+    const auditId = `1795472865.${String(seq).padStart(3, '0')}:${700_000 + seq}`;
+    return {
+      seq,
+      node: sb.nodeName,
+      bootId: 'boot-replicas',
+      auditSerial: 700_000 + seq,
+      auditTime: `1795472865.${String(seq).padStart(3, '0')}`,
+      containerId: sb.podContainerId('default', 'web'),
+      kind: 'exec',
+      exec: {
+        session,
+        attribution: 'ancestry',
+        argv: ['id'],
+        pid: 3000 + seq,
+        ppid: 2999,
+        time: new Date(1795472865000 + seq).toISOString(),
+        auditId,
+        tty: null,
+        cwd: '/',
+        exe: '/usr/bin/id',
+        uid: 0,
+      },
+      raw: [],
+    };
+  }
+
+  it('exports each session and shim event from the replica that owns it, once', async () => {
+    const owner = new Map<string, string>();
+    let seq = 0;
+    for (const id of ['a', 'b', 'a', 'b'] as const) {
+      const rec = replicas[id];
+      const created = await createExecSession<SessionCreateResponse>(rec, alice);
+      expect(created.status).toBe(201);
+      expect((await runStream(rec, alice, created.body.streamPath)).exitCode).toBe(0);
+      owner.set(created.body.id, `replica-${id}`);
+      // The session's commands reach the *other* replica's ingest (the shim's connection is its own).
+      await ship(replicas[id === 'a' ? 'b' : 'a'], [
+        exec(++seq, created.body.id),
+        exec(++seq, created.body.id),
+      ]);
+    }
+    const total = owner.size * 4;
+    await until(
+      () => new Set(webhook.events.map((e) => e.id)).size === total,
+      () => `${webhook.events.length} events`,
+    );
+    // Nothing twice: no replica exported what another owns.
+    expect(webhook.events).toHaveLength(total);
+    for (const e of webhook.events) {
+      const recorder = owner.get(e.audited_exec.session_id!);
+      if (e.type.startsWith('session.')) expect(e.observer.name, e.type).toBe(recorder);
+      else expect(e.observer.name, e.type).not.toBe(recorder);
+    }
+
+    // A lost ack: the shim sends its last batch again, to the replica it reaches next.
+    const last = [...owner.keys()].at(-1)!;
+    const before = webhook.events.length;
+    await ship(replicas.b, [exec(seq - 1, last), exec(seq, last)]);
+    await until(
+      () => webhook.events.length === before + 2,
+      () => `${webhook.events.length} events`,
+    );
+    const resent = webhook.events.slice(before);
+    const firstTime = (e: SiemEvent) => webhook.events.findIndex((x) => x.id === e.id);
+    expect(resent.every((e) => firstTime(e) < before)).toBe(true);
+    expect(new Set(webhook.events.map((e) => e.id)).size).toBe(total);
+  });
+});
