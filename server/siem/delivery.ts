@@ -36,6 +36,7 @@ export class Delivery {
   #wake: (() => void) | undefined;
   #running: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
+  readonly #abort = new AbortController();
   /** While the sink fails: since when and how many attempts (logged once it recovers). */
   #failing: { since: number; attempts: number } | undefined;
 
@@ -59,10 +60,11 @@ export class Delivery {
     );
   }
 
-  /** Stops after the attempt under way (its batch stays in the spool unless it was acknowledged). */
+  /** Stops, aborting the attempt under way (its batch stays in the spool for the next start). */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#abort.abort();
     this.#wake?.();
     await this.#running;
   }
@@ -77,8 +79,9 @@ export class Delivery {
         continue;
       }
       try {
-        await sink.send(lines);
+        await sink.send(lines, this.#abort.signal);
       } catch (err) {
+        if (this.#stopped) break;
         this.figures.failures++;
         const attempt = this.#failed(err, spool.backlog(sink.name));
         await this.#sleep(

@@ -5,6 +5,7 @@
 
 export interface SiemSink {
   readonly name: string;
-  /** Resolves once the receiver acknowledged every event of `events` (JSON texts of SiemEvent). */
-  send(events: readonly string[]): Promise<void>;
+  /** Resolves once the receiver acknowledged every event of `events` (JSON texts of SiemEvent);
+   *  `signal` aborts it (the recorder stops: a hung receiver must not hold the shutdown). */
+  send(events: readonly string[], signal: AbortSignal): Promise<void>;
 }

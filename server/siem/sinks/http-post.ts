@@ -9,6 +9,7 @@ export interface PostOptions {
   body: Buffer;
   timeoutMs: number;
   ca?: string | undefined;
+  signal: AbortSignal;
 }
 
 export function post(o: PostOptions): Promise<{ status: number; body: string }> {
@@ -22,6 +23,7 @@ export function post(o: PostOptions): Promise<{ status: number; body: string }> 
         ...(o.ca ? { ca: o.ca } : {}),
         // A fresh connection each time: a receiver that restarted leaves no stale pooled socket.
         agent: false,
+        signal: o.signal,
       },
       (res) => {
         const chunks: Buffer[] = [];

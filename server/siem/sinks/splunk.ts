@@ -32,13 +32,14 @@ export class SplunkSink implements SiemSink {
     this.#url = url;
   }
 
-  async send(events: readonly string[]): Promise<void> {
+  async send(events: readonly string[], signal: AbortSignal): Promise<void> {
     const body = Buffer.from(events.map((e) => this.#envelope(e)).join('\n'));
     const res = await post({
       url: this.#url,
       body,
       timeoutMs: this.#o.timeoutMs,
       ca: this.#o.ca,
+      signal,
       headers: { 'content-type': 'application/json', authorization: `Splunk ${this.#o.token}` },
     });
     let code: unknown;

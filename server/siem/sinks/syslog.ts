@@ -63,15 +63,17 @@ export class SyslogSink implements SiemSink {
     this.#url = new URL(o.url);
   }
 
-  send(events: readonly string[]): Promise<void> {
+  send(events: readonly string[], signal: AbortSignal): Promise<void> {
     const data = events.map((e) => octetCounted(rfc5424(e))).join('');
     return new Promise((resolve, reject) => {
       const socket = this.#connect();
       let done = false;
+      const onAbort = () => finish(new Error('the recorder is stopping'));
       const finish = (err?: Error) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
         socket.destroy();
         if (err) reject(err);
         else resolve();
@@ -97,6 +99,7 @@ export class SyslogSink implements SiemSink {
         ),
       );
       socket.once('error', (err) => finish(err));
+      signal.addEventListener('abort', onAbort, { once: true });
       socket.once('close', () =>
         finish(new Error('the syslog connection closed before the receiver finished')),
       );

@@ -40,7 +40,7 @@ export class WebhookSink implements SiemSink {
     this.#url = new URL(o.url);
   }
 
-  async send(events: readonly string[]): Promise<void> {
+  async send(events: readonly string[], signal: AbortSignal): Promise<void> {
     const body = Buffer.from(`[${events.join(',')}]`);
     const timestamp = String(Math.floor(this.#o.now?.() ?? Date.now() / 1000));
     const res = await post({
@@ -48,6 +48,7 @@ export class WebhookSink implements SiemSink {
       body,
       timeoutMs: this.#o.timeoutMs,
       ca: this.#o.ca,
+      signal,
       headers: {
         'content-type': 'application/json',
         [TIMESTAMP_HEADER]: timestamp,

@@ -1,11 +1,13 @@
 // One sink's delivery loop against a sink that fails and recovers: the cursor moves only after an
 // acknowledgement, failing and recovering are each said once, retries back off with jitter.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Delivery, retryDelay } from '../../../server/siem/delivery.ts';
 import type { SiemSink } from '../../../server/siem/sink.ts';
+import { SyslogSink } from '../../../server/siem/sinks/syslog.ts';
 import { Spool } from '../../../server/siem/spool.ts';
 
 const dirs: string[] = [];
@@ -23,7 +25,7 @@ class FlakySink implements SiemSink {
   constructor(failures: number) {
     this.failures = failures;
   }
-  async send(events: readonly string[]): Promise<void> {
+  async send(events: readonly string[], _signal: AbortSignal): Promise<void> {
     this.attempts++;
     if (this.failures-- > 0) throw new Error('HTTP 500');
     this.received.push(...events);
@@ -89,4 +91,41 @@ describe('SIEM delivery', () => {
     await e.stop();
     again.close();
   });
+
+  it('stops at once while a receiver hangs, keeping the batch it was sending', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'siem-delivery-'));
+    dirs.push(dir);
+    // A syslog receiver that accepts and never reads nor closes.
+    const held: Socket[] = [];
+    const hung = createServer((s) => {
+      s.pause();
+      held.push(s);
+    });
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const port = (hung.address() as { port: number }).port;
+    const spool = new Spool({ dir, sinks: ['syslog'], maxBytes: 1 << 20, log: () => {} });
+    const sink = new SyslogSink({ name: 'syslog', url: `tcp://127.0.0.1:${port}`, timeoutMs: 600_000 });
+    const d = new Delivery({ sink, spool, batch: 10, retryMaxMs: 1000, log: () => {} });
+    d.start();
+    spool.append(JSON.stringify(sampleEvent()));
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await d.stop(); // would wait 10 minutes for the receiver without the abort
+    expect(spool.backlog('syslog')).toBe(1);
+    expect(d.figures).toEqual({ delivered: 0, failures: 0 });
+    spool.close();
+    for (const s of held) s.destroy();
+    hung.close();
+  });
 });
+
+function sampleEvent() {
+  return {
+    schema: 'audited-exec.event/v1',
+    id: '0'.repeat(32),
+    type: 'session.started',
+    '@timestamp': '2026-12-03T10:00:00.000Z',
+    event: { kind: 'event' },
+    observer: { name: 'r' },
+    audited_exec: {},
+  };
+}
