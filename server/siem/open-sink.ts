@@ -13,8 +13,16 @@ export async function openSink(spec: SinkSpec): Promise<SiemSink> {
   switch (spec.type) {
     case 'webhook':
       return new WebhookSink({ ...spec, secret: await secretValue(spec.secret, spec.name), ca });
-    case 'syslog':
-      return new SyslogSink({ ...spec, ca });
+    case 'syslog': {
+      const c = spec.clientCert;
+      const clientCert = c
+        ? {
+            cert: await readConfigFile(c.certFile, `${spec.name}: its cert-file`),
+            key: await readConfigFile(c.keyFile, `${spec.name}: its key-file`),
+          }
+        : undefined;
+      return new SyslogSink({ ...spec, ca, clientCert });
+    }
     case 'splunk':
       return new SplunkSink({ ...spec, token: await secretValue(spec.token, spec.name), ca });
   }

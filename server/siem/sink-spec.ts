@@ -3,6 +3,7 @@
 //
 //   type=webhook,url=https://soc.example/hooks/audited-exec,secret-file=/run/secrets/siem-hmac
 //   type=syslog,url=tls://syslog.example:6514,ca-file=/etc/audited-exec/syslog-ca.pem
+//   (with cert-file=…,key-file=… for a receiver that asks for a client certificate)
 //   type=splunk,url=https://splunk.example:8088,token-env=SPLUNK_HEC_TOKEN,index=k8s-audit
 //
 // Secrets come from a file (`secret-file`, `token-file`, read when the sink is opened) or from an
@@ -29,14 +30,14 @@ interface CommonSpec {
 
 export type SinkSpec =
   | (CommonSpec & { type: 'webhook'; secret: SecretRef })
-  | (CommonSpec & { type: 'syslog' })
+  | (CommonSpec & { type: 'syslog'; clientCert?: { certFile: string; keyFile: string } })
   | (CommonSpec & { type: 'splunk'; token: SecretRef; index?: string });
 
 export type SinkType = SinkSpec['type'];
 
 const KEYS: Record<SinkType, readonly string[]> = {
   webhook: ['secret-file', 'secret-env'],
-  syslog: [],
+  syslog: ['cert-file', 'key-file'],
   splunk: ['token-file', 'token-env', 'index'],
 };
 const COMMON_KEYS = ['type', 'name', 'url', 'batch', 'timeout', 'retry-max', 'ca-file'];
@@ -71,7 +72,7 @@ export function parseSinkSpec(spec: string, o: { env: NodeJS.ProcessEnv; cwd: st
     case 'webhook':
       return { ...common, type, secret: secretOf(spec, pairs, 'secret', o) };
     case 'syslog':
-      return { ...common, type };
+      return { ...common, type, ...clientCertOf(spec, pairs, o.cwd) };
     case 'splunk': {
       const index = pairs.get('index');
       return { ...common, type, token: secretOf(spec, pairs, 'token', o), ...(index ? { index } : {}) };
@@ -108,6 +109,17 @@ function commonSpec(spec: string, type: SinkType, pairs: Map<string, string>, cw
     retryMaxMs: count(spec, pairs, 'retry-max', 30, 3600) * 1000,
     ...(caFile ? { caFile: resolve(cwd, caFile) } : {}),
   };
+}
+
+/** A client certificate for a TLS receiver that asks for one (RFC 5425 mutual authentication). */
+function clientCertOf(spec: string, pairs: Map<string, string>, cwd: string) {
+  const certFile = pairs.get('cert-file');
+  const keyFile = pairs.get('key-file');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw invalid(spec, 'give cert-file and key-file together');
+  if (certFile === undefined || keyFile === undefined) return {};
+  if (!pairs.get('url')?.startsWith('tls:')) throw invalid(spec, 'a client certificate needs a tls:// url');
+  return { clientCert: { certFile: resolve(cwd, certFile), keyFile: resolve(cwd, keyFile) } };
 }
 
 function count(spec: string, pairs: Map<string, string>, key: string, fallback: number, max: number): number {

@@ -62,15 +62,19 @@ export function selfSignedCert(dir: string): { certFile: string; keyFile: string
 /** rsyslogd on 127.0.0.1:<free port> with a config of its own, in `dir`; started. */
 export async function startRsyslog(o: {
   dir: string;
-  tls?: { certFile: string; keyFile: string };
+  /** TLS with this certificate; with `clientCaFile`, senders must present a certificate it signed. */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
 }): Promise<Rsyslog> {
   const port = await freePort();
   const out = join(o.dir, 'received.log');
   writeFileSync(out, '');
   const tls = o.tls
-    ? `global(DefaultNetstreamDriverCAFile="${o.tls.certFile}" DefaultNetstreamDriverCertFile="${o.tls.certFile}" DefaultNetstreamDriverKeyFile="${o.tls.keyFile}")\n`
+    ? `global(DefaultNetstreamDriverCAFile="${o.tls.clientCaFile ?? o.tls.certFile}" DefaultNetstreamDriverCertFile="${o.tls.certFile}" DefaultNetstreamDriverKeyFile="${o.tls.keyFile}")\n`
     : '';
-  const driver = o.tls ? ' StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon"' : '';
+  const auth = o.tls?.clientCaFile ? 'x509/certvalid' : 'anon';
+  const driver = o.tls
+    ? ` StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="${auth}"`
+    : '';
   const conf = join(o.dir, 'rsyslog.conf');
   writeFileSync(
     conf,

@@ -50,6 +50,8 @@ export interface SyslogSinkOptions {
   url: string;
   timeoutMs: number;
   ca?: string | undefined;
+  /** PEM certificate and key, for a receiver that authenticates its senders */
+  clientCert?: { cert: string; key: string } | undefined;
 }
 
 export class SyslogSink implements SiemSink {
@@ -116,6 +118,7 @@ export class SyslogSink implements SiemSink {
         // SNI takes a name, never an address (RFC 6066); the certificate is checked against either.
         ...(isIP(host) ? {} : { servername: host }),
         ...(this.#o.ca ? { ca: this.#o.ca } : {}),
+        ...(this.#o.clientCert ?? {}),
       });
     }
     return tcpConnect({ host, port });

@@ -58,6 +58,12 @@ describe('--siem-sink', () => {
     expect(problem(() => parseSinkSpec('type=syslog,url=tcp://h:1,batch=0', ctx))).toMatch(/batch must be/);
     expect(problem(() => parseSinkSpec('type=syslog,url=tcp://h:1,name=Bad Name', ctx))).toMatch(/name/);
     expect(problem(() => parseSinkSpec('type=syslog,url', ctx))).toMatch(/"url" is not key=value/);
+    expect(problem(() => parseSinkSpec('type=syslog,url=tls://h:1,cert-file=c.pem', ctx))).toMatch(
+      /cert-file and key-file together/,
+    );
+    expect(problem(() => parseSinkSpec('type=syslog,url=tcp://h:1,cert-file=c,key-file=k', ctx))).toMatch(
+      /needs a tls:\/\/ url/,
+    );
     expect(
       problem(() => parseSinkSpecs(['type=syslog,url=tcp://a:1', 'type=syslog,url=tcp://b:1'], ctx)),
     ).toMatch(/two sinks are named "syslog"/);

@@ -1,7 +1,8 @@
 // Each sink against a real receiver, on an in-process recorder: a Splunk HEC receiver that answers
 // 500 and then recovers (every event arrives, failing and recovery are said once, /metrics counts
 // it), syslog over TLS to rsyslogd's GnuTLS driver (and a receiver whose certificate is not trusted:
-// nothing goes, the backlog grows), and a break-glass exec the admission webhook allowed.
+// nothing goes, the backlog grows; one that asks for the sender's certificate), and a break-glass
+// exec the admission webhook allowed.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,7 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
   let hec: HttpReceiver;
   let webhook: HttpReceiver;
   let rsyslog: Rsyslog;
+  let mtls: Rsyslog;
   let apiserver: KeyPair;
   const log: string[] = [];
   const alice: Credentials = {};
@@ -60,6 +62,15 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
     mkdirSync(join(dir, 'rsyslog'));
     const untrusted = selfSignedCert(join(dir, 'other'));
     rsyslog = await startRsyslog({ dir: join(dir, 'rsyslog'), tls: cert });
+    // A receiver that authenticates its senders: only certificates of the PKI's CA get in.
+    mkdirSync(join(dir, 'rsyslog-mtls'));
+    mtls = await startRsyslog({
+      dir: join(dir, 'rsyslog-mtls'),
+      tls: { ...cert, clientCaFile: join(dir, 'admission-ca.crt') },
+    });
+    const sender = await pki.issueClient('audited-exec-recorder', []);
+    writeFileSync(join(dir, 'sender.crt'), sender.cert);
+    writeFileSync(join(dir, 'sender.key'), sender.key);
     hec = await startHttpReceiver({ shape: 'hec', token: 'hec-token-1' });
     // The collector is busy for its first four requests.
     hec.answer = (n) => (n <= 4 ? 500 : 200);
@@ -70,6 +81,7 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
         `type=syslog,url=tls://127.0.0.1:${rsyslog.port},ca-file=${cert.certFile}`,
         `type=syslog,name=untrusted,url=tls://127.0.0.1:${rsyslog.port},ca-file=${untrusted.certFile},retry-max=1`,
         `type=webhook,url=${webhook.url},secret-env=WH_SECRET`,
+        `type=syslog,name=mtls,url=tls://127.0.0.1:${mtls.port},ca-file=${cert.certFile},cert-file=sender.crt,key-file=sender.key`,
       ],
       { env: { HEC_TOKEN: 'hec-token-1', WH_SECRET: 'whsec' }, cwd: dir },
     );
@@ -87,6 +99,7 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
   afterAll(async () => {
     await rec?.stop();
     await rsyslog?.stop();
+    await mtls?.stop();
     await hec?.stop();
     await webhook?.stop();
     await sb?.stop();
@@ -116,6 +129,13 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
         .sort(),
     ).toEqual([...ids].sort());
     expect(hec.events.every((e) => e.observer.name === 'replica-test')).toBe(true);
+    // The receiver has them before the recorder has its answer: wait for the recorder's side.
+    await until(
+      () =>
+        log.some((l) => l.includes('sink splunk delivers again')) &&
+        rec.recorder.modules.siem!.figures()[0]!.backlog === 0,
+      () => log.join('\n'),
+    );
     expect(
       log.filter((l) => l.includes('sink splunk is failing: the HTTP Event Collector answered HTTP 500')),
     ).toHaveLength(1);
@@ -152,6 +172,15 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
     const text = await metrics();
     expect(sample(text, 'audited_exec_siem_backlog_events', 'untrusted')).toBeGreaterThanOrEqual(6);
     expect(sample(text, 'audited_exec_siem_delivered_events_total', 'untrusted')).toBe(0);
+  });
+
+  it('presents a client certificate to a receiver that asks for one', async () => {
+    await until(
+      () => mtls.records().filter((r) => r.event.type.startsWith('session.')).length >= 6,
+      () => `the mTLS receiver has ${mtls.records().length}; log: ${log.join('\n')}`,
+    );
+    expect(new Set(mtls.records().map((r) => r.event.id)).size).toBe(mtls.records().length);
+    expect(log.some((l) => l.includes('sink mtls is failing'))).toBe(false);
   });
 
   it('exports a break-glass exec the admission webhook allowed, once per admission request', async () => {
