@@ -75,7 +75,9 @@ export class Delivery {
       const from = spool.cursor(sink.name);
       const { lines, next } = await spool.read(from, this.#o.batch);
       if (lines.length === 0) {
-        await this.#idle(() => spool.backlog(sink.name) > 0);
+        // Spooled but unreadable now (a segment file that cannot be read): try again shortly.
+        if (spool.backlog(sink.name) > 0) await this.#sleep(this.#o.retryMinMs);
+        else await this.#idle(() => spool.backlog(sink.name) > 0);
         continue;
       }
       try {
