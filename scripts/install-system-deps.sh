@@ -5,10 +5,10 @@
 # a one-node Ceph (mon, osd, radosgw) as the real S3 server of the object-store tests, postgresql
 # for the PostgreSQL store's tests (they start their own server; the default cluster is stopped),
 # haproxy to balance the replicas test's recorders (it starts its own; the service is stopped).
-# rsyslog (+ its GnuTLS driver) as the real syslog receiver of the SIEM export tests (they start their own).
+# rsyslog (+ its GnuTLS driver and RELP input) as the real syslog receiver of the SIEM export tests (they start their own).
 # Idempotent; needs root to install. With arguments, only those packages (the demo needs three).
 set -euo pipefail
-pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common postgresql haproxy rsyslog rsyslog-gnutls)
+pkgs=(auditd runc busybox-static chromium asciinema tini stress-ng ceph-mon ceph-osd radosgw ceph-common postgresql haproxy rsyslog rsyslog-gnutls rsyslog-relp)
 [ $# -gt 0 ] && pkgs=("$@")
 need=()
 for p in "${pkgs[@]}"; do

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { AuditedExecError } from '../../common/errors.ts';
 import type { SiemSink } from './sink.ts';
 import type { SecretRef, SinkSpec } from './sink-spec.ts';
+import { RelpSink } from './sinks/relp.ts';
 import { SplunkSink } from './sinks/splunk.ts';
 import { SyslogSink } from './sinks/syslog.ts';
 import { WebhookSink } from './sinks/webhook.ts';
@@ -14,6 +15,7 @@ export async function openSink(spec: SinkSpec): Promise<SiemSink> {
     case 'webhook':
       return new WebhookSink({ ...spec, secret: await secretValue(spec.secret, spec.name), ca });
     case 'syslog': {
+      if (spec.url.startsWith('relp:')) return new RelpSink(spec);
       const c = spec.clientCert;
       const clientCert = c
         ? {

@@ -3,6 +3,7 @@
 //
 //   type=webhook,url=https://soc.example/hooks/audited-exec,secret-file=/run/secrets/siem-hmac
 //   type=syslog,url=tls://syslog.example:6514,ca-file=/etc/audited-exec/syslog-ca.pem
+//   type=syslog,url=relp://syslog.example:2514  (RELP: each message acknowledged; plain TCP only)
 //   (with cert-file=…,key-file=… for a receiver that asks for a client certificate)
 //   type=splunk,url=https://splunk.example:8088,token-env=SPLUNK_HEC_TOKEN,index=k8s-audit
 //
@@ -43,7 +44,7 @@ const KEYS: Record<SinkType, readonly string[]> = {
 const COMMON_KEYS = ['type', 'name', 'url', 'batch', 'timeout', 'retry-max', 'ca-file'];
 const SCHEMES: Record<SinkType, readonly string[]> = {
   webhook: ['http:', 'https:'],
-  syslog: ['tcp:', 'tls:'],
+  syslog: ['tcp:', 'tls:', 'relp:'],
   splunk: ['http:', 'https:'],
 };
 

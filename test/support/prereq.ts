@@ -30,7 +30,9 @@ const checks: Record<Prereq, () => string | null> = {
   postgres: () => executable(`${POSTGRES_BIN}/initdb`) ?? executable(`${POSTGRES_BIN}/pg_ctl`),
   // Debian's rsyslog with its GnuTLS driver: the SIEM export's syslog receiver.
   rsyslog: () =>
-    executable('/usr/sbin/rsyslogd') ?? readable('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so'),
+    executable('/usr/sbin/rsyslogd') ??
+    readable('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so') ??
+    readable('/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so'),
 };
 
 function readable(path: string): string | null {
@@ -38,7 +40,7 @@ function readable(path: string): string | null {
     accessSync(path, constants.R_OK);
     return null;
   } catch {
-    return `${path} is not installed (apt-get install rsyslog-gnutls)`;
+    return `${path} is not installed (bash scripts/install-system-deps.sh: rsyslog-gnutls, rsyslog-relp)`;
   }
 }
 

@@ -64,6 +64,8 @@ export async function startRsyslog(o: {
   dir: string;
   /** TLS with this certificate; with `clientCaFile`, senders must present a certificate it signed. */
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** RELP (imrelp, package rsyslog-relp) instead of plain syslog over TCP. */
+  relp?: boolean;
 }): Promise<Rsyslog> {
   const port = await freePort();
   const out = join(o.dir, 'received.log');
@@ -79,10 +81,10 @@ export async function startRsyslog(o: {
   writeFileSync(
     conf,
     `global(workDirectory="${o.dir}" maxMessageSize="256k")
-${tls}module(load="imtcp"${driver})
+${tls}module(load="${o.relp ? 'imrelp' : 'imtcp'}"${o.relp ? '' : driver})
 template(name="fields" type="string" string="%syslogfacility%|%syslogseverity%|%app-name%|%msgid%|%structured-data%|%msg%\\n")
 ruleset(name="siem") { action(type="omfile" file="${out}" template="fields") }
-input(type="imtcp" address="127.0.0.1" port="${port}" ruleset="siem")
+input(type="${o.relp ? 'imrelp' : 'imtcp'}" ${o.relp ? '' : 'address="127.0.0.1" '}port="${port}" ruleset="siem")
 `,
   );
   let child: ChildProcess | undefined;

@@ -1,11 +1,11 @@
 // The SIEM export end to end: a recorder process (as `npm start` runs it) against the sandbox
 // cluster exports 100 real sessions (create + stream through the recorder, a real runc exec) and
 // their shim events (two attributed commands and an alert each, posted on the shim WebSocket as a
-// node's shim ships them) to a real rsyslogd over TCP and to a webhook receiver that checks the
-// HMAC. Both receivers go down for 60 s while sessions go on; once they are back the recorder is
+// node's shim ships them) to a real rsyslogd over TCP, another over RELP, and to a webhook receiver
+// that checks the HMAC. Both receivers go down for 60 s while sessions go on; once they are back the recorder is
 // killed (-9) in the middle of delivering the backlog and started again on its data dir. Every event
 // arrives, and after de-duplication by id each one exactly once.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,7 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
   let sb: Sandbox;
   let dir: string;
   let rsyslog: Rsyslog;
+  let relp: Rsyslog;
   let webhook: HttpReceiver;
   let rec: SpawnedRecorder | undefined;
   const alice: Credentials = {};
@@ -66,11 +67,14 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
       audience: 'audited-exec',
     });
     rsyslog = await startRsyslog({ dir });
+    mkdirSync(join(dir, 'relp'));
+    relp = await startRsyslog({ dir: join(dir, 'relp'), relp: true });
     webhook = await startHttpReceiver({ shape: 'webhook', secret: 'hmac-secret-of-the-test' });
   }, 120_000);
   afterAll(async () => {
     await rec?.stop();
     await rsyslog?.stop();
+    await relp?.stop();
     await webhook?.stop();
     await sb?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -88,6 +92,8 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
         `type=syslog,url=tcp://127.0.0.1:${rsyslog.port},batch=10,retry-max=5`,
         '--siem-sink',
         `type=webhook,url=${webhook.url},secret-file=${secretFile},batch=10,retry-max=5`,
+        '--siem-sink',
+        `type=syslog,name=relp,url=relp://127.0.0.1:${relp.port},batch=10,retry-max=5`,
       ],
     });
   }
@@ -179,10 +185,13 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
 
   const keys = (events: SiemEvent[]) => new Set(events.map(naturalKey));
   const syslogEvents = () => rsyslog.records().map((r) => r.event);
+  const relpEvents = () => relp.records().map((r) => r.event);
   const allArrived = () =>
-    [keys(webhook.events), keys(syslogEvents())].every((k) => [...expected].every((e) => k.has(e)));
+    [keys(webhook.events), keys(syslogEvents()), keys(relpEvents())].every((k) =>
+      [...expected].every((e) => k.has(e)),
+    );
   const progress = () =>
-    `expected ${expected.size}; webhook has ${keys(webhook.events).size}, syslog ${keys(syslogEvents()).size}`;
+    `expected ${expected.size}; webhook has ${keys(webhook.events).size}, syslog ${keys(syslogEvents()).size}, relp ${keys(relpEvents()).size}`;
 
   it('delivers 100 sessions exactly once per id through a 60 s outage and a kill -9', async () => {
     rec = await startRecorder();
@@ -194,10 +203,11 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
     // Both receivers go down for 60 s; sessions go on, their events wait in the spool.
     const down = Date.now();
     await rsyslog.stop();
+    await relp.stop();
     await webhook.stop();
     await sessions(first, 30);
     await until(
-      () => /sink syslog is failing/.test(first.stderr()) && /sink webhook is failing/.test(first.stderr()),
+      () => ['syslog', 'webhook', 'relp'].every((s) => first.stderr().includes(`sink ${s} is failing`)),
       60_000,
       () => first.stderr(),
     );
@@ -214,6 +224,7 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
       }
     };
     await rsyslog.start();
+    await relp.start();
     await webhook.start();
     await dead;
     expect(killed).toBe(true);
@@ -221,6 +232,7 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
     // Failing and recovering are said once per sink, not once per retry.
     expect(stderr.match(/sink webhook is failing/g)).toHaveLength(1);
     expect(stderr.match(/sink syslog is failing/g)).toHaveLength(1);
+    expect(stderr.match(/sink relp is failing/g)).toHaveLength(1);
     expect(stderr.match(/sink webhook delivers again/g)).toHaveLength(1);
     expect(keys(webhook.events).size).toBeLessThan(expected.size);
 
@@ -234,6 +246,7 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
     for (const [name, events] of [
       ['webhook', webhook.events],
       ['syslog', syslogEvents()],
+      ['relp', relpEvents()],
     ] as const) {
       const byId = new Map<string, SiemEvent>();
       for (const e of events) byId.set(e.id, e);

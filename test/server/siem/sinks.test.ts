@@ -1,8 +1,8 @@
 // Each sink against a real receiver, on an in-process recorder: a Splunk HEC receiver that answers
 // 500 and then recovers (every event arrives, failing and recovery are said once, /metrics counts
 // it), syslog over TLS to rsyslogd's GnuTLS driver (and a receiver whose certificate is not trusted:
-// nothing goes, the backlog grows; one that asks for the sender's certificate), and a break-glass
-// exec the admission webhook allowed.
+// nothing goes, the backlog grows; one that asks for the sender's certificate), RELP to imrelp, and
+// a break-glass exec the admission webhook allowed.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,7 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
   let webhook: HttpReceiver;
   let rsyslog: Rsyslog;
   let mtls: Rsyslog;
+  let relp: Rsyslog;
   let apiserver: KeyPair;
   const log: string[] = [];
   const alice: Credentials = {};
@@ -68,6 +69,8 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
       dir: join(dir, 'rsyslog-mtls'),
       tls: { ...cert, clientCaFile: join(dir, 'admission-ca.crt') },
     });
+    mkdirSync(join(dir, 'rsyslog-relp'));
+    relp = await startRsyslog({ dir: join(dir, 'rsyslog-relp'), relp: true });
     const sender = await pki.issueClient('audited-exec-recorder', []);
     writeFileSync(join(dir, 'sender.crt'), sender.cert);
     writeFileSync(join(dir, 'sender.key'), sender.key);
@@ -81,6 +84,7 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
         `type=syslog,url=tls://127.0.0.1:${rsyslog.port},ca-file=${cert.certFile}`,
         `type=syslog,name=untrusted,url=tls://127.0.0.1:${rsyslog.port},ca-file=${untrusted.certFile},retry-max=1`,
         `type=webhook,url=${webhook.url},secret-env=WH_SECRET`,
+        `type=syslog,name=relp,url=relp://127.0.0.1:${relp.port}`,
         `type=syslog,name=mtls,url=tls://127.0.0.1:${mtls.port},ca-file=${cert.certFile},cert-file=sender.crt,key-file=sender.key`,
       ],
       { env: { HEC_TOKEN: 'hec-token-1', WH_SECRET: 'whsec' }, cwd: dir },
@@ -100,6 +104,7 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
     await rec?.stop();
     await rsyslog?.stop();
     await mtls?.stop();
+    await relp?.stop();
     await hec?.stop();
     await webhook?.stop();
     await sb?.stop();
@@ -181,6 +186,16 @@ describe.skipIf(skipE2E('SIEM sinks', 'rsyslog'))('SIEM sinks against real recei
     );
     expect(new Set(mtls.records().map((r) => r.event.id)).size).toBe(mtls.records().length);
     expect(log.some((l) => l.includes('sink mtls is failing'))).toBe(false);
+  });
+
+  it('sends RELP to rsyslogd, each message acknowledged', async () => {
+    await until(
+      () => relp.records().filter((r) => r.event.type.startsWith('session.')).length >= 6,
+      () => `the RELP receiver has ${relp.records().length}; log: ${log.join('\n')}`,
+    );
+    expect(relp.records()[0]).toMatchObject({ facility: 13, app: 'audited-exec' });
+    expect(new Set(relp.records().map((r) => r.event.id)).size).toBe(relp.records().length);
+    expect(log.some((l) => l.includes('sink relp is failing'))).toBe(false);
   });
 
   it('exports a break-glass exec the admission webhook allowed, once per admission request', async () => {
