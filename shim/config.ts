@@ -1,6 +1,6 @@
 // Flags + environment → the daemon's settings, checked once (the core never reads the environment).
 
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { AuditedExecError } from '../common/errors.ts';
 
 export interface RunConfig {
@@ -40,6 +40,38 @@ export function runConfigFrom(flags: Record<string, string | undefined>, env: No
     caFile: flags['caFile'] ?? env['AUDITED_EXEC_CA_FILE'] ?? null,
     ...(flags['maxBackoff'] ? { maxBackoffMs: positiveMs(flags['maxBackoff'], '--max-backoff') } : {}),
   };
+}
+
+export interface AttributeConfig {
+  inputs: string[];
+  /** parser worker threads; 0: lines are parsed on the thread that attributes them */
+  workers: number;
+  /** progress lines on stderr */
+  progress: boolean;
+}
+
+/** Parser workers by default: one per core but the one the attribution itself keeps busy, at
+ *  least one (on a single core the second thread still overlaps reading with attribution). */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+export function attributeConfigFrom(
+  flags: { input: string[]; workers?: string; progress?: boolean },
+  env: NodeJS.ProcessEnv,
+  stderrIsTty: boolean,
+): AttributeConfig {
+  const raw = flags.workers ?? env['AUDITED_EXEC_ATTRIBUTE_WORKERS'];
+  let workers = defaultWorkers();
+  if (raw !== undefined) {
+    workers = Number(raw);
+    if (!Number.isInteger(workers) || workers < 0 || workers > 64)
+      throw new AuditedExecError(
+        'SHIM_CONFIG',
+        `--workers must be a whole number from 0 to 64 (0: no worker threads), not "${raw}".`,
+      );
+  }
+  return { inputs: flags.input, workers, progress: flags.progress ?? stderrIsTty };
 }
 
 function positiveMs(v: string, flag: string): number {

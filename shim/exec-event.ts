@@ -111,6 +111,10 @@ const [PID, PPID, SUCCESS, UID, AUID, TTY, COMM, EXE, KEY, EXIT, A0] = PICKED.li
   (_, i) => i,
 ) as number[];
 
+/** The record types interpretEvent reads; of any other record only the header matters (how the
+ *  assembler groups it), so a parser worker need not send its text. */
+export const INTERPRETED_TYPES: ReadonlySet<string> = new Set(['SYSCALL', 'EXECVE', 'CWD', 'PROCTITLE']);
+
 /** Exec or Fork for process-creating syscalls, null for everything else (and for threads). */
 export function interpretEvent(event: AuditEvent): ProcessEvent | null {
   const records = event.records;

@@ -3,8 +3,9 @@
 
 import { Command } from 'commander';
 import { errorMessage } from '../common/errors.ts';
-import { runConfigFrom } from './config.ts';
+import { attributeConfigFrom, runConfigFrom } from './config.ts';
 import { attributeStream } from './offline.ts';
+import { progressLog } from './progress.ts';
 import { runDaemon } from './run.ts';
 
 const program = new Command('audited-exec-shim').description(
@@ -18,11 +19,21 @@ program
     '--input <files...>',
     "audit log files, or '-' for stdin; rotated files oldest first (audit.log.1 audit.log) are read as one log",
   )
-  .action(async (opts: { input: string[] }) => {
+  .option(
+    '--workers <n>',
+    'parser threads (default: cores - 1, at least 1; 0: none; env AUDITED_EXEC_ATTRIBUTE_WORKERS)',
+  )
+  .option('--progress', 'progress lines on stderr (default: when stderr is a terminal)')
+  .option('--no-progress', 'no progress lines')
+  .action(async (flags: { input: string[]; workers?: string; progress?: boolean }) => {
+    const config = attributeConfigFrom(flags, process.env, process.stderr.isTTY === true);
+    const log = (line: string) => process.stderr.write(`${line}\n`);
     await attributeStream({
-      input: opts.input,
+      input: config.inputs,
+      workers: config.workers,
       out: process.stdout,
-      log: (line) => process.stderr.write(`${line}\n`),
+      log,
+      ...(config.progress ? { onProgress: progressLog(log) } : {}),
     });
   });
 

@@ -55,6 +55,15 @@ export class AuditRecord {
     this.bodyStart = init.bodyStart;
   }
 
+  /** where "sec.ms" starts and ends in line (a parser worker sends these, not the slice) */
+  get timeStart(): number {
+    return this.#timeStart;
+  }
+
+  get timeEnd(): number {
+    return this.#timeEnd;
+  }
+
   /** "sec.ms" exactly as in msg=audit(...) */
   get time(): string {
     return this.line.slice(this.#timeStart, this.#timeEnd);

@@ -6,7 +6,7 @@ import { EventAssembler } from './assembler.ts';
 import { type AttributedOutput, Attributor, type ExpectedExec } from './attribution.ts';
 import { interpretEvent, type ProcessEvent, syscallKind } from './exec-event.ts';
 import { Lookahead } from './lookahead.ts';
-import { type AuditLineError, type AuditRecord, parseAuditLine } from './parser.ts';
+import { type AuditLineError, type AuditRecord, type ParseResult, parseAuditLine } from './parser.ts';
 import { ProcessTable, type SavedProcess } from './process-table.ts';
 import type { ProcSource } from './procfs.ts';
 
@@ -115,8 +115,12 @@ export class Pipeline {
 
   /** Feeds one line; returns its audit serial, or -1 for a line that is not a record. */
   line(text: string): number {
+    return this.parsed(parseAuditLine(text), text);
+  }
+
+  /** Feeds one line a parser worker already parsed (`r` is parseAuditLine(text)). */
+  parsed(r: ParseResult, text: string): number {
     this.#lines++;
-    const r = parseAuditLine(text);
     if (r.kind === 'error') {
       if (r.code === 'empty') return -1;
       this.#bad++;

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,15 +79,14 @@ describe('audited-exec-shim attribute (CLI)', () => {
     expect(plain.trim().split('\n').length).toBeGreaterThan(20);
   });
 
-  it('reports the summary and the first bad lines on stderr', () => {
-    const r = execFileSync(
-      'sh',
-      ['-c', `printf 'junk\\n' | "${process.execPath}" "${MAIN}" attribute --input - 2>&1 >/dev/null`],
-      {
-        encoding: 'utf8',
-      },
-    );
-    expect(r).toContain('line 1: no type= field (no-type); skipped');
-    expect(r).toMatch(/1 lines, 0 records, 0 events, 1 bad lines/);
+  it('reports the summary and the first bad lines on stderr, and fails on a log without records', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'attribute', '--input', '-'], {
+      input: 'junk\n',
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toContain('line 1: no type= field (no-type); skipped');
+    expect(r.stderr).toMatch(/1 lines, 0 records, 0 events, 1 bad lines/);
+    expect(r.stderr).toMatch(/none of the first 1 lines is an audit record/);
+    expect(r.status).toBe(1);
   });
 });
