@@ -195,8 +195,24 @@ export class Attributor {
   }
 }
 
+// The last second formatted: execs come in bursts within one second, and Date's formatting was a
+// tenth of the offline tool's time. Module state, but a pure function all the same.
+let lastSecond = Number.NaN;
+let lastPrefix = '';
+
+/** new Date(ms).toISOString(), e.g. 2026-12-03T15:04:05.123Z. */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  if (!Number.isInteger(ms)) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    // Years before 0 or after 9999 are written with 6 digits and a sign: not cached.
+    if (iso.length !== 24) return new Date(ms).toISOString();
+    lastSecond = second;
+    lastPrefix = iso.slice(0, 20);
+  }
+  const milli = ms - second * 1000;
+  return `${lastPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 /**

@@ -63,7 +63,7 @@ async function* decompressed(raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer>
 
 // Bytes per parse job: enough that a message per job costs nothing, small enough that the jobs
 // in flight (2 per worker) and the batch being attributed stay a few MiB.
-export const JOB_BYTES = 256 * 1024;
+export const JOB_BYTES = 1024 * 1024;
 
 /** The size of `path` when it is a plain file that is not gzip'd (one workers can read in
  *  ranges), else null. */

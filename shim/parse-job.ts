@@ -28,6 +28,7 @@ export interface ParseResultBatch {
 const SCAN_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 const CR = 0x0d;
+const PIECE_BYTES = 64 * 1024;
 
 export function runParseJob(job: ParseJob): ParseResultBatch {
   if (job.kind === 'bytes') return { batch: parseBytes(job.bytes, job.last), bytes: job.bytes.length };
@@ -53,16 +54,23 @@ function parseBytes(bytes: Uint8Array, last: boolean): ParsedBatch {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   if (isAscii(buf) && buf.indexOf(CR) < 0) {
     // Lines end at \n only and a character is a byte: the batch points into the bytes, which the
-    // main thread receives without a copy. The same lines LineSplitter would cut.
+    // main thread receives without a copy. The same lines LineSplitter would cut. Decoded a piece
+    // at a time: a piece's string dies young, where one string of the whole job would not.
     const writer = new BatchWriter(bytes);
-    const lines = buf.toString('latin1').split('\n');
-    const partial = lines.pop()!;
-    let offset = 0;
-    for (const line of lines) {
-      writer.add(line, offset);
-      offset += line.length + 1;
+    let from = 0;
+    while (from < buf.length) {
+      const cut = buf.lastIndexOf(NEWLINE, Math.min(buf.length, from + PIECE_BYTES) - 1);
+      const to = cut >= from ? cut + 1 : nextLineStart(buf, from);
+      const lines = buf.toString('latin1', from, to).split('\n');
+      const partial = lines.pop()!;
+      let offset = from;
+      for (const line of lines) {
+        writer.add(line, offset);
+        offset += line.length + 1;
+      }
+      if (to === buf.length && last && partial.length > 0) writer.add(partial, offset);
+      from = to;
     }
-    if (last && partial.length > 0) writer.add(partial, offset);
     return writer.take();
   }
   const writer = new BatchWriter(null);
@@ -73,6 +81,12 @@ function parseBytes(bytes: Uint8Array, last: boolean): ParsedBatch {
   splitter.push(new StringDecoder('utf8').write(buf), add);
   if (last) splitter.end(add);
   return writer.take();
+}
+
+/** Past the end of the line at `from` (a line longer than a piece), or the end of `buf`. */
+function nextLineStart(buf: Buffer, from: number): number {
+  const i = buf.indexOf(NEWLINE, from);
+  return i < 0 ? buf.length : i + 1;
 }
 
 /** The first line start at or after `pos`: `pos` itself when the byte before it is \n. */

@@ -1,12 +1,15 @@
 // Parser worker threads for the offline tool: jobs go out round-robin, at most `inFlight` per
 // worker, and batches come back in job order, so the attribution that reads them is the same as
 // a single thread's. A worker that fails or dies fails the run (AuditedExecError
-// SHIM_PARSE_WORKER): a batch is never skipped.
+// SHIM_WORKER_FAILED): a batch is never skipped.
 
 import { Worker } from 'node:worker_threads';
 import { AuditedExecError, errorMessage } from '../common/errors.ts';
 import type { ParseJob, ParseResultBatch } from './parse-job.ts';
 import type { WorkerJob, WorkerReply } from './parse-worker.ts';
+
+/** A parser worker's young generation (MiB): it keeps one job at a time. */
+const YOUNG_MB = 4;
 
 export interface ParsePoolOptions {
   workers: number;
@@ -40,14 +43,19 @@ export class ParsePool {
     let sent = 0;
     let next = 0;
     let more = true;
-    while (true) {
-      while (more && sent - next < cap) {
-        const j = await it.next();
-        if (j.done) more = false;
-        else this.#send(sent++, j.value);
+    try {
+      while (true) {
+        while (more && sent - next < cap) {
+          const j = await it.next();
+          if (j.done) more = false;
+          else this.#send(sent++, j.value);
+        }
+        if (!more && next === sent) return;
+        yield await this.#result(next++);
       }
-      if (!more && next === sent) return;
-      yield await this.#result(next++);
+    } finally {
+      // Stopped early (a failure, or the reader gave up): the input is let go (stdin, a gunzip).
+      if (more) await it.return?.();
     }
   }
 
@@ -78,7 +86,7 @@ export class ParsePool {
 
   #start(i: number): Worker {
     // A small young generation: a job's garbage is freed in a few short scavenges, not held.
-    const w = new Worker(WORKER, { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const w = new Worker(WORKER, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     w.on('message', (reply: WorkerReply) => {
       if ('ok' in reply) this.#done.set(reply.seq, reply.ok);
       else this.#fail(`parser worker ${i} could not read its part of the log: ${reply.error}`);
@@ -93,7 +101,7 @@ export class ParsePool {
 
   #fail(why: string): void {
     this.#failure ??= new AuditedExecError(
-      'SHIM_PARSE_WORKER',
+      'SHIM_WORKER_FAILED',
       `Attribution stopped: ${why}; the output ends at the last complete line before it. Rerun, or with --workers 0.`,
     );
     this.#notify();

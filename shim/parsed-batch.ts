@@ -152,6 +152,14 @@ export function readBatch(batch: ParsedBatch, each: (line: BatchLine) => void): 
   }
 }
 
+/** Frees the batch's buffers now (ES2024 ArrayBuffer.prototype.transfer detaches them), rather
+ *  than when a major GC finds them: they outlive many scavenges while the batch is attributed. */
+export function releaseBatch(batch: ParsedBatch): void {
+  for (const view of [batch.bytes, batch.meta]) {
+    (view?.buffer as (ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }) | undefined)?.transfer?.(0);
+  }
+}
+
 const EMPTY_LINE: AuditLineError = { kind: 'error', code: 'empty', message: 'empty line' };
 
 function indexOf(map: Map<string, number>, key: string): number {

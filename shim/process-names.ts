@@ -17,9 +17,25 @@ export function basename(path: string | null | undefined): string | null {
 export function processName(paths: (string | null | undefined)[], comm: string | null): string | null {
   for (const p of paths) {
     const name = basename(p);
-    if (name !== null) return name;
+    if (name !== null) return interned(name);
   }
-  return comm || null;
+  return comm ? interned(comm) : null;
+}
+
+// The process table keeps a name per process, 200,000 of them offline, from a few hundred programs:
+// one string per program, never a slice that keeps its whole audit line alive.
+const NAMES = new Map<string, string>();
+const MAX_NAMES = 8192;
+
+function interned(name: string): string {
+  const known = NAMES.get(name);
+  if (known !== undefined) return known;
+  if (NAMES.size >= MAX_NAMES) return name;
+  // A flat copy of its own (a slice would keep the audit line it came from); JSON keeps even a
+  // lone surrogate as it was.
+  const copy = JSON.parse(JSON.stringify(name)) as string;
+  NAMES.set(copy, copy);
+  return copy;
 }
 
 export function isRuntimeName(name: string | null): boolean {

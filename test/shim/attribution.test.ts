@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { markerOf } from '../../common/session-marker.ts';
 import type { AttributedExec, AttributionAlert } from '../../common/wire.ts';
-import type { AttributedOutput } from '../../shim/attribution.ts';
+import { type AttributedOutput, isoTime } from '../../shim/attribution.ts';
 import { Pipeline } from '../../shim/pipeline.ts';
 import type { ProcSource } from '../../shim/procfs.ts';
 import { execLines, forkLines } from './audit-lines.ts';
@@ -369,5 +369,26 @@ describe('attribution', () => {
       ...execLines({ serial: 4, t: T0 + 3, pid: 602, ppid: 601, argv: ['ls'] }),
     ]);
     expect(byArgv('ls')).toMatchObject({ session: A, attribution: 'ancestry' });
+  });
+});
+
+describe('isoTime', () => {
+  it('is Date.toISOString, also across seconds, before 1970 and for odd milliseconds', () => {
+    const times = [
+      0,
+      1,
+      999,
+      1000,
+      1795472865720,
+      1795472865007,
+      1795472866050,
+      -1,
+      -1001,
+      1.5e12 + 42,
+      1.5e12 + 0.5,
+      253402300800000,
+    ];
+    for (const ms of times) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    for (const ms of [...times].reverse()) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });

@@ -114,7 +114,7 @@ describe('parser workers: bad input fails clearly', () => {
     });
   });
 
-  it('a log cut short while it is read fails the run: SHIM_PARSE_WORKER, and what came before is written', async () => {
+  it('a log cut short while it is read fails the run: SHIM_WORKER_FAILED, and what came before is written', async () => {
     const file = join(dir, 'shrinking.log');
     writeFileSync(file, awkwardLog());
     let out = '';
@@ -137,7 +137,7 @@ describe('parser workers: bad input fails clearly', () => {
       },
     });
     await expect(run2).rejects.toMatchObject({
-      code: 'SHIM_PARSE_WORKER',
+      code: 'SHIM_WORKER_FAILED',
       message: expect.stringMatching(/became shorter/),
     });
     expect(out.length).toBeGreaterThan(0);
