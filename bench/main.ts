@@ -12,6 +12,7 @@ import { concurrencyBench } from './concurrency.ts';
 import { keystrokeBench } from './keystroke.ts';
 import { latencyBench } from './latency.ts';
 import { offlineBench } from './offline.ts';
+import { offlineCliBench } from './offline-cli.ts';
 import { replicasBench } from './replicas.ts';
 import type { BenchResult } from './result.ts';
 import { spawnSandbox } from './sandbox-process.ts';
@@ -82,6 +83,9 @@ try {
     }),
   );
   await bench('offline', () => offlineBench({ records: quick ? 100_000 : 1_000_000, log }));
+  await bench('offline-cli', () =>
+    offlineCliBench({ sizes: quick ? [100_000] : [1_000_000, 4_000_000], repeats: quick ? 1 : 3, log }),
+  );
   await bench('scale', async () => scaleBench({ records: quick ? 100_000 : 1_000_000, log }));
   await bench('store-ingest', () => storeIngestBench({ seconds: quick ? 1 : 5, log }));
   // Two clusters of its own (PostgreSQL, Ceph RGW, HAProxy) on the shared sandbox: ~30 s to start.

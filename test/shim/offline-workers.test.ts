@@ -2,7 +2,7 @@
 // fixture (and its golden), on a generated log cut into many small jobs, from a file and from a
 // pipe; and it fails clearly, never silently, on what is not an audit log or on a log that changes
 // under it.
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -59,6 +59,19 @@ describe('parser workers: the same output as one thread', () => {
       // A golden with no exec is one empty line (offline.test.ts joins lines); the CLI writes nothing.
       const golden = readFileSync(`${file}.expected.jsonl`, 'utf8');
       expect(many.out).toBe(golden === '\n' ? '' : golden);
+    });
+  }
+
+  // The runc captures of every shape (sessions, markers, orphans, pid reuse): no golden of this
+  // kind beside them, so the single thread is the reference.
+  const scenarios = join(FIXTURES, 'scenarios');
+  for (const file of readdirSync(scenarios).filter((f) => f.endsWith('.log'))) {
+    it(`scenarios/${file} (cut into 211-byte jobs)`, async () => {
+      const one = await run({ input: join(scenarios, file), workers: 0 });
+      const many = await run({ input: join(scenarios, file), workers: 2, jobBytes: 211 });
+      expect(one.stats.execs).toBeGreaterThan(0);
+      expect(many.out).toBe(one.out);
+      expect(many.log).toEqual(one.log);
     });
   }
 
