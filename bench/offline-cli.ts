@@ -1,7 +1,7 @@
 // The `audited-exec-shim attribute` CLI on real-shaped logs of 1M and 4M records (the live capture
 // repeated with pids that advance as on a real node, so the process table meets every process
 // once): peak RSS and throughput of the single-threaded path (--workers 0) against parser workers
-// (the default), runs interleaved in the same bench, the built JS as deployed (dist/), its output
+// (the default), and against those with --no-low-memory, runs interleaved in the same bench, the built JS as deployed (dist/), its output
 // compared byte for byte. GNU time gives each run's peak RSS (all threads) and CPU time.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -55,14 +55,15 @@ export async function offlineCliBench(o: {
       o.log(`offline-cli: ${label} records, ${round(gen.bytes / MIB, 0)} MiB generated`);
       const one: Run[] = [];
       const many: Run[] = [];
+      const fast: Run[] = [];
       for (let i = 0; i < o.repeats; i++) {
-        one.push(await cli(file, 0, dir));
-        many.push(await cli(file, workers, dir));
-        o.log(
-          `offline-cli: ${label} run ${i + 1}: ${JSON.stringify({ one: one.at(-1), many: many.at(-1) })}`,
-        );
+        one.push(await cli(file, ['--workers', '0'], dir));
+        many.push(await cli(file, ['--workers', String(workers)], dir));
+        fast.push(await cli(file, ['--workers', String(workers), '--no-low-memory'], dir));
+        const round_ = { one: one.at(-1), many: many.at(-1), fast: fast.at(-1) };
+        o.log(`offline-cli: ${label} round ${i + 1}: ${JSON.stringify(round_)}`);
       }
-      const same = [...one, ...many].every((r) => r.sha === one[0]!.sha);
+      const same = [...one, ...many, ...fast].every((r) => r.sha === one[0]!.sha);
       const rate = (r: Run) => gen.records / r.wallS;
       const ratios = one.map((r, i) => rate(many[i]!) / rate(r));
       const peak = (runs: Run[]) => Math.max(...runs.map((r) => r.peakMiB));
@@ -75,6 +76,9 @@ export async function offlineCliBench(o: {
         [`${label} CPU s --workers 0 / workers (median)`]: `${round(median(one.map((r) => r.cpuS)))} / ${round(median(many.map((r) => r.cpuS)))}`,
         [`${label} peak RSS MiB --workers 0`]: round(peak(one), 0),
         [`${label} peak RSS MiB workers`]: round(peak(many), 0),
+        [`${label} workers --no-low-memory rec/s (best)`]: Math.round(Math.max(...fast.map(rate))),
+        [`${label} workers --no-low-memory CPU s (median)`]: round(median(fast.map((r) => r.cpuS))),
+        [`${label} workers --no-low-memory peak RSS MiB`]: round(peak(fast), 0),
       });
       targets.push(
         { what: `${label}: same output byte for byte`, met: same },
@@ -85,7 +89,7 @@ export async function offlineCliBench(o: {
     }
     return {
       name,
-      method: `dist/shim/main.js attribute on generated logs (live-session-scenario.log repeated, pids advancing as on a node), --workers 0 vs --workers ${workers}, ${o.repeats} interleaved pairs each; wall time, CPU time and peak RSS from GNU time; stdout to a file, compared by SHA-256`,
+      method: `dist/shim/main.js attribute on generated logs (live-session-scenario.log repeated, pids advancing as on a node), --workers 0 vs --workers ${workers} (and with --no-low-memory), ${o.repeats} interleaved rounds each; wall time, CPU time and peak RSS from GNU time; stdout to a file, compared by SHA-256`,
       figures,
       targets,
     };
@@ -94,7 +98,7 @@ export async function offlineCliBench(o: {
   }
 }
 
-async function cli(file: string, workers: number, dir: string): Promise<Run> {
+async function cli(file: string, flags: string[], dir: string): Promise<Run> {
   const out = join(dir, 'out.jsonl');
   const times = join(dir, 'time.txt');
   const fd = openSync(out, 'w');
@@ -109,8 +113,7 @@ async function cli(file: string, workers: number, dir: string): Promise<Run> {
         process.execPath,
         'dist/shim/main.js',
         'attribute',
-        '--workers',
-        String(workers),
+        ...flags,
         '--no-progress',
         '--input',
         file,

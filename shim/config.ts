@@ -48,6 +48,9 @@ export interface AttributeConfig {
   workers: number;
   /** progress lines on stderr */
   progress: boolean;
+  /** V8 keeps its heap near what is live (--optimize-for-size): peak RSS stays flat whatever the
+   *  log's size, for more CPU in GC (docs/attribution.md, offline) */
+  lowMemory: boolean;
 }
 
 /** Parser workers by default: one per core but the one the attribution itself keeps busy, at
@@ -57,7 +60,7 @@ export function defaultWorkers(): number {
 }
 
 export function attributeConfigFrom(
-  flags: { input: string[]; workers?: string; progress?: boolean },
+  flags: { input: string[]; workers?: string; progress?: boolean; lowMemory?: boolean },
   env: NodeJS.ProcessEnv,
   stderrIsTty: boolean,
 ): AttributeConfig {
@@ -71,7 +74,8 @@ export function attributeConfigFrom(
         `--workers must be a whole number from 0 to 64 (0: no worker threads), not "${raw}".`,
       );
   }
-  return { inputs: flags.input, workers, progress: flags.progress ?? stderrIsTty };
+  const lowMemory = flags.lowMemory ?? env['AUDITED_EXEC_ATTRIBUTE_LOW_MEMORY'] !== '0';
+  return { inputs: flags.input, workers, progress: flags.progress ?? stderrIsTty, lowMemory };
 }
 
 function positiveMs(v: string, flag: string): number {

@@ -26,12 +26,16 @@ program
   )
   .option('--progress', 'progress lines on stderr (default: when stderr is a terminal)')
   .option('--no-progress', 'no progress lines')
-  .action(async (flags: { input: string[]; workers?: string; progress?: boolean }) => {
+  .option(
+    '--no-low-memory',
+    'let the heap grow: less CPU in GC, peak RSS grows with the log (env AUDITED_EXEC_ATTRIBUTE_LOW_MEMORY=0)',
+  )
+  .action(async (flags: { input: string[]; workers?: string; progress?: boolean; lowMemory?: boolean }) => {
     const config = attributeConfigFrom(flags, process.env, process.stderr.isTTY === true);
-    // A long run's garbage otherwise grows V8's heap (and RSS) with the input: a 1M-record log
-    // peaked at 230 MiB, 135 MiB with this (bench/offline.ts). V8 reads it at each GC, so it holds
-    // when set here, and for the parser workers started after it.
-    setFlagsFromString('--optimize-for-size');
+    // A long run's garbage otherwise grows V8's heap (and RSS) with the log: 213 MiB at 1M records,
+    // 388 MiB at 4M; with this ~135 and ~150-190, for up to twice the CPU (bench/offline-cli.ts).
+    // V8 reads it at each GC, so it holds when set here, and for the parser workers started after.
+    if (config.lowMemory) setFlagsFromString('--optimize-for-size');
     const log = (line: string) => process.stderr.write(`${line}\n`);
     await attributeStream({
       input: config.inputs,

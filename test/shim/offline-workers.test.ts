@@ -157,13 +157,18 @@ describe('parser workers: bad input fails clearly', () => {
     for (const line of out.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
   });
 
-  it('--workers: a whole number from 0 to 64, else SHIM_CONFIG', () => {
+  it('--workers: a whole number from 0 to 64, else SHIM_CONFIG; --no-low-memory', () => {
     expect(attributeConfigFrom({ input: ['a'], workers: '0' }, {}, false).workers).toBe(0);
     expect(attributeConfigFrom({ input: ['a'] }, { AUDITED_EXEC_ATTRIBUTE_WORKERS: '3' }, true)).toEqual({
       inputs: ['a'],
       workers: 3,
       progress: true,
+      lowMemory: true,
     });
+    expect(
+      attributeConfigFrom({ input: ['a'] }, { AUDITED_EXEC_ATTRIBUTE_LOW_MEMORY: '0' }, true).lowMemory,
+    ).toBe(false);
+    expect(attributeConfigFrom({ input: ['a'], lowMemory: false }, {}, true).lowMemory).toBe(false);
     expect(attributeConfigFrom({ input: ['a'] }, {}, false).workers).toBeGreaterThanOrEqual(1);
     for (const bad of ['-1', '1.5', 'two', '65'])
       expect(() => attributeConfigFrom({ input: ['a'], workers: bad }, {}, false)).toThrow(
