@@ -34,14 +34,14 @@ async function run(
 /** A log with every kind of line end and text the splitter must agree on. */
 function awkwardLog(): Buffer {
   const live = readFileSync(join(FIXTURES, 'live-session-scenario.log'), 'utf8').split('\n');
-  const { lines } = repeatedLines(live, 20_000);
+  const { lines } = repeatedLines(live, 10_000);
   const parts: Buffer[] = [];
   lines.forEach((l, i) => {
-    if (i % 997 === 0) parts.push(Buffer.from('not an audit line at all\n'));
-    if (i % 1499 === 0) parts.push(Buffer.from('type=SYSCALL msg=audit(12x.000:1): truncated\n'));
-    if (i % 1201 === 0) parts.push(Buffer.from(`${l}\r\n`));
-    else if (i % 1303 === 0) parts.push(Buffer.from(`${l} ünïcode\u2028tail\n`));
-    else if (i % 1409 === 0) parts.push(Buffer.concat([Buffer.from(l), Buffer.from([0xc3, 0x0a])]));
+    if (i % 499 === 0) parts.push(Buffer.from('not an audit line at all\n'));
+    if (i % 751 === 0) parts.push(Buffer.from('type=SYSCALL msg=audit(12x.000:1): truncated\n'));
+    if (i % 601 === 0) parts.push(Buffer.from(`${l}\r\n`));
+    else if (i % 653 === 0) parts.push(Buffer.from(`${l} ünïcode\u2028tail\n`));
+    else if (i % 701 === 0) parts.push(Buffer.concat([Buffer.from(l), Buffer.from([0xc3, 0x0a])]));
     else parts.push(Buffer.from(`${l}\n`));
   });
   // a truncated last line: no line end
@@ -78,10 +78,13 @@ describe('parser workers: the same output as one thread', () => {
   const big = join(dir, 'awkward.log');
   writeFileSync(big, awkwardLog());
 
-  it('a generated log with CRLF, U+2028, bad UTF-8, bad lines and a truncated last line', async () => {
+  // Four runs over ~10,000 records: generous on a loaded 2-core machine.
+  it('a generated log with CRLF, U+2028, bad UTF-8, bad lines and a truncated last line', {
+    timeout: 240_000,
+  }, async () => {
     const one = await run({ input: big, workers: 0 });
     expect(one.stats.badLines).toBeGreaterThan(20);
-    expect(one.stats.execs).toBeGreaterThan(1000);
+    expect(one.stats.execs).toBeGreaterThan(500);
     for (const o of [{ workers: 1 }, { workers: 2, jobBytes: 4096 }, { workers: 3, jobBytes: 1000 }]) {
       const r = await run({ input: big, ...o });
       expect(r.out, JSON.stringify(o)).toBe(one.out);
