@@ -120,8 +120,9 @@ async function* streamJobs(chunks: AsyncIterable<Buffer>, jobBytes: number): Asy
 }
 
 function openInput(path: string): number {
+  let fd: number;
   try {
-    return openSync(path, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new AuditedExecError(
@@ -129,4 +130,12 @@ function openInput(path: string): number {
       `Cannot read ${path} (${code}); give a readable audit log file or '-' for stdin.`,
     );
   }
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new AuditedExecError(
+      'SHIM_INPUT',
+      `${path} is a directory; give the audit log files in it, oldest first.`,
+    );
+  }
+  return fd;
 }

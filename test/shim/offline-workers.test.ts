@@ -124,10 +124,17 @@ describe('parser workers: bad input fails clearly', () => {
     }
   });
 
-  it('a missing file: SHIM_INPUT', async () => {
-    await expect(run({ input: join(dir, 'nope.log'), workers: 2 })).rejects.toMatchObject({
-      code: 'SHIM_INPUT',
-    });
+  it('a missing file or a directory: SHIM_INPUT, on one thread and on several', async () => {
+    for (const workers of [0, 2]) {
+      await expect(run({ input: join(dir, 'nope.log'), workers })).rejects.toMatchObject({
+        code: 'SHIM_INPUT',
+        message: expect.stringMatching(/Cannot read .*nope\.log \(ENOENT\)/),
+      });
+      await expect(run({ input: dir, workers })).rejects.toMatchObject({
+        code: 'SHIM_INPUT',
+        message: expect.stringMatching(/is a directory/),
+      });
+    }
   });
 
   it('a log cut short while it is read fails the run: SHIM_WORKER_FAILED, and what came before is written', async () => {
