@@ -78,6 +78,23 @@ export const ERROR_CODES = {
   EVIDENCE_CHAIN_CONFLICT: { http: 409, means: 'another seal of the session landed first; ask again' },
   METRICS_FORBIDDEN: { http: 403, means: 'the caller may not get the non-resource URL /metrics' },
 
+  // Browser sign-in through the identity provider (OIDC)
+  OIDC_UNAVAILABLE: {
+    http: 503,
+    means: 'the identity provider (--oidc-issuer-url) did not answer the recorder',
+  },
+  OIDC_STATE_INVALID: {
+    http: 400,
+    means: 'the sign-in callback is not for a sign-in this browser started (missing, expired or used)',
+  },
+  OIDC_DENIED: { http: 401, means: 'the identity provider answered the sign-in with an error' },
+  OIDC_TOKEN_INVALID: {
+    http: 401,
+    means:
+      'the identity provider’s answer was refused (ID token signature, issuer, audience, expiry or nonce)',
+  },
+  OIDC_CLAIMS_INVALID: { http: 401, means: 'the ID token does not name a user by the configured claims' },
+
   // Several replicas
   REPLICA_DRAINING: {
     http: 503,

@@ -6,8 +6,8 @@ export interface UserInfo {
   groups: string[];
   /** From TokenReview (e.g. a service-account token's node name); never impersonated. */
   extra?: Record<string, string[]>;
-  /** How the caller proved who they are. */
-  method: 'token' | 'certificate';
+  /** How the caller proved who they are (oidc: a browser signed in at the identity provider). */
+  method: 'token' | 'certificate' | 'oidc';
 }
 
 /** The same person: used to check that the stream is opened by whoever created the session. */
