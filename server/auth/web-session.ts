@@ -19,6 +19,8 @@ export interface WebSession {
   reviewedAt: number;
   /** iv ‖ ciphertext ‖ tag of the bearer token; absent when signed in without one */
   sealedToken?: Buffer;
+  /** ms since the epoch: ends the session before the absolute lifetime (an OIDC ID token's expiry) */
+  expiresAt?: number;
   /** the re-review in flight, shared by concurrent requests */
   review?: Promise<UserInfo | null>;
 }
@@ -139,9 +141,13 @@ export class WebSessions {
   /**
    * Starts a session; returns the cookie value (the only place the raw id exists). With the token
    * that signed in, the session is re-reviewed every reviewIntervalMs; without one it lives until
-   * its expiry.
+   * its expiry, or `expiresAt` when that is sooner.
    */
-  async create(viewer: UserInfo, token?: string): Promise<{ id: string; session: WebSession }> {
+  async create(
+    viewer: UserInfo,
+    token?: string,
+    o: { expiresAt?: number } = {},
+  ): Promise<{ id: string; session: WebSession }> {
     const now = this.options.now();
     await this.#store.prune({
       createdBefore: now - this.options.absoluteTtlMs,
@@ -156,6 +162,7 @@ export class WebSessions {
       lastSeenAt: now,
       reviewedAt: now,
       ...(token ? { sealedToken: seal(id, token) } : {}),
+      ...(o.expiresAt === undefined ? {} : { expiresAt: o.expiresAt }),
     };
     await this.#store.put(key(id), session);
     return { id, session };
@@ -206,6 +213,10 @@ export class WebSessions {
   }
 
   #expired(s: WebSession, now: number): boolean {
-    return now - s.createdAt >= this.options.absoluteTtlMs || now - s.lastSeenAt >= this.options.idleTtlMs;
+    return (
+      now - s.createdAt >= this.options.absoluteTtlMs ||
+      now - s.lastSeenAt >= this.options.idleTtlMs ||
+      (s.expiresAt !== undefined && now >= s.expiresAt)
+    );
   }
 }

@@ -90,4 +90,9 @@ export const PG_MIGRATIONS: PgMigration[] = [
         heartbeat_at text COLLATE "C" NOT NULL
       );`,
   },
+  {
+    // An OIDC sign-in ends when its ID token does (auth/web-session.ts expiresAt).
+    id: '0510-web-session-expiry',
+    sql: 'ALTER TABLE web_sessions ADD COLUMN expires_at bigint;',
+  },
 ];

@@ -22,16 +22,27 @@ export class PgWebSessions implements WebSessionStore {
       lastSeenAt: Number(r.last_seen_at),
       reviewedAt: Number(r.reviewed_at),
       ...(r.sealed_token ? { sealedToken: r.sealed_token as Buffer } : {}),
+      ...(r.expires_at === null || r.expires_at === undefined ? {} : { expiresAt: Number(r.expires_at) }),
     };
   }
 
   async put(key: string, s: WebSession): Promise<void> {
     await this.#db.query(
-      `INSERT INTO web_sessions (key, viewer, csrf, created_at, last_seen_at, reviewed_at, sealed_token)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO web_sessions
+         (key, viewer, csrf, created_at, last_seen_at, reviewed_at, sealed_token, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (key) DO UPDATE SET viewer = $2, csrf = $3, created_at = $4, last_seen_at = $5,
-         reviewed_at = $6, sealed_token = $7`,
-      [key, JSON.stringify(s.viewer), s.csrf, s.createdAt, s.lastSeenAt, s.reviewedAt, s.sealedToken ?? null],
+         reviewed_at = $6, sealed_token = $7, expires_at = $8`,
+      [
+        key,
+        JSON.stringify(s.viewer),
+        s.csrf,
+        s.createdAt,
+        s.lastSeenAt,
+        s.reviewedAt,
+        s.sealedToken ?? null,
+        s.expiresAt ?? null,
+      ],
     );
   }
 
