@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AuditedExecError } from '../common/errors.ts';
+import type { ClaimFlags } from './auth/oidc/claims.ts';
 import { parseSinkSpecs, parseSize, type SinkSpec } from './siem/sink-spec.ts';
 
 export interface Settings {
@@ -65,6 +66,28 @@ export interface Settings {
   siemSinks: SinkSpec[];
   /** The SIEM spool's limit in bytes (<dataDir>/siem); beyond it the oldest events go. */
   siemSpoolBytes: number;
+  /** Browser sign-in at an OpenID Connect provider; absent: token sign-in only. */
+  oidc?: OidcSettings;
+  /** An authenticating proxy in front of the UI (oauth2-proxy), known by its client certificate. */
+  trustedProxy?: TrustedProxySettings;
+}
+
+/** The kube-apiserver's --oidc-* claim flags (auth/oidc/claims.ts) and the client's registration. */
+export interface OidcSettings extends ClaimFlags {
+  clientId: string;
+  /** AUDITED_EXEC_OIDC_CLIENT_SECRET (never a flag: argv is readable by every local user) */
+  clientSecret?: string;
+  clientSecretFile?: string;
+  /** PEM bundle the issuer's serving certificate chains to */
+  caFile?: string;
+  scopes: string[];
+}
+
+export interface TrustedProxySettings {
+  /** client-certificate common names (chaining to --client-ca) whose headers are believed */
+  names: string[];
+  userHeader: string;
+  groupsHeader: string;
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'dataDir'> & { dataDir: string } = {
@@ -121,7 +144,14 @@ export function parseSettings(argv: string[], env: NodeJS.ProcessEnv, cwd = proc
       .split('\n')
       .map((s) => s.trim())
       .filter(Boolean);
-  return { ...settingsFrom(flags, cwd), siemSinks: parseSinkSpecs(specs, { env, cwd }) };
+  return {
+    ...settingsFrom(flags, cwd),
+    siemSinks: parseSinkSpecs(specs, { env, cwd }),
+    ...defined({
+      oidc: oidcFrom(flags, env.AUDITED_EXEC_OIDC_CLIENT_SECRET, cwd),
+      trustedProxy: trustedProxyFrom(flags),
+    }),
+  };
 }
 
 /** Every flag: its spelling, its help, and the environment variable that sets it when it is absent. */
@@ -202,6 +232,62 @@ const FLAGS: [flags: string, help: string, env: string][] = [
     'on SIGTERM, let open sessions run this long before ending them (default 0)',
     'AUDITED_EXEC_DRAIN_TIMEOUT',
   ],
+  [
+    '--oidc-issuer-url <url>',
+    'OpenID Connect issuer for browser sign-in (https)',
+    'AUDITED_EXEC_OIDC_ISSUER_URL',
+  ],
+  ['--oidc-client-id <id>', "the recorder's client id at the issuer", 'AUDITED_EXEC_OIDC_CLIENT_ID'],
+  [
+    '--oidc-client-secret-file <file>',
+    'file holding the client secret (or AUDITED_EXEC_OIDC_CLIENT_SECRET)',
+    'AUDITED_EXEC_OIDC_CLIENT_SECRET_FILE',
+  ],
+  [
+    '--oidc-ca-file <file>',
+    "CA of the issuer's certificate (default: system CAs)",
+    'AUDITED_EXEC_OIDC_CA_FILE',
+  ],
+  [
+    '--oidc-username-claim <claim>',
+    "as the apiserver's flag (default sub)",
+    'AUDITED_EXEC_OIDC_USERNAME_CLAIM',
+  ],
+  [
+    '--oidc-username-prefix <prefix>',
+    "as the apiserver's flag (default: issuer URL + '#' unless the claim is email; '-': none)",
+    'AUDITED_EXEC_OIDC_USERNAME_PREFIX',
+  ],
+  [
+    '--oidc-groups-claim <claim>',
+    "as the apiserver's flag (default: no groups)",
+    'AUDITED_EXEC_OIDC_GROUPS_CLAIM',
+  ],
+  [
+    '--oidc-groups-prefix <prefix>',
+    "as the apiserver's flag (default: none)",
+    'AUDITED_EXEC_OIDC_GROUPS_PREFIX',
+  ],
+  [
+    '--oidc-scopes <list>',
+    'comma-separated scopes asked for (default openid,profile,email)',
+    'AUDITED_EXEC_OIDC_SCOPES',
+  ],
+  [
+    '--trusted-proxy-names <list>',
+    'comma-separated client-certificate names (from --client-ca) of proxies whose user headers the UI believes',
+    'AUDITED_EXEC_TRUSTED_PROXY_NAMES',
+  ],
+  [
+    '--trusted-proxy-user-header <name>',
+    "the proxy's user header (default X-Remote-User)",
+    'AUDITED_EXEC_TRUSTED_PROXY_USER_HEADER',
+  ],
+  [
+    '--trusted-proxy-groups-header <name>',
+    "the proxy's groups header (default X-Remote-Group)",
+    'AUDITED_EXEC_TRUSTED_PROXY_GROUPS_HEADER',
+  ],
 ];
 
 /** The parsed flags as settings: paths made absolute against cwd, numbers checked. */
@@ -250,6 +336,82 @@ function settingsFrom(o: Record<string, string | undefined>, cwd: string): Setti
       siemSpoolBytes: o.siemSpoolSize ? parseSize(o.siemSpoolSize, '--siem-spool-size') : undefined,
     }),
     ...(o.admissionParams === undefined ? {} : { admissionParams: parseParamsRef(o.admissionParams) }),
+  };
+}
+
+/** --oidc-*: absent without an issuer; an issuer needs a client id and an https --public-url
+ *  (the redirect URI registered at the provider is <public URL>/ui/oidc/callback). */
+function oidcFrom(
+  o: Record<string, string | undefined>,
+  envSecret: string | undefined,
+  cwd: string,
+): OidcSettings | undefined {
+  const issuerUrl = checkedUrl(o.oidcIssuerUrl, ['https:'], '--oidc-issuer-url');
+  if (!issuerUrl) {
+    const stray = Object.keys(o).find((k) => k.startsWith('oidc') && o[k] !== undefined);
+    if (stray) throw new AuditedExecError('CONFIG_INVALID', 'the --oidc-* flags need --oidc-issuer-url');
+    return undefined;
+  }
+  if (!o.oidcClientId) {
+    throw new AuditedExecError('CONFIG_INVALID', '--oidc-issuer-url needs --oidc-client-id');
+  }
+  if (!checkedUrl(o.publicUrl, ['https:'], '--public-url')) {
+    throw new AuditedExecError(
+      'CONFIG_INVALID',
+      '--oidc-issuer-url needs --public-url (https): the redirect URI is <public URL>/ui/oidc/callback',
+    );
+  }
+  if (o.oidcClientSecretFile && envSecret) {
+    throw new AuditedExecError(
+      'CONFIG_INVALID',
+      'give the client secret once: --oidc-client-secret-file or AUDITED_EXEC_OIDC_CLIENT_SECRET',
+    );
+  }
+  return {
+    // The apiserver compares the issuer exactly; so does the client (no trailing-slash folding).
+    issuerUrl,
+    clientId: o.oidcClientId,
+    usernameClaim: o.oidcUsernameClaim ?? 'sub',
+    scopes: list(o.oidcScopes) ?? ['openid', 'profile', 'email'],
+    ...defined({
+      clientSecret: envSecret,
+      clientSecretFile: o.oidcClientSecretFile ? resolve(cwd, o.oidcClientSecretFile) : undefined,
+      caFile: o.oidcCaFile ? resolve(cwd, o.oidcCaFile) : undefined,
+      usernamePrefix: o.oidcUsernamePrefix,
+      groupsClaim: o.oidcGroupsClaim,
+      groupsPrefix: o.oidcGroupsPrefix,
+    }),
+  };
+}
+
+/** --trusted-proxy-*: the proxy proves itself with a client certificate from --client-ca only. */
+function trustedProxyFrom(o: Record<string, string | undefined>): TrustedProxySettings | undefined {
+  const names = list(o.trustedProxyNames) ?? [];
+  if (names.length === 0) {
+    if (o.trustedProxyUserHeader || o.trustedProxyGroupsHeader) {
+      throw new AuditedExecError(
+        'CONFIG_INVALID',
+        'the --trusted-proxy-*-header flags need --trusted-proxy-names',
+      );
+    }
+    return undefined;
+  }
+  if (!o.clientCa) {
+    throw new AuditedExecError(
+      'CONFIG_INVALID',
+      "--trusted-proxy-names needs --client-ca: the CA that signs the proxy's client certificate",
+    );
+  }
+  const header = (value: string | undefined, fallback: string, flag: string) => {
+    const h = value ?? fallback;
+    if (!/^[A-Za-z0-9-]+$/.test(h))
+      throw new AuditedExecError('CONFIG_INVALID', `${flag} "${h}" is not a header name`);
+    return h.toLowerCase();
+  };
+  return {
+    names,
+    userHeader: header(o.trustedProxyUserHeader, 'X-Remote-User', '--trusted-proxy-user-header'),
+    groupsHeader: header(o.trustedProxyGroupsHeader, 'X-Remote-Group', '--trusted-proxy-groups-header'),
   };
 }
 

@@ -9,6 +9,7 @@ import { grantOf } from './admission/grants.ts';
 import { SessionParams } from './admission/session-params.ts';
 import { createAdmissionHandler } from './admission/webhook.ts';
 import type { Authenticator } from './auth/authenticator.ts';
+import { openOidc } from './auth/oidc/open.ts';
 import type { SessionAccess } from './auth/session-access.ts';
 import type { Settings } from './config.ts';
 import type { Evidence } from './evidence/evidence.ts';
@@ -104,11 +105,23 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     recordingPathFor: (id) => recordings.pathFor(id),
     evidence: evidence.evidence,
     events: deps.events ? eventsFromStore(deps.events) : uiEventSource(shim.events),
+    ...(settings.oidc && settings.publicUrl
+      ? { oidc: await openOidc({ settings: settings.oidc, publicUrl: settings.publicUrl }) }
+      : {}),
     config: {
       publicOrigins: settings.publicUrl ? [new URL(settings.publicUrl).origin] : [],
       // In the store, so a browser stays signed in (and throttled) whichever replica answers.
       webSessions: { reviewIntervalMs: settings.webSessionReviewMs, store: store.webSessions },
       signInLimit: { store: store.signInFailures },
+      ...(settings.trustedProxy
+        ? {
+            trustedProxy: {
+              allowedNames: settings.trustedProxy.names,
+              userHeader: settings.trustedProxy.userHeader,
+              groupHeader: settings.trustedProxy.groupsHeader,
+            },
+          }
+        : {}),
     },
   });
   return {

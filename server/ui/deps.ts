@@ -2,6 +2,7 @@
 // exists in the server today; those two are optional so the UI works before they are wired.
 
 import type { Authenticator } from '../auth/authenticator.ts';
+import type { OidcSignIn } from '../auth/oidc/open.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { WebSessionOptions, WebSessionStore } from '../auth/web-session.ts';
 import type { AlertFilter, AlertPage } from '../events/store.ts';
@@ -54,5 +55,7 @@ export interface UiDeps {
   /** default: the store itself when it has listEvents(id) (shim events) */
   events?: UiEventSource;
   evidence?: EvidenceSource;
+  /** sign-in at the OpenID Connect provider (--oidc-issuer-url); absent: token sign-in only */
+  oidc?: OidcSignIn;
   config?: Partial<UiConfig>;
 }

@@ -8,7 +8,7 @@ import type { RequestContext, Router } from '../http/router.ts';
 import type { UiContext } from './context.ts';
 import { parseCookies, serializeCookie } from './cookies.ts';
 import { layout } from './pages/layout.ts';
-import { loginPage } from './pages/login.ts';
+import { continuePage, loginPage } from './pages/login.ts';
 import { readForm, redirect, safeNext, sendHtml, sendProblem } from './respond.ts';
 import { requestOrigin, sameOrigin, sameToken } from './security.ts';
 import { SignInLimit } from './sign-in-limit.ts';
@@ -34,7 +34,7 @@ export function originOk(req: IncomingMessage, configured: readonly string[]): b
 
 export function loginRoutes(router: Router, ui: UiContext): void {
   const limit = new SignInLimit(ui.config.signInLimit);
-  router.get('/ui/login', (ctx) => showLogin(ctx, 200, safeNext(ctx.url.searchParams.get('next'))), {
+  router.get('/ui/login', (ctx) => showLogin(ctx, ui, 200, safeNext(ctx.url.searchParams.get('next'))), {
     auth: false,
   });
   router.post('/ui/login', (ctx) => signIn(ctx, ui, limit), { auth: false });
@@ -44,6 +44,7 @@ export function loginRoutes(router: Router, ui: UiContext): void {
 /** The sign-in form, with a fresh CSRF cookie (and an error sentence when a try failed). */
 export function showLogin(
   ctx: RequestContext,
+  ui: UiContext,
   code: number,
   next: string,
   error?: string,
@@ -54,7 +55,10 @@ export function showLogin(
   sendHtml(
     ctx.res,
     code,
-    layout({ title: 'Sign in' }, loginPage({ csrf, next, ...(error ? { error } : {}) })),
+    layout(
+      { title: 'Sign in' },
+      loginPage({ csrf, next, sso: Boolean(ui.deps.oidc), ...(error ? { error } : {}) }),
+    ),
     { 'Set-Cookie': cookie, ...headers },
   );
 }
@@ -69,28 +73,41 @@ async function signIn(ctx: RequestContext, ui: UiContext, limit: SignInLimit): P
   if (!form) return sendProblem(req, res, 400, 'Send the sign-in form as application/x-www-form-urlencoded.');
   const next = safeNext(form.get('next'));
   if (!sameToken(form.get('_csrf'), parseCookies(req.headers.cookie).get(LOGIN_COOKIE))) {
-    return showLogin(ctx, 403, next, 'The sign-in form expired or was not sent from this site; try again.');
+    return showLogin(
+      ctx,
+      ui,
+      403,
+      next,
+      'The sign-in form expired or was not sent from this site; try again.',
+    );
   }
   const token = (form.get('token') ?? '').trim().replace(/^Bearer\s+/i, '');
   if (!token || /\s/.test(token) || token.length > 16_384) {
-    return showLogin(ctx, 400, next, 'Paste one bearer token (no spaces).');
+    return showLogin(ctx, ui, 400, next, 'Paste one bearer token (no spaces).');
   }
   const address = req.socket.remoteAddress ?? 'unknown';
   const wait = await limit.retryAfter(address);
   if (wait > 0) {
-    return showLogin(ctx, 429, next, `Too many failed sign-ins from your address; try again in ${wait} s.`, {
-      'Retry-After': String(wait),
-    });
+    return showLogin(
+      ctx,
+      ui,
+      429,
+      next,
+      `Too many failed sign-ins from your address; try again in ${wait} s.`,
+      {
+        'Retry-After': String(wait),
+      },
+    );
   }
   let user: Awaited<ReturnType<typeof reviewToken>>;
   try {
     user = await reviewToken(ui.deps.authenticator, req, token);
   } catch (err) {
-    return showLogin(ctx, 503, next, `The token could not be checked: ${errorMessage(err)}`);
+    return showLogin(ctx, ui, 503, next, `The token could not be checked: ${errorMessage(err)}`);
   }
   if (!user) {
     await limit.failed(address);
-    return showLogin(ctx, 401, next, 'The cluster did not accept this token.');
+    return showLogin(ctx, ui, 401, next, 'The cluster did not accept this token.');
   }
   await limit.succeeded(address);
   const { id } = await ui.sessions.create({ ...user }, token);
@@ -112,5 +129,16 @@ async function signOut(ctx: RequestContext, ui: UiContext): Promise<void> {
     return sendProblem(req, res, 403, 'Sign-out was not sent from this site (CSRF check failed).');
   }
   await ui.sessions.destroy(cookieId);
-  redirect(res, '/ui/login', { 'Set-Cookie': serializeCookie(SESSION_COOKIE, '', { maxAge: 0 }) });
+  const clear = serializeCookie(SESSION_COOKIE, '', { maxAge: 0 });
+  // Signed in at the provider: sign out there too (RP-initiated logout). A page that moves on, not a
+  // redirect: the CSP's form-action 'self' also covers where a form's answer redirects to.
+  const atProvider = session?.viewer.method === 'oidc' ? await ui.deps.oidc?.client.signOutUrl() : null;
+  if (atProvider) {
+    const page = continuePage(atProvider, 'Signed out here; now signing out at your identity provider.');
+    return sendHtml(res, 200, layout({ title: 'Signed out' }, page), {
+      'Set-Cookie': clear,
+      Refresh: `0;url=${atProvider}`,
+    });
+  }
+  redirect(res, '/ui/login', { 'Set-Cookie': clear });
 }

@@ -10,6 +10,7 @@ import type { UiContext, ViewerHandler } from './context.ts';
 import { UI_DEFAULTS, type UiConfig, type UiDeps } from './deps.ts';
 import { eventsFromStore, hasShimEvents } from './events-source.ts';
 import { loginRoutes } from './login-routes.ts';
+import { oidcRoutes } from './oidc-routes.ts';
 import { redirect, sendProblem, wantsJson } from './respond.ts';
 import { SECURITY_HEADERS } from './security.ts';
 import { sessionRoutes } from './session-routes.ts';
@@ -55,6 +56,7 @@ export async function registerUi(router: Router, deps: UiDeps): Promise<UiContex
   );
   loginRoutes(router, ui);
   signInLinkRoutes(router, ui);
+  if (deps.oidc) oidcRoutes(router, ui, deps.oidc);
   sessionRoutes(router, signedIn);
   return ui;
 }

@@ -36,6 +36,7 @@ function chrome(v: ResolvedViewer, title: string, nav?: 'sessions' | 'unrecorded
   return {
     title,
     user: v.user.username,
+    groups: v.user.groups,
     ...(v.session ? { csrf: v.session.csrf } : {}),
     ...(nav ? { nav } : {}),
   };

@@ -16,6 +16,7 @@ async function openLink(ctx: RequestContext, ui: UiContext): Promise<void> {
   if (!link) {
     return showLogin(
       ctx,
+      ui,
       410,
       '/ui/sessions',
       'This sign-in link was used already or has expired. Sign in with a token.',
@@ -27,13 +28,20 @@ async function openLink(ctx: RequestContext, ui: UiContext): Promise<void> {
   } catch {
     return showLogin(
       ctx,
+      ui,
       503,
       '/ui/sessions',
       'The cluster could not be asked about this sign-in link; try again.',
     );
   }
   if (!user)
-    return showLogin(ctx, 401, '/ui/sessions', 'The cluster no longer accepts the token behind this link.');
+    return showLogin(
+      ctx,
+      ui,
+      401,
+      '/ui/sessions',
+      'The cluster no longer accepts the token behind this link.',
+    );
   const { id } = await ui.sessions.create({ ...user }, link.token);
   redirect(ctx.res, safeNext(link.next), {
     'Set-Cookie': serializeCookie(SESSION_COOKIE, id, { maxAge: ui.sessions.cookieMaxAge() }),

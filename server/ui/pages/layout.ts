@@ -6,6 +6,8 @@ export interface PageChrome {
   title: string;
   /** signed-in user; absent on the sign-in page */
   user?: string;
+  /** the user's groups, as SubjectAccessReview is asked with them */
+  groups?: string[];
   /** CSRF token for the sign-out form */
   csrf?: string;
   /** which nav entry is current */
@@ -44,6 +46,7 @@ ${(chrome.scripts ?? []).map((s) => html`<script type="module" src="${s}"></scri
   </nav>
   <form class="signout" method="post" action="/ui/logout">
     <span class="who" title="Signed in as">${chrome.user}</span>
+    ${chrome.groups?.length ? html`<span class="groups" title="Groups">${chrome.groups.join(', ')}</span>` : ''}
     <input type="hidden" name="_csrf" value="${chrome.csrf ?? ''}">
     <button type="submit">Sign out</button>
   </form>`
