@@ -113,7 +113,14 @@ export class OidcClient {
         o.clientId,
         o.clientSecret,
         o.clientSecret ? oidc.ClientSecretBasic(o.clientSecret) : oidc.None(),
-        { ...(o.caPem ? { [oidc.customFetch]: fetchTrusting(o.caPem) } : {}), timeout: 10 },
+        {
+          ...(o.caPem ? { [oidc.customFetch]: fetchTrusting(o.caPem) } : {}),
+          // OIDC Core lets a client trust an ID token from the token endpoint by TLS alone, and
+          // openid-client does so by default; the recorder also checks its signature against the
+          // provider's published keys (a token altered on the way, by a proxy or a bug, is refused).
+          execute: [oidc.enableNonRepudiationChecks],
+          timeout: 10,
+        },
       );
     } catch (err) {
       throw new AuditedExecError(
@@ -137,9 +144,12 @@ function refusal(err: unknown): AuditedExecError {
   }
   const code = (err as { code?: unknown }).code;
   if (err instanceof oidc.ResponseBodyError || (typeof code === 'string' && code.startsWith('OAUTH_'))) {
+    // openid-client's own message is generic; the check that failed (which claim) is its cause's.
+    const cause = (err as { cause?: unknown }).cause;
+    const why = cause instanceof Error ? cause.message : errorMessage(err);
     return new AuditedExecError(
       'OIDC_TOKEN_INVALID',
-      `The identity provider's answer was refused (${errorMessage(err)}); sign in again.`,
+      `The identity provider's answer was refused (${why}); sign in again.`,
       { cause: err },
     );
   }
