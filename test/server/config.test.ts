@@ -92,4 +92,110 @@ describe('config', () => {
       /NAMESPACE\/NAME/,
     );
   });
+
+  it('OIDC: the issuer needs a client id and an https public URL; prefixes stay as given', () => {
+    const base = ['node', 'main', '--oidc-issuer-url', 'https://idp.example.com', '--oidc-client-id', 'ae'];
+    const s = parseSettings(
+      [
+        ...base,
+        '--public-url',
+        'https://rec.example.com',
+        '--oidc-client-secret-file',
+        'secret',
+        '--oidc-groups-claim',
+        'groups',
+      ],
+      {},
+      '/srv',
+    );
+    expect(s.oidc).toEqual({
+      issuerUrl: 'https://idp.example.com',
+      clientId: 'ae',
+      clientSecretFile: '/srv/secret',
+      usernameClaim: 'sub',
+      groupsClaim: 'groups',
+      scopes: ['openid', 'profile', 'email'],
+    });
+    // From the environment, the secret too (never as a flag).
+    const env = {
+      AUDITED_EXEC_OIDC_ISSUER_URL: 'https://idp.example.com',
+      AUDITED_EXEC_OIDC_CLIENT_ID: 'ae',
+      AUDITED_EXEC_OIDC_CLIENT_SECRET: 's3cret',
+      AUDITED_EXEC_OIDC_USERNAME_PREFIX: '-',
+      AUDITED_EXEC_PUBLIC_URL: 'https://rec.example.com',
+    };
+    expect(parseSettings(['node', 'main'], env).oidc).toMatchObject({
+      clientSecret: 's3cret',
+      usernamePrefix: '-',
+    });
+    expect(parseSettings(['node', 'main'], {}).oidc).toBeUndefined();
+    expect(() => parseSettings(base, {})).toThrow(/--public-url/);
+    expect(() => parseSettings([...base, '--public-url', 'http://rec.example.com'], {})).toThrow(
+      /--public-url/,
+    );
+    expect(() => parseSettings(['node', 'main', '--oidc-issuer-url', 'https://idp.example.com'], {})).toThrow(
+      /--oidc-client-id/,
+    );
+    expect(() => parseSettings(['node', 'main', '--oidc-issuer-url', 'http://idp.example.com'], {})).toThrow(
+      /https/,
+    );
+    expect(() => parseSettings(['node', 'main', '--oidc-client-id', 'ae'], {})).toThrow(/--oidc-issuer-url/);
+    expect(() =>
+      parseSettings([...base, '--public-url', 'https://r.example', '--oidc-client-secret-file', 'f'], {
+        AUDITED_EXEC_OIDC_CLIENT_SECRET: 'x',
+      }),
+    ).toThrow(/once/);
+  });
+
+  it('trusted proxy: names need --client-ca; headers default to the apiserver’s X-Remote-*', () => {
+    expect(parseSettings(['node', 'main'], {}).trustedProxy).toBeUndefined();
+    const s = parseSettings(
+      ['node', 'main', '--client-ca', 'ca.pem', '--trusted-proxy-names', 'oauth2-proxy, other'],
+      {},
+      '/srv',
+    );
+    expect(s.trustedProxy).toEqual({
+      names: ['oauth2-proxy', 'other'],
+      userHeader: 'x-remote-user',
+      groupsHeader: 'x-remote-group',
+    });
+    const custom = parseSettings(
+      [
+        'node',
+        'main',
+        '--client-ca',
+        'ca.pem',
+        '--trusted-proxy-names',
+        'p',
+        '--trusted-proxy-user-header',
+        'X-Forwarded-User',
+        '--trusted-proxy-groups-header',
+        'X-Forwarded-Groups',
+      ],
+      {},
+    );
+    expect(custom.trustedProxy).toMatchObject({
+      userHeader: 'x-forwarded-user',
+      groupsHeader: 'x-forwarded-groups',
+    });
+    expect(() => parseSettings(['node', 'main', '--trusted-proxy-names', 'p'], {})).toThrow(/--client-ca/);
+    expect(() => parseSettings(['node', 'main', '--trusted-proxy-user-header', 'X-U'], {})).toThrow(
+      /--trusted-proxy-names/,
+    );
+    expect(() =>
+      parseSettings(
+        [
+          'node',
+          'main',
+          '--client-ca',
+          'c',
+          '--trusted-proxy-names',
+          'p',
+          '--trusted-proxy-user-header',
+          'a b',
+        ],
+        {},
+      ),
+    ).toThrow(/header name/);
+  });
 });

@@ -29,6 +29,23 @@ describe('web sessions', () => {
     expect(await t.get(id)).toBeNull();
   });
 
+  it('expires at its own expiry (an ID token’s) when that comes before the absolute lifetime', async () => {
+    let now = 0;
+    const t = new WebSessions({ idleTtlMs: 1000, absoluteTtlMs: 3000, now: () => now });
+    const { id } = await t.create(alice, undefined, { expiresAt: 1200 });
+    const late = await t.create(alice, undefined, { expiresAt: 10_000 });
+    now = 800;
+    expect(await t.get(id)).not.toBeNull();
+    expect(await t.get(late.id)).not.toBeNull();
+    now = 1200;
+    expect(await t.get(id)).toBeNull();
+    expect(await t.get(late.id)).not.toBeNull();
+    // A later expiry does not extend the absolute lifetime.
+    for (now = 1500; now < 3000; now += 500) expect(await t.get(late.id)).not.toBeNull();
+    now = 3000;
+    expect(await t.get(late.id)).toBeNull();
+  });
+
   it('expires at the absolute lifetime however active', async () => {
     let now = 0;
     const t = new WebSessions({ idleTtlMs: 1000, absoluteTtlMs: 3000, now: () => now });

@@ -28,6 +28,14 @@ export function describeWebSessionContract(engine: string, open: () => Promise<W
       expect(await store.count()).toBe(1);
     });
 
+    it('keeps a session’s own expiry (an OIDC sign-in’s), and none when it has none', async () => {
+      const store = await open();
+      await store.put('oidc', webSession(1, { expiresAt: 1_800_000_000_000 }));
+      await store.put('token', webSession(1));
+      expect((await store.get('oidc'))?.expiresAt).toBe(1_800_000_000_000);
+      expect((await store.get('token'))?.expiresAt).toBeUndefined();
+    });
+
     it('deletes', async () => {
       const store = await open();
       await store.put('k1', webSession(1));
