@@ -1,4 +1,4 @@
-// A real OpenID Provider for tests: oidc-provider (a certified OP) over TLS on 127.0.0.1, its
+// A real OpenID Provider for tests: oidc-provider (a certified OP) over TLS on localhost, its
 // certificate from a CA of its own (passed to the recorder as --oidc-ca-file, as in production).
 // The test holds the OP's signing key, so it can sign ID tokens the OP never issued, and can rewrite
 // the token endpoint's answer (a tampered, expired, foreign or replayed ID token reaches the real
@@ -64,7 +64,9 @@ export async function startOp(o: {
 
   const server: Server = createServer({ cert: pki.server.cert, key: pki.server.key });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // `localhost`, not the recorder's 127.0.0.1: another site to the browser, as an identity provider
+  // is in production (cookies with SameSite=Strict are not sent on its redirects back).
+  const issuer = `https://localhost:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
     clients: [
       {
