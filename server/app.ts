@@ -111,6 +111,7 @@ export async function createRecorder(
     ...(objects ? { objects } : {}),
     ...(overrides.events ? { events: overrides.events } : {}),
     ...(trust.admissionCa ? { admissionCallerCa: trust.admissionCa } : {}),
+    ...(trust.clientCa ? { clientCa: trust.clientCa } : {}),
   });
   const server = await listen({ settings, tls, router, cas: trust.all, drain });
   const port = (server.address() as AddressInfo).port;

@@ -9,6 +9,7 @@ import { grantOf } from './admission/grants.ts';
 import { SessionParams } from './admission/session-params.ts';
 import { createAdmissionHandler } from './admission/webhook.ts';
 import type { Authenticator } from './auth/authenticator.ts';
+import { pemFingerprints } from './auth/clientcert.ts';
 import { openOidc } from './auth/oidc/open.ts';
 import type { SessionAccess } from './auth/session-access.ts';
 import type { Settings } from './config.ts';
@@ -46,6 +47,8 @@ export interface ModuleDeps {
   objects?: ObjectStore;
   /** PEM of the CA that issues the apiserver's webhook client certificate (admission/caller.ts). */
   admissionCallerCa?: string;
+  /** PEM of the CA users' (and a trusted proxy's) client certificates chain to. */
+  clientCa?: string;
 }
 
 export interface Modules {
@@ -119,6 +122,8 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
               allowedNames: settings.trustedProxy.names,
               userHeader: settings.trustedProxy.userHeader,
               groupHeader: settings.trustedProxy.groupsHeader,
+              // Not any CA the listener trusts (the webhook's may be another): --client-ca only.
+              anchors: deps.clientCa ? pemFingerprints(deps.clientCa) : new Set<string>(),
             },
           }
         : {}),

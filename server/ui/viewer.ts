@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Authenticator } from '../auth/authenticator.ts';
+import { chainFingerprints } from '../auth/clientcert.ts';
 import type { UserInfo } from '../auth/user.ts';
 import type { WebSession, WebSessions } from '../auth/web-session.ts';
 import { parseCookies } from './cookies.ts';
@@ -20,6 +21,8 @@ export interface TrustedProxyConfig {
   allowedNames: string[];
   userHeader: string;
   groupHeader: string;
+  /** Fingerprints of the CAs the proxy's certificate must chain to, when the listener trusts more. */
+  anchors?: ReadonlySet<string>;
 }
 
 export const TRUSTED_PROXY_DEFAULTS: Omit<TrustedProxyConfig, 'allowedNames'> = {
@@ -39,7 +42,9 @@ export function verifiedProxy(socket: unknown, proxy: TrustedProxyConfig | undef
   if (!proxy || proxy.allowedNames.length === 0) return null;
   const tls = socket as Partial<TLSSocket>;
   if (typeof tls.getPeerCertificate !== 'function' || tls.authorized !== true) return null;
-  const cn = tls.getPeerCertificate()?.subject?.CN;
+  const cert = tls.getPeerCertificate(true);
+  if (proxy.anchors && !chainFingerprints(cert).some((f) => proxy.anchors?.has(f))) return null;
+  const cn = cert?.subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
   return name && proxy.allowedNames.includes(name) ? name : null;
 }

@@ -31,16 +31,33 @@ describe('trusted proxy (--trusted-proxy-names) with real client certificates', 
     await writeFile(caFile, pki.caPem);
     proxy = await pki.issueClient('oauth2-proxy', []);
     stranger = await pki.issueClient('someone-else', []);
-    // Same name, another CA: what a workload on the pod network could make for itself.
-    forged = await (await createPki(join(dir, 'other-pki'))).issueClient('oauth2-proxy', []);
+    // Same name, another CA: the webhook's client CA, which the listener trusts too (for the
+    // apiserver's calls to /admission/validate), but not for users or proxies.
+    const other = await createPki(join(dir, 'other-pki'));
+    forged = await other.issueClient('oauth2-proxy', []);
+    const otherCaFile = join(dir, 'admission-ca.crt');
+    await writeFile(otherCaFile, other.caPem);
     const flags = parseSettings(
-      ['node', 'main', '--client-ca', caFile, '--trusted-proxy-names', 'oauth2-proxy'],
+      [
+        'node',
+        'main',
+        '--client-ca',
+        caFile,
+        '--admission-client-ca',
+        otherCaFile,
+        '--trusted-proxy-names',
+        'oauth2-proxy',
+      ],
       {},
     );
     sb = await startSandbox({ runtime: 'pty', log: () => {} });
     rec = await startRecorder({
       sandbox: sb,
-      settings: { clientCaFile: flags.clientCaFile!, trustedProxy: flags.trustedProxy! },
+      settings: {
+        clientCaFile: flags.clientCaFile!,
+        admissionClientCaFile: flags.admissionClientCaFile!,
+        trustedProxy: flags.trustedProxy!,
+      },
     });
     const created = await call<SessionCreateResponse>(
       rec,
@@ -118,7 +135,7 @@ describe('trusted proxy (--trusted-proxy-names) with real client certificates', 
     expect(page.body).not.toContain(sessionId);
   });
 
-  it('ignores the headers with an allowed name from another CA', async () => {
+  it('ignores the headers with an allowed name from another CA the listener trusts (the webhook’s)', async () => {
     const page = await get('/ui/sessions', { cert: forged, headers: asOlivia });
     expect(page.status).toBe(303);
   });
