@@ -19,6 +19,7 @@ import { spawnSandbox } from './sandbox-process.ts';
 import { scaleBench } from './scale-check.ts';
 import { shimCpuBench } from './shim-cpu.ts';
 import { siemBench } from './siem.ts';
+import { signInBench } from './sign-in.ts';
 import { storeIngestBench } from './store-ingest.ts';
 import { formatTable } from './table.ts';
 import { spawnTlsRelay } from './tls-relay.ts';
@@ -116,6 +117,7 @@ try {
       : r;
   });
   await bench('latency', () => latencyBench({ sandbox: sb, commands: quick ? 10 : 100, log }));
+  await bench('sign-in', () => signInBench({ sandbox: sb, signIns: quick ? 10 : 100, log }));
 } finally {
   await bare.stop();
   await rec.stop();

@@ -91,6 +91,15 @@ export async function startOp(o: {
       };
     },
     cookies: { keys: ['test-op-cookie-key'] },
+    // Set, not defaulted: oidc-provider prints a notice for every default lifetime it uses.
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      Grant: 3600,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 3600,
+    },
     features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
   });
   const state: {
