@@ -2,6 +2,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { errorMessage } from '../common/errors.ts';
 import { createRecorder } from './app.ts';
+import { CALLBACK_PATH } from './auth/oidc/open.ts';
 import { parseSettings } from './config.ts';
 
 // Bulk output arrives as a fresh ArrayBuffer per TLS read. V8's default heuristic starts a full
@@ -21,7 +22,10 @@ async function main(): Promise<void> {
     `audited-exec recorder listening on ${settings.host}:${recorder.port} (${recorder.url})\n` +
       `  data dir ${settings.dataDir}\n` +
       `  replica ${settings.replicaId}, state in ${settings.database ? 'PostgreSQL' : 'SQLite (data dir)'}\n` +
-      `  TLS certificate${tls.generated ? ' (self-signed, generated now)' : ''} SHA-256 ${tls.fingerprint}\n`,
+      `  TLS certificate${tls.generated ? ' (self-signed, generated now)' : ''} SHA-256 ${tls.fingerprint}\n` +
+      (settings.oidc
+        ? `  browser sign-in with SSO at ${settings.oidc.issuerUrl}, redirect URI ${recorder.url}${CALLBACK_PATH}\n`
+        : ''),
   );
   const ended = (signal: string) =>
     `the recorder is shutting down (${signal}); the session was ended and its recording kept`;

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, errorCodeOf } from '../../common/error-codes.ts';
 import { setCookie, throughOp } from '../support/oidc-flow.ts';
 import { claimsOf } from '../support/oidc-op.ts';
+import { freePort } from '../support/ports.ts';
 import { type RawReply, rawRequest } from '../support/raw-https.ts';
+import { spawnRecorder } from '../support/recorder.ts';
 import { type OidcRig, startOidcRig } from './oidc-rig.ts';
 
 describe('OIDC sign-in against a real OP', () => {
@@ -176,4 +178,28 @@ describe('OIDC sign-in against a real OP', () => {
       )
       .toBe(401);
   });
+
+  it('is configured by flags: the recorder prints the redirect URI and sends browsers to the OP', async () => {
+    const port = await freePort();
+    const child = await spawnRecorder({
+      sandbox: rig.sb,
+      listen: `127.0.0.1:${port}`,
+      args: [
+        ...['--public-url', `https://127.0.0.1:${port}`, '--oidc-issuer-url', rig.op.issuer],
+        ...['--oidc-client-id', rig.op.clientId, '--oidc-client-secret-file', rig.op.secretFile],
+        ...['--oidc-ca-file', rig.op.caFile],
+      ],
+    });
+    try {
+      expect(child.stderr()).toContain(`redirect URI https://127.0.0.1:${port}/ui/oidc/callback`);
+      const start = await rawRequest(child, 'GET', '/ui/oidc/start');
+      expect(start.status).toBe(303);
+      const to = new URL(String(start.headers.location));
+      expect(`${to.origin}${to.pathname}`).toBe(`${rig.op.issuer}/auth`);
+      expect(to.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(to.searchParams.get('redirect_uri')).toBe(`https://127.0.0.1:${port}/ui/oidc/callback`);
+    } finally {
+      await child.stop();
+    }
+  }, 60_000);
 });
