@@ -21,6 +21,8 @@ export interface WebSession {
   sealedToken?: Buffer;
   /** ms since the epoch: ends the session before the absolute lifetime (an OIDC ID token's expiry) */
   expiresAt?: number;
+  /** iv ‖ ciphertext ‖ tag of the OIDC ID token, sealed like the bearer token: the logout hint */
+  sealedIdToken?: Buffer;
   /** the re-review in flight, shared by concurrent requests */
   review?: Promise<UserInfo | null>;
 }
@@ -146,7 +148,7 @@ export class WebSessions {
   async create(
     viewer: UserInfo,
     token?: string,
-    o: { expiresAt?: number } = {},
+    o: { expiresAt?: number; idToken?: string } = {},
   ): Promise<{ id: string; session: WebSession }> {
     const now = this.options.now();
     await this.#store.prune({
@@ -163,6 +165,7 @@ export class WebSessions {
       reviewedAt: now,
       ...(token ? { sealedToken: seal(id, token) } : {}),
       ...(o.expiresAt === undefined ? {} : { expiresAt: o.expiresAt }),
+      ...(o.idToken ? { sealedIdToken: seal(id, o.idToken) } : {}),
     };
     await this.#store.put(key(id), session);
     return { id, session };
@@ -189,6 +192,11 @@ export class WebSessions {
     if (!session.sealedToken) return null;
     if (this.options.now() - session.reviewedAt < this.options.reviewIntervalMs) return null;
     return unseal(id, session.sealedToken);
+  }
+
+  /** The ID token the session was signed in with (the provider's logout hint); null without one. */
+  idToken(id: string, session: WebSession): string | null {
+    return session.sealedIdToken ? unseal(id, session.sealedIdToken) : null;
   }
 
   /** Records a review that accepted the token: the identity is replaced by what it said. */

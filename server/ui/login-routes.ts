@@ -132,7 +132,10 @@ async function signOut(ctx: RequestContext, ui: UiContext): Promise<void> {
   const clear = serializeCookie(SESSION_COOKIE, '', { maxAge: 0 });
   // Signed in at the provider: sign out there too (RP-initiated logout). A page that moves on, not a
   // redirect: the CSP's form-action 'self' also covers where a form's answer redirects to.
-  const atProvider = session?.viewer.method === 'oidc' ? await ui.deps.oidc?.client.signOutUrl() : null;
+  const atProvider =
+    cookieId && session?.viewer.method === 'oidc'
+      ? await ui.deps.oidc?.client.signOutUrl(ui.sessions.idToken(cookieId, session))
+      : null;
   if (atProvider) {
     const page = continuePage(atProvider, 'Signed out here; now signing out at your identity provider.');
     return sendHtml(res, 200, layout({ title: 'Signed out' }, page), {

@@ -57,7 +57,10 @@ async function callback(ctx: RequestContext, ui: UiContext, oidc: OidcSignIn): P
   } catch (err) {
     return refuse(ctx, err);
   }
-  const { id } = await ui.sessions.create(signedIn.user, undefined, { expiresAt: signedIn.expiresAt });
+  const { id } = await ui.sessions.create(signedIn.user, undefined, {
+    expiresAt: signedIn.expiresAt,
+    idToken: signedIn.idToken,
+  });
   // A page that moves on, not a redirect: the session cookie is SameSite=Strict, and a browser does
   // not send it on a redirect chain that began at the provider's site.
   sendHtml(ctx.res, 200, layout({ title: 'Signed in' }, continuePage(pending.next, 'Signed in.')), {

@@ -151,6 +151,8 @@ describe('OIDC sign-in against a real OP', () => {
     expect(`${logout.origin}${logout.pathname}`).toBe(`${rig.op.issuer}/session/end`);
     expect(logout.searchParams.get('client_id')).toBe(rig.op.clientId);
     expect(logout.searchParams.get('post_logout_redirect_uri')).toBe(`${rig.rec.url}/ui/login`);
+    // The ID token this session signed in with, as the hint (Okta, for one, requires it).
+    expect(logout.searchParams.get('id_token_hint')).toBe(rig.op.issued.at(-1));
     const after = await send('/ui/sessions', { Cookie: session, Accept: 'application/json' });
     expect(after.status).toBe(401);
   });

@@ -46,6 +46,15 @@ describe('web sessions', () => {
     expect(await t.get(late.id)).toBeNull();
   });
 
+  it('keeps an ID token sealed: the cookie id opens it, nothing else does', async () => {
+    const t = new WebSessions();
+    const { id, session } = await t.create(alice, undefined, { idToken: 'header.claims.signature' });
+    expect(session.sealedIdToken?.toString()).not.toContain('claims');
+    expect(t.idToken(id, session)).toBe('header.claims.signature');
+    expect(t.idToken('another-cookie', session)).toBeNull();
+    expect(t.idToken(id, (await t.create(alice)).session)).toBeNull();
+  });
+
   it('expires at the absolute lifetime however active', async () => {
     let now = 0;
     const t = new WebSessions({ idleTtlMs: 1000, absoluteTtlMs: 3000, now: () => now });

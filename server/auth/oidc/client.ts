@@ -28,6 +28,8 @@ export interface SignedIn {
   user: UserInfo;
   /** the ID token's `exp`, ms since the epoch */
   expiresAt: number;
+  /** the ID token itself: the hint RP-initiated logout sends back (some providers require it) */
+  idToken: string;
 }
 
 export class OidcClient {
@@ -76,12 +78,18 @@ export class OidcClient {
       throw refusal(err);
     }
     const claims = tokens.claims();
-    if (!claims) throw new AuditedExecError('OIDC_TOKEN_INVALID', 'The identity provider sent no ID token.');
-    return { user: userFromClaims(claims, this.#o.mapping), expiresAt: claims.exp * 1000 };
+    if (!claims || !tokens.id_token) {
+      throw new AuditedExecError('OIDC_TOKEN_INVALID', 'The identity provider sent no ID token.');
+    }
+    return {
+      user: userFromClaims(claims, this.#o.mapping),
+      expiresAt: claims.exp * 1000,
+      idToken: tokens.id_token,
+    };
   }
 
   /** The provider's RP-initiated logout URL, or null when it has no end_session_endpoint. */
-  async signOutUrl(): Promise<string | null> {
+  async signOutUrl(idToken: string | null): Promise<string | null> {
     let config: oidc.Configuration;
     try {
       config = await this.#configuration();
@@ -93,6 +101,7 @@ export class OidcClient {
       .buildEndSessionUrl(config, {
         client_id: this.#o.clientId,
         post_logout_redirect_uri: this.#o.postLogoutRedirectUri,
+        ...(idToken ? { id_token_hint: idToken } : {}),
       })
       .toString();
   }

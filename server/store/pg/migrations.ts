@@ -91,8 +91,8 @@ export const PG_MIGRATIONS: PgMigration[] = [
       );`,
   },
   {
-    // An OIDC sign-in ends when its ID token does (auth/web-session.ts expiresAt).
-    id: '0510-web-session-expiry',
-    sql: 'ALTER TABLE web_sessions ADD COLUMN expires_at bigint;',
+    // An OIDC sign-in ends when its ID token does, which is also its logout hint (auth/web-session.ts).
+    id: '0510-web-session-oidc',
+    sql: 'ALTER TABLE web_sessions ADD COLUMN expires_at bigint, ADD COLUMN sealed_id_token bytea;',
   },
 ];

@@ -23,16 +23,17 @@ export class PgWebSessions implements WebSessionStore {
       reviewedAt: Number(r.reviewed_at),
       ...(r.sealed_token ? { sealedToken: r.sealed_token as Buffer } : {}),
       ...(r.expires_at === null || r.expires_at === undefined ? {} : { expiresAt: Number(r.expires_at) }),
+      ...(r.sealed_id_token ? { sealedIdToken: r.sealed_id_token as Buffer } : {}),
     };
   }
 
   async put(key: string, s: WebSession): Promise<void> {
     await this.#db.query(
       `INSERT INTO web_sessions
-         (key, viewer, csrf, created_at, last_seen_at, reviewed_at, sealed_token, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         (key, viewer, csrf, created_at, last_seen_at, reviewed_at, sealed_token, expires_at, sealed_id_token)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (key) DO UPDATE SET viewer = $2, csrf = $3, created_at = $4, last_seen_at = $5,
-         reviewed_at = $6, sealed_token = $7, expires_at = $8`,
+         reviewed_at = $6, sealed_token = $7, expires_at = $8, sealed_id_token = $9`,
       [
         key,
         JSON.stringify(s.viewer),
@@ -42,6 +43,7 @@ export class PgWebSessions implements WebSessionStore {
         s.reviewedAt,
         s.sealedToken ?? null,
         s.expiresAt ?? null,
+        s.sealedIdToken ?? null,
       ],
     );
   }

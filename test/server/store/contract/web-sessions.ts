@@ -28,12 +28,14 @@ export function describeWebSessionContract(engine: string, open: () => Promise<W
       expect(await store.count()).toBe(1);
     });
 
-    it('keeps a session’s own expiry (an OIDC sign-in’s), and none when it has none', async () => {
+    it('keeps an OIDC sign-in’s expiry and sealed ID token, and none when it has none', async () => {
       const store = await open();
-      await store.put('oidc', webSession(1, { expiresAt: 1_800_000_000_000 }));
+      const sealedIdToken = Buffer.from([4, 5, 6]);
+      await store.put('oidc', webSession(1, { expiresAt: 1_800_000_000_000, sealedIdToken }));
       await store.put('token', webSession(1));
-      expect((await store.get('oidc'))?.expiresAt).toBe(1_800_000_000_000);
+      expect(await store.get('oidc')).toMatchObject({ expiresAt: 1_800_000_000_000, sealedIdToken });
       expect((await store.get('token'))?.expiresAt).toBeUndefined();
+      expect((await store.get('token'))?.sealedIdToken).toBeUndefined();
     });
 
     it('deletes', async () => {
