@@ -4,6 +4,8 @@
 // expired, for another audience or another nonce; or altered after signing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, errorCodeOf } from '../../common/error-codes.ts';
+import { claimMapping } from '../../server/auth/oidc/claims.ts';
+import { OidcClient } from '../../server/auth/oidc/client.ts';
 import { setCookie, throughOp } from '../support/oidc-flow.ts';
 import { claimsOf } from '../support/oidc-op.ts';
 import { freePort } from '../support/ports.ts';
@@ -160,7 +162,7 @@ describe('OIDC sign-in against a real OP', () => {
   it('ends the web session when the ID token expires', async () => {
     const to = await through('olivia');
     // Valid for the callback and the first page, expiring a few seconds later.
-    const exp = Math.floor(Date.now() / 1000) + 6;
+    const exp = Math.floor(Date.now() / 1000) + 8;
     rig.op.rewriteIdToken((_, c) => rig.op.signIdToken({ ...c, exp }));
     let session: string;
     try {
@@ -174,12 +176,12 @@ describe('OIDC sign-in against a real OP', () => {
       .poll(
         async () => (await send('/ui/sessions', { Cookie: session, Accept: 'application/json' })).status,
         {
-          timeout: 30_000,
+          timeout: 60_000,
           interval: 250,
         },
       )
       .toBe(401);
-  });
+  }, 90_000);
 
   it('is configured by flags: the recorder prints the redirect URI and sends browsers to the OP', async () => {
     const port = await freePort();
@@ -204,4 +206,21 @@ describe('OIDC sign-in against a real OP', () => {
       await child.stop();
     }
   }, 60_000);
+
+  it('trusts the issuer only through --oidc-ca-file when its certificate is from a private CA', async () => {
+    const client = (caPem?: string) =>
+      new OidcClient({
+        issuerUrl: rig.op.issuer,
+        clientId: rig.op.clientId,
+        ...(caPem ? { caPem } : {}),
+        redirectUri: `${rig.rec.url}/ui/oidc/callback`,
+        postLogoutRedirectUri: `${rig.rec.url}/ui/login`,
+        scopes: ['openid'],
+        mapping: claimMapping({ issuerUrl: rig.op.issuer, usernameClaim: 'sub' }),
+      });
+    await expect(client().begin()).rejects.toMatchObject({ code: 'OIDC_UNAVAILABLE' });
+    // Another CA's bundle is no better than none.
+    await expect(client(rig.sb.caPem).begin()).rejects.toMatchObject({ code: 'OIDC_UNAVAILABLE' });
+    expect((await client(rig.op.caPem).begin()).url.origin).toBe(rig.op.issuer);
+  });
 });
