@@ -45,8 +45,7 @@ ${(chrome.scripts ?? []).map((s) => html`<script type="module" src="${s}"></scri
     <a href="/ui/unrecorded"${current('unrecorded')}>Unrecorded activity</a>
   </nav>
   <form class="signout" method="post" action="/ui/logout">
-    <span class="who" title="Signed in as">${chrome.user}</span>
-    ${chrome.groups?.length ? html`<span class="groups" title="Groups">${chrome.groups.join(', ')}</span>` : ''}
+    <span class="who" title="${chrome.groups?.length ? `Signed in as ${chrome.user}, groups: ${chrome.groups.join(', ')}` : 'Signed in as'}">${chrome.user}</span>
     <input type="hidden" name="_csrf" value="${chrome.csrf ?? ''}">
     <button type="submit">Sign out</button>
   </form>`
