@@ -69,7 +69,14 @@ describe.skipIf(skipE2E('demo', 'root', 'runc', 'auditd', 'chromium', 'kubectl')
   () => {
     const home = mkdtempSync(join(tmpdir(), 'demo-home-'));
     // A user with no cluster: no KUBECONFIG, no ~/.kube/config.
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, TERM: 'xterm-256color' };
+    // AUDITED_EXEC_NO_INSTALL: the set-up may check node_modules but never reinstall them under
+    // the running test runner (a tree that differs from the lock fails the test with a sentence).
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOME: home,
+      TERM: 'xterm-256color',
+      AUDITED_EXEC_NO_INSTALL: '1',
+    };
     delete env.KUBECONFIG;
     delete env.AUDITED_EXEC_KUBECONFIG;
     let demo: Running | undefined;
