@@ -56,6 +56,18 @@ export const ERROR_CODES = {
   RECORDING_FAILED: { http: 503, means: 'the session’s recording could not be written, so it was ended' },
   NODE_DEBUG_TIMEOUT: { http: 504, means: 'the node-debug pod did not start within the timeout' },
   NODE_DEBUG_POD_GONE: { http: 500, means: 'the node-debug pod was deleted before it started' },
+  SESSION_TERMINATED: {
+    http: 410,
+    means: 'a moderator ended the session (the stream’s channel-3 status names who and why)',
+  },
+
+  // Ending someone's session (POST /api/v1/sessions/{id}/terminate)
+  SESSION_TERMINATE_FORBIDDEN: {
+    http: 403,
+    means: 'the caller may not terminate this session (terminate on sessions.audited-exec.io)',
+  },
+  SESSION_TERMINATE_INVALID: { http: 422, means: 'the reason is missing or too long' },
+  SESSION_NOT_RUNNING: { http: 409, means: 'only a running session can be terminated' },
 
   // Reading sessions, events and evidence
   SESSION_FORBIDDEN: {

@@ -33,8 +33,9 @@ export interface SessionCreateResponse {
 
 /** pending: created, stream not yet attached; running; ended: command finished;
  *  interrupted: the stream broke (client, apiserver or recorder died) before an exit status;
- *  refused: never started (policy, RBAC, pod not found). */
-export type SessionState = 'pending' | 'running' | 'ended' | 'interrupted' | 'refused';
+ *  refused: never started (policy, RBAC, pod not found);
+ *  terminated: a moderator ended it (terminatedBy, terminationReason). */
+export type SessionState = 'pending' | 'running' | 'ended' | 'interrupted' | 'refused' | 'terminated';
 
 /** How the shim will attribute this session's processes. */
 export type AttributionMode = 'marker' | 'inferred';
@@ -78,6 +79,14 @@ export interface SessionRecord {
   legalHold?: boolean;
   /** The recorder replica that records (recorded) the session: its --replica-id. */
   replica?: string;
+  /** state terminated: the moderator who ended it, and why (cleaned, common/termination.ts). */
+  terminatedBy?: string;
+  terminationReason?: string;
+}
+
+/** POST /api/v1/sessions/{id}/terminate; answered with the ended SessionRecord. */
+export interface SessionTerminateRequest {
+  reason: string;
 }
 
 /** GET /api/v1/sessions?user=&namespace=&pod=&node=&since=&until=&q=&limit=&continue= */

@@ -38,9 +38,13 @@ export const COLUMNS: [keyof SessionRecord, string, Kind][] = [
   ['alertCount', 'alert_count', 'int'],
   ['legalHold', 'legal_hold', 'bool'],
   ['replica', 'replica', 'text'],
+  ['terminatedBy', 'terminated_by', 'text'],
+  ['terminationReason', 'termination_reason', 'text'],
 ];
+/** Added with session termination, on both engines by a migration of their own. */
+export const TERMINATION_COLUMNS = new Set(['terminated_by', 'termination_reason']);
 /** Columns a later migration added: the first one does not make them. */
-const ADDED_LATER = new Set(['replica']);
+const ADDED_LATER = new Set(['replica', ...TERMINATION_COLUMNS]);
 export const NOT_NULL = new Set([
   'id',
   'kind',
@@ -76,6 +80,13 @@ export const SESSION_MIGRATIONS: Migration[] = [
     id: '0002-sessions-replica',
     up(db) {
       db.exec('ALTER TABLE sessions ADD COLUMN replica TEXT');
+    },
+  },
+  {
+    // A moderator ends a session: who, and why.
+    id: '0003-sessions-termination',
+    up(db) {
+      for (const c of TERMINATION_COLUMNS) db.exec(`ALTER TABLE sessions ADD COLUMN ${c} TEXT`);
     },
   },
 ];

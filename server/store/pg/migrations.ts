@@ -1,13 +1,13 @@
 // The PostgreSQL schema, step by step (applied by PgDatabase.migrate under its advisory lock). Text
 // columns that are sorted or compared by range are COLLATE "C": ISO times and ids order bytewise,
 // as in SQLite, whatever the database's locale.
-import { COLUMNS, NOT_NULL } from '../rows.ts';
+import { COLUMNS, NOT_NULL, TERMINATION_COLUMNS } from '../rows.ts';
 import type { PgMigration } from './db.ts';
 
 const TYPES = { text: 'text COLLATE "C"', int: 'bigint', bool: 'boolean', json: 'jsonb' } as const;
 
 function sessionsTable(): string {
-  const cols = COLUMNS.map(([, c, k]) => {
+  const cols = COLUMNS.filter(([, c]) => !TERMINATION_COLUMNS.has(c)).map(([, c, k]) => {
     const constraint = c === 'id' ? ' PRIMARY KEY' : NOT_NULL.has(c) ? ' NOT NULL' : '';
     return `"${c}" ${TYPES[k]}${constraint}`;
   });
@@ -94,5 +94,10 @@ export const PG_MIGRATIONS: PgMigration[] = [
     // An OIDC sign-in ends when its ID token does, which is also its logout hint (auth/web-session.ts).
     id: '0510-web-session-oidc',
     sql: 'ALTER TABLE web_sessions ADD COLUMN expires_at bigint, ADD COLUMN sealed_id_token bytea;',
+  },
+  {
+    // A moderator ends a session: who, and why.
+    id: '0600-sessions-termination',
+    sql: [...TERMINATION_COLUMNS].map((c) => `ALTER TABLE sessions ADD COLUMN "${c}" text;`).join('\n'),
   },
 ];

@@ -55,6 +55,23 @@ export function describeSessionContract(engine: string, factory: StoreFactory): 
       });
     });
 
+    it('stores a terminated session with who ended it and why, and finds it by that state', async () => {
+      const s = sessionRecord(6, { state: 'running', endedAt: undefined, exitCode: undefined });
+      await store.insertSession(s);
+      const patch = {
+        state: 'terminated' as const,
+        endedAt: at(5),
+        terminatedBy: 'moderator',
+        terminationReason: 'runaway "job" — stop it',
+      };
+      await store.updateSession(s.id, patch);
+      const stored = await store.getSession(s.id);
+      expect(stored).toEqual({ ...s, ...patch });
+      expect(stored?.exitCode).toBeUndefined();
+      const page = await store.listSessions({ state: 'terminated' });
+      expect(page.items.map((x) => x.id)).toEqual([s.id]);
+    });
+
     it('records a legal hold and its release', async () => {
       const s = sessionRecord(4);
       await store.insertSession(s);
