@@ -10,7 +10,7 @@ import type { UserInfo } from './auth/user.ts';
 import type { SessionEvents } from './sessions/bus.ts';
 
 /** How a session ended, as a label: the session states that are final, plus `failed-recording`. */
-export type SessionOutcome = 'ended' | 'interrupted' | 'refused';
+export type SessionOutcome = 'ended' | 'interrupted' | 'refused' | 'terminated';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -103,7 +103,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // Both session kinds are always exported, so an alert on `== 0` or a rate() works from the start.
   for (const kind of ['exec', 'node-debug'] satisfies SessionKind[]) {
     active.inc({ kind }, 0);
-    for (const outcome of ['ended', 'interrupted', 'refused'] satisfies SessionOutcome[]) {
+    for (const outcome of ['ended', 'interrupted', 'refused', 'terminated'] satisfies SessionOutcome[]) {
       total.inc({ kind, outcome }, 0);
     }
   }
@@ -165,7 +165,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 export function followSessions(metrics: Metrics, events: SessionEvents): void {
   events.on('started', (session) => metrics.sessionStarted(session.kind));
   events.on('ended', (session, outcome) => {
-    metrics.sessionEnded(session.kind, session.state === 'ended' ? 'ended' : 'interrupted');
+    const state = session.state;
+    metrics.sessionEnded(session.kind, state === 'ended' || state === 'terminated' ? state : 'interrupted');
     if (session.recordingBytes) metrics.recordedBytes(session.recordingBytes);
     if (outcome === 'recording-failed') metrics.recordingFailed();
   });

@@ -72,7 +72,7 @@ const datasyncAsync = promisify(fdatasync);
 /** Below this many bytes an event is joined into one buffer (one hash update, one write). */
 const SMALL_EVENT = 16 * 1024;
 const EVENT_END = Buffer.from('"]\n');
-const CODES = { o: '"o","', i: '"i","', r: '"r","' } as const;
+const CODES = { o: '"o","', i: '"i","', r: '"r","', m: '"m","' } as const;
 
 export class RecordingWriter {
   readonly #fd: number;
@@ -169,6 +169,13 @@ export class RecordingWriter {
     else this.#event('r', [Buffer.from(encodeResizeData(size.width, size.height))]);
   }
 
+  /** A marker event (`m`): a labelled moment in the recording, e.g. where a moderator ended it. */
+  marker(label: string): void {
+    this.#check();
+    // JSON.stringify's quotes are the event's own; the body goes between them.
+    this.#event('m', [Buffer.from(JSON.stringify(label).slice(1, -1))]);
+  }
+
   /** Flushes pending text, syncs and closes. Safe to call twice, also after a failure. */
   async close(): Promise<{ bytes: number; sha256: string }> {
     if (!this.#closed) {
@@ -210,7 +217,7 @@ export class RecordingWriter {
   }
 
   /** One event line from JSON string bodies. */
-  #event(code: 'o' | 'i' | 'r', data: Uint8Array[]): void {
+  #event(code: keyof typeof CODES, data: Uint8Array[]): void {
     if (!this.#headerWritten) this.#writeHeader();
     const t = Math.max(0, Math.round(((this.#now() - this.#start) / 1000) * 1e6) / 1e6);
     const pieces = [Buffer.from(`[${t},${CODES[code]}`), ...data, EVENT_END];

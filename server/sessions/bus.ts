@@ -17,7 +17,11 @@ export interface InferredExec {
 }
 
 /** How a started session ended: the relay's outcome, or the step that ended it before any relay. */
-export type SessionOutcome = RelayOutcome | 'refused-before-relay' | 'interrupted-before-relay';
+export type SessionOutcome =
+  | RelayOutcome
+  | 'refused-before-relay'
+  | 'interrupted-before-relay'
+  | 'terminated-before-relay';
 
 export interface SessionEventMap {
   /** The stream was claimed: the session is running (not yet necessarily relaying). */

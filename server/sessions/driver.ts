@@ -89,6 +89,12 @@ export interface SessionDriver {
   open(c: OpenContext): Promise<Opened>;
   /** Once per session with a target, after its final state is stored, however it ended. */
   cleanup(session: SessionRecord): Promise<void>;
+  /**
+   * A moderator ended the session and the lifecycle has closed its stream: whatever the kind runs
+   * beyond that stream goes too (a debug pod). Absent: closing the stream is all (exec, as when
+   * kubectl goes away). Cleanup still runs afterwards.
+   */
+  terminate?(session: SessionRecord): Promise<void>;
   /** Start-up: removes what a crashed run left behind (logs what it did). */
   recover?(): Promise<void>;
 }

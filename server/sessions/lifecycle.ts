@@ -5,6 +5,7 @@
 import { SUBPROTOCOL_V4, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { AuditedExecError, errorMessage } from '../../common/errors.ts';
 import { failureStatus } from '../../common/status.ts';
+import { type Termination, terminationMarker, terminationStatus } from '../../common/termination.ts';
 import type { SessionKind, SessionRecord, SessionState } from '../../common/wire.ts';
 import { sameUser, type UserInfo } from '../auth/user.ts';
 import type { RecordingWriter } from '../recording/writer.ts';
@@ -29,6 +30,8 @@ export class SessionLifecycle {
   readonly #services: SessionServices;
   readonly #drivers: SessionDrivers;
   readonly unopened: UnopenedSessions;
+  /** Sessions a moderator is ending right now: their end is stored as terminated, by whom and why. */
+  readonly #terminations = new Map<string, Termination>();
 
   constructor(services: SessionServices, drivers: SessionDrivers) {
     this.#services = services;
@@ -82,6 +85,29 @@ export class SessionLifecycle {
     } catch (err) {
       this.#services.log?.(`warning: could not mark sessions left open as interrupted: ${errorMessage(err)}`);
       return 0;
+    }
+  }
+
+  /**
+   * A moderator ends a session this replica records: the relay marks the recording, tells the user
+   * who and why and closes the stream; the driver removes what the kind runs beyond it (a debug
+   * pod); the end is stored as terminated. Resolves with the stored record, or undefined when the
+   * session is not live here (it ended meanwhile, or another replica records it).
+   */
+  async terminate(session: SessionRecord, t: Termination): Promise<SessionRecord | undefined> {
+    const { live, store } = this.#services;
+    if (!live.has(session.id)) return undefined;
+    this.#terminations.set(session.id, t);
+    try {
+      // The relay's side is synchronous: the stream is closed before the driver is asked.
+      const ended = live.terminate(session.id, { marker: terminationMarker(t), status: terminationStatus(t) });
+      await this.driver(session.kind)
+        .terminate?.(session)
+        .catch((err) => this.#services.log?.(`session ${session.id}: terminate: ${errorMessage(err)}`));
+      if (!(await ended)) return undefined;
+      return await store.getSession(session.id);
+    } finally {
+      this.#terminations.delete(session.id);
     }
   }
 
@@ -228,8 +254,10 @@ export class SessionLifecycle {
   /** The relay (or a replay) ended: store the outcome and the recording's digest, then clean up. */
   async #finish(session: SessionRecord, recording: RecordingWriter, result: RelayResult): Promise<void> {
     const { bytes, sha256 } = await recording.close();
+    const t = result.outcome === 'terminated' ? this.#terminations.get(session.id) : undefined;
     const patch: Partial<SessionRecord> = {
       state: finalState(result),
+      ...(t ? { terminatedBy: t.by, terminationReason: t.reason } : {}),
       endedAt: this.#services.clock().toISOString(),
       recordingBytes: bytes,
       recordingSha256: sha256,
@@ -250,14 +278,20 @@ export class SessionLifecycle {
   }
 
   /** Ends a claimed session before any relay: stored, cleaned up, and the user told why. */
-  async #endEarly(opening: Opening, refusal: SessionRefusal): Promise<void> {
-    await opening.openedRecording
+  async #endEarly(opening: Opening, refused: SessionRefusal): Promise<void> {
+    const recording = opening.openedRecording;
+    const t = this.#terminations.get(opening.session.id);
+    // A moderator's termination while the session opened (a debug pod starting) is told as such.
+    const refusal = t ? { state: 'terminated' as const, status: terminationStatus(t) } : refused;
+    if (t) recording?.marker(terminationMarker(t));
+    await recording
       ?.close()
       .catch((err) => this.#services.log?.(`session ${opening.session.id}: ${errorMessage(err)}`));
     const patch = {
       state: refusal.state,
-      error: refusal.message,
+      error: refusal.status.message ?? 'the session ended before it started',
       endedAt: this.#services.clock().toISOString(),
+      ...(t ? { terminatedBy: t.by, terminationReason: t.reason } : {}),
     };
     const ended = { ...opening.session, ...patch };
     try {
@@ -283,5 +317,6 @@ const PROTOCOL_MESSAGE = `offer WebSocket subprotocol ${SUBPROTOCOL_V5} (or ${SU
 
 function finalState(result: RelayResult): SessionState {
   if (result.outcome === 'exited') return 'ended';
+  if (result.outcome === 'terminated') return 'terminated';
   return result.outcome === 'upstream-refused' ? 'refused' : 'interrupted';
 }

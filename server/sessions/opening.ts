@@ -9,7 +9,7 @@ import type { SessionRecord } from '../../common/wire.ts';
 import { codedStatus } from '../http/respond.ts';
 import { RecordingWriter, recordingHere } from '../recording/writer.ts';
 import { type OpenContext, SessionRefusal, SessionStop } from './driver.ts';
-import type { SessionServices, Stoppable } from './services.ts';
+import type { Ending, SessionServices, Stoppable } from './services.ts';
 import { type ChannelSocket, OPEN } from './socket.ts';
 
 export const USER_LEFT = 'the user disconnected before the stream opened';
@@ -95,6 +95,12 @@ export class Opening implements OpenContext, Stoppable {
   stop(message: string): void {
     if (this.#relay) this.#relay.stop(message);
     else this.#abort.abort(new SessionStop('stopped', message));
+  }
+
+  /** A moderator ends the session: the relay's own terminate, or the opening aborted (lifecycle.ts stores it as terminated). */
+  terminate(ending: Ending): void {
+    if (this.#relay) this.#relay.terminate(ending);
+    else this.#abort.abort(new SessionStop('stopped', ending.status.message ?? ending.marker));
   }
 
   /**

@@ -7,13 +7,13 @@
 import type { RawData } from 'ws';
 import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { exitCodeFromStatus, failureStatus } from '../../common/status.ts';
+import { exitCodeFromStatus, failureStatus, type Status } from '../../common/status.ts';
 import type { RecordingWriter } from '../recording/writer.ts';
 import { type ChannelSocket, closeSocket, OPEN } from './socket.ts';
 import { isEnvMissing, type UpstreamResult } from './upstream.ts';
 
 /** What the relay writes to: the recording (recording/writer.ts). */
-export type RecordingSink = Pick<RecordingWriter, 'outputFrames' | 'clientFrame' | 'failure'>;
+export type RecordingSink = Pick<RecordingWriter, 'outputFrames' | 'clientFrame' | 'failure' | 'marker'>;
 
 /** Above this many buffered bytes on the receiving socket, the sending side is paused. */
 const HIGH_WATER = 2 * 1024 * 1024;
@@ -27,7 +27,8 @@ export type RelayOutcome =
   | 'upstream-closed'
   | 'upstream-refused'
   | 'recording-failed'
-  | 'stopped';
+  | 'stopped'
+  | 'terminated';
 
 export interface RelayResult {
   outcome: RelayOutcome;
@@ -101,6 +102,23 @@ export class Relay {
   /** Ends the session from our side (recorder shutdown): the user is told why. */
   stop(message: string): void {
     this.#end({ outcome: 'stopped', message }, true);
+  }
+
+  /**
+   * Ends the session at a moderator's request: the output so far, then `marker`, in the recording;
+   * the user gets `status` on channel 3 (their plugin prints who and why), and the exec stream closes.
+   */
+  terminate(o: { marker: string; status: Status }): void {
+    // The command's exit status arrived already: the session ends as it finished.
+    if (this.#finished || this.#status) return;
+    this.#flush();
+    if (this.#finished) return;
+    try {
+      this.#o.recording.marker(o.marker);
+    } catch {
+      // A recording that failed ends the session anyway; the store says it was terminated.
+    }
+    this.#end({ outcome: 'terminated', message: o.status.message ?? o.marker }, o.status);
   }
 
   #attach(ws: ChannelSocket): void {
@@ -250,11 +268,13 @@ export class Relay {
     } else if (source.isPaused && (sink.bufferedAmount < LOW_WATER || this.#finished)) source.resume();
   }
 
-  /** Ends abnormally: the user gets the reason as text and as a channel-3 Failure. */
-  #end(result: Omit<RelayResult, 'inferred'>, tellClient: boolean): void {
+  /** Ends abnormally: the user gets the reason as text and as a channel-3 Failure (or `tellClient`, alone). */
+  #end(result: Omit<RelayResult, 'inferred'>, tellClient: boolean | Status): void {
     if (this.#finished) return;
     const client = this.#o.client;
-    if (tellClient && client.readyState === OPEN && result.message) {
+    if (typeof tellClient === 'object') {
+      if (client.readyState === OPEN) client.send(encodeFrame(Channel.status, JSON.stringify(tellClient)));
+    } else if (tellClient && client.readyState === OPEN && result.message) {
       const text = `\r\naudited-exec: ${result.message}\r\n`;
       client.send(encodeFrame(this.#o.tty ? Channel.stdout : Channel.stderr, text));
       client.send(encodeFrame(Channel.status, JSON.stringify(failureStatus(500, result.message))));

@@ -1,5 +1,5 @@
 // What the session routes need, passed in once by main/app wiring.
-
+import type { Status } from '../../common/status.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Policy } from '../policy.ts';
@@ -42,28 +42,48 @@ export interface SessionServices {
   admissionParams?: { publish(): Promise<boolean> };
 }
 
-/** What shutdown needs from a live session: its relay, or the session still opening. */
-export interface Stoppable {
-  stop(message: string): void;
+/** How a moderator's termination reaches a live session: a recording marker and the user's status. */
+export interface Ending {
+  marker: string;
+  status: Status;
 }
 
-/** Sessions with an open stream in this process, so shutdown can end them with a message. */
+/** What shutdown and termination need from a live session: its relay, or the session still opening. */
+export interface Stoppable {
+  stop(message: string): void;
+  terminate(ending: Ending): void;
+}
+
+/** Sessions with an open stream in this process, so shutdown (and a moderator) can end them with a message. */
 export class LiveSessions {
-  readonly #relays = new Map<string, Stoppable>();
+  readonly #live = new Map<string, { relay: Stoppable; finished: Promise<unknown> }>();
   readonly #finishing = new Set<Promise<unknown>>();
 
   get size(): number {
-    return this.#relays.size;
+    return this.#live.size;
   }
 
   /** `finished` resolves once the session is stored as ended/interrupted. */
   add(id: string, relay: Stoppable, finished: Promise<unknown>): void {
-    this.#relays.set(id, relay);
     const tracked = finished.finally(() => {
-      this.#relays.delete(id);
+      this.#live.delete(id);
       this.#finishing.delete(tracked);
     });
+    this.#live.set(id, { relay, finished: tracked });
     this.#finishing.add(tracked);
+  }
+
+  has(id: string): boolean {
+    return this.#live.has(id);
+  }
+
+  /** Ends a session live here at a moderator's request; resolves once it is stored (false: not live here). */
+  async terminate(id: string, ending: Ending): Promise<boolean> {
+    const live = this.#live.get(id);
+    if (!live) return false;
+    live.relay.terminate(ending);
+    await live.finished;
+    return true;
   }
 
   /** Resolves once no session is live, or after `timeoutMs` (true: none is live). */
@@ -84,7 +104,7 @@ export class LiveSessions {
 
   /** Ends every live session with `message` and waits until each one is stored. */
   async stopAll(message: string): Promise<void> {
-    for (const relay of this.#relays.values()) relay.stop(message);
+    for (const { relay } of this.#live.values()) relay.stop(message);
     await Promise.allSettled([...this.#finishing]);
   }
 }

@@ -53,6 +53,29 @@ describe('RecordingWriter', () => {
     ]);
   });
 
+  it('writes a marker event whose label survives quotes, newlines and control characters', async () => {
+    const id = '55555555-5555-4555-8555-555555555555';
+    await reserveRecording(dir, id);
+    let now = 1000;
+    const w = await RecordingWriter.open({
+      path: recordingPath(dir, id),
+      startedAt: new Date(1_700_000_000_000),
+      recordInput: false,
+      now: () => now,
+    });
+    w.output(1, Buffer.from('$ '));
+    now = 3000;
+    const label = 'terminated by mod: "stop"\n\u001b[31m';
+    w.marker(label);
+    const { sha256 } = await w.close();
+    const file = await readFile(recordingPath(dir, id));
+    expect(sha256).toBe(createHash('sha256').update(file).digest('hex'));
+    expect(decodeAsciicast(file.toString('utf8')).events).toEqual([
+      { time: 0, code: 'o', data: '$ ' },
+      { time: 2, code: 'm', data: label },
+    ]);
+  });
+
   it("puts t=0 at the header's whole second, so timestamp + t is each event's wall-clock time", async () => {
     const id = '44444444-4444-4444-8444-444444444444';
     await reserveRecording(dir, id);

@@ -1,6 +1,7 @@
 // The relay between two in-memory sockets: what is recorded, what is forwarded, how it ends.
 import { describe, expect, it } from 'vitest';
 import { Channel, encodeFrame } from '../../../common/channel.ts';
+import { terminationStatus } from '../../../common/termination.ts';
 import { RecordingFailedError } from '../../../server/recording/writer.ts';
 import { type RecordingSink, Relay, type RelayOptions } from '../../../server/sessions/relay.ts';
 import type { UpstreamResult } from '../../../server/sessions/upstream.ts';
@@ -9,9 +10,12 @@ import { exitStatus, FakeSocket, sentOn, stdin, stdout } from './fakes.ts';
 function sink(fail = false) {
   const out: Buffer[] = [];
   const fromClient: Buffer[] = [];
+  /** Output and markers in the order they were recorded. */
+  const order: string[] = [];
   const s = {
     out,
     fromClient,
+    order,
     failure: null as RecordingFailedError | null,
     outputFrames(frames: readonly Buffer[]) {
       if (fail) {
@@ -19,9 +23,13 @@ function sink(fail = false) {
         throw s.failure;
       }
       out.push(...frames);
+      for (const f of frames) order.push(`o:${f.subarray(1).toString()}`);
     },
     clientFrame(frame: Buffer) {
       fromClient.push(frame);
+    },
+    marker(label: string) {
+      order.push(`m:${label}`);
     },
   };
   return s satisfies RecordingSink;
@@ -59,6 +67,35 @@ describe('Relay', () => {
     expect(result).toMatchObject({ outcome: 'exited', exitCode: 3, inferred: false, sawOutput: true });
     expect(finalized).toEqual([expect.objectContaining({ outcome: 'exited', clientOpen: true })]);
     expect(client.closeCode).toBe(1000);
+  });
+
+  it('ends at a moderator’s request: output so far, then the marker, then the status alone, the stream closed', async () => {
+    const recording = sink();
+    const { r, client, upstream, finalized } = relay({ recording, tty: true });
+    upstream.receive(stdout('before'));
+    const status = terminationStatus({ by: 'mod', reason: 'stop' });
+    // Same turn as the output: the batch is recorded before the marker.
+    r.terminate({ marker: 'terminated by mod: stop', status });
+    const result = await r.done;
+    expect(result).toMatchObject({ outcome: 'terminated', message: 'session terminated by mod: "stop"' });
+    expect(recording.order).toEqual(['o:before', 'm:terminated by mod: stop']);
+    expect(JSON.parse(client.textOn(Channel.status))).toEqual(status);
+    // No text line of its own: the plugin prints who and why from the status.
+    expect(client.textOn(Channel.stdout)).toBe('before');
+    expect(upstream.closeCode).toBe(1000);
+    expect(finalized).toEqual([expect.objectContaining({ outcome: 'terminated', clientOpen: true })]);
+    upstream.receive(stdout('after'));
+    expect(recording.order).toHaveLength(2);
+  });
+
+  it('ignores a termination once the exit status arrived', async () => {
+    const recording = sink();
+    const { r, upstream } = relay({ recording });
+    upstream.receive(exitStatus(0));
+    upstream.hangUp();
+    r.terminate({ marker: 'late', status: terminationStatus({ by: 'mod', reason: 'late' }) });
+    expect(await r.done).toMatchObject({ outcome: 'exited', exitCode: 0 });
+    expect(recording.order).toEqual([]);
   });
 
   it("records the user's frames and passes them upstream", async () => {

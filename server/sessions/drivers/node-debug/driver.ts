@@ -145,6 +145,11 @@ export class NodeDebugDriver implements SessionDriver {
     }
   }
 
+  /** Terminated: the pod goes at once, so nothing started in it outlives the closed attach. */
+  terminate(session: SessionRecord): Promise<void> {
+    return this.cleanup(session);
+  }
+
   /** Debug pods a crashed run left behind are privileged and unrecorded: remove them. */
   async recover(): Promise<void> {
     try {
