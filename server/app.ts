@@ -20,7 +20,7 @@ import { createMetrics } from './metrics.ts';
 import { type ModuleDeps, type Modules, registerModules } from './modules.ts';
 import { loadPolicy, type Policy } from './policy.ts';
 import { Drain } from './replicas/drain.ts';
-import { sessionForwarder } from './replicas/forward.ts';
+import { FORWARDED_ROUTES, sessionForwarder } from './replicas/forward.ts';
 import { Jobs } from './replicas/jobs.ts';
 import { HEARTBEAT_MS, ReplicaPresence } from './replicas/presence.ts';
 import { SessionEvents } from './sessions/bus.ts';
@@ -219,8 +219,7 @@ async function joinReplicas(o: {
   // session request need not be looked up once more before its route.
   if (!o.settings.database) return presence;
   const forward = sessionForwarder({ store: o.store, presence, fingerprint: o.tls.fingerprint, log: o.log });
-  o.router.forward('GET', '/ui/sessions/:id/*', forward);
-  o.router.forward('GET', '/api/v1/sessions/:id/recording', forward);
+  for (const [method, pattern] of FORWARDED_ROUTES) o.router.forward(method, pattern, forward);
   return presence;
 }
 

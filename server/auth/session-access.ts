@@ -63,6 +63,14 @@ export class SessionAccess implements AccessReviewer {
     return this.#sessionVerb(viewer, s, 'update');
   }
 
+  /**
+   * `terminate`: ending someone's running session (a moderator). RBAC only: a user ends their own
+   * session by leaving it, and a verb of its own keeps it apart from reading recordings.
+   */
+  mayTerminate(viewer: UserInfo, s: Scoped): Promise<boolean> {
+    return this.#sessionVerb(viewer, s, 'terminate');
+  }
+
   /** `list` scope for a batch of rows: which the viewer may see in a list. */
   async keep(viewer: UserInfo, rows: readonly Scoped[]): Promise<boolean[]> {
     if (rows.every((r) => ownSession(viewer, r))) return rows.map(() => true);
@@ -101,7 +109,7 @@ export class SessionAccess implements AccessReviewer {
     return allowed;
   }
 
-  #sessionVerb(viewer: UserInfo, s: Scoped, verb: 'get' | 'update'): Promise<boolean> {
+  #sessionVerb(viewer: UserInfo, s: Scoped, verb: 'get' | 'update' | 'terminate'): Promise<boolean> {
     const namespace = namespaceOf(s);
     return this.#o.reviewer.allowed(viewer, {
       verb,

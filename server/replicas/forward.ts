@@ -15,6 +15,17 @@ import type { ReplicaPresence } from './presence.ts';
 /** Set on a forwarded request: the receiver answers it itself, never forwards it again. */
 export const FORWARDED_HEADER = 'x-audited-exec-forwarded-by';
 
+/**
+ * The requests about one session that its recording replica answers: its live view and pages, its
+ * growing recording, and ending it (API and the UI's Terminate form; only that replica holds the stream).
+ */
+export const FORWARDED_ROUTES = [
+  ['GET', '/ui/sessions/:id/*'],
+  ['GET', '/api/v1/sessions/:id/recording'],
+  ['POST', '/api/v1/sessions/:id/terminate'],
+  ['POST', '/ui/sessions/:id/terminate'],
+] as const;
+
 export interface ForwardDeps {
   store: Pick<Store, 'getSession'>;
   presence: ReplicaPresence;
@@ -46,7 +57,8 @@ async function passThrough(
   o: { fingerprint: string; via: string; log?: (line: string) => void },
 ): Promise<void> {
   const target = new URL(req.url ?? '/', base);
-  const headers = { ...req.headers, host: target.host, [FORWARDED_HEADER]: o.via };
+  // The Host the caller used stays: the owner's Origin check of a UI form compares against it.
+  const headers = { ...req.headers, host: req.headers.host ?? target.host, [FORWARDED_HEADER]: o.via };
   await new Promise<void>((resolve) => {
     const upstream = request(target, {
       method: req.method,

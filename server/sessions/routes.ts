@@ -7,6 +7,7 @@ import { SessionLifecycle } from './lifecycle.ts';
 import { readRoutes } from './read.ts';
 import type { SessionServices } from './services.ts';
 import { streamHandler } from './stream.ts';
+import { terminateHandler } from './terminate.ts';
 
 export function registerSessionRoutes(router: Router, services: SessionServices): SessionLifecycle {
   const lifecycle = new SessionLifecycle(services, sessionDrivers(services));
@@ -16,6 +17,15 @@ export function registerSessionRoutes(router: Router, services: SessionServices)
     .get('/api/v1/sessions', read.list)
     .get('/api/v1/sessions/:id', read.get)
     .get('/api/v1/sessions/:id/recording', read.recording)
+    .post(
+      '/api/v1/sessions/:id/terminate',
+      terminateHandler({
+        store: services.store,
+        access: services.access,
+        lifecycle,
+        ...(services.replica ? { replica: services.replica } : {}),
+      }),
+    )
     .upgrade('/api/v1/sessions/:id/stream', streamHandler(lifecycle));
   return lifecycle;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../../common/wire.ts';
 import { Router } from '../../../server/http/router.ts';
-import { FORWARDED_HEADER, sessionForwarder } from '../../../server/replicas/forward.ts';
+import { FORWARDED_HEADER, FORWARDED_ROUTES, sessionForwarder } from '../../../server/replicas/forward.ts';
 import { ReplicaPresence } from '../../../server/replicas/presence.ts';
 import { MemoryReplicaRegistry } from '../../../server/store/memory-replicas.ts';
 import { loadTlsIdentity, type TlsIdentity } from '../../../server/tls.ts';
@@ -38,6 +38,12 @@ describe('forwarding to the replica that records a session', () => {
     impostor = await loadTlsIdentity({ dataDir: join(dir, 'impostor') });
     // The owner streams its answer in pieces, as a live view does, and says who asked.
     const owner = await serve(shared, (req, res) => {
+      if (req.method === 'POST') {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => res.end(`owner POST ${req.url} host=${req.headers.host} ${body}`));
+        return;
+      }
       res.writeHead(200, {
         'content-type': 'text/event-stream',
         'x-seen-by': String(req.headers[FORWARDED_HEADER]),
@@ -51,16 +57,15 @@ describe('forwarding to the replica that records a session', () => {
     await registry.heartbeat('gone', owner, new Date(Date.now() - 60_000).toISOString());
     const presence = new ReplicaPresence({ self: { id: 'front', url: 'https://unused' }, registry });
     const router = new Router({ authenticator: { authenticate: async () => null } as never });
-    router.forward(
-      'GET',
-      '/ui/sessions/:id/*',
-      sessionForwarder({
-        store: { getSession: async (id) => (id === ID ? ({ id, ...session } as SessionRecord) : undefined) },
-        presence,
-        fingerprint: shared.fingerprint,
-      }),
-    );
+    const forward = sessionForwarder({
+      store: { getSession: async (id) => (id === ID ? ({ id, ...session } as SessionRecord) : undefined) },
+      presence,
+      fingerprint: shared.fingerprint,
+    });
+    // As app.ts registers them.
+    for (const [method, pattern] of FORWARDED_ROUTES) router.forward(method, pattern, forward);
     router.get('/ui/sessions/:id/*', ({ res }) => void res.end('local'), { auth: false });
+    router.post('/api/v1/sessions/:id/terminate', ({ res }) => void res.end('local'), { auth: false });
     front = await serve(shared, (req, res) => void router.handle(req, res));
   });
 
@@ -69,16 +74,17 @@ describe('forwarding to the replica that records a session', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function get(path: string, headers: Record<string, string> = {}) {
+  function get(path: string, headers: Record<string, string> = {}, post?: string) {
     return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>(
       (resolve, reject) => {
-        const req = request(`${front}${path}`, { rejectUnauthorized: false, headers }, (res) => {
+        const method = post === undefined ? 'GET' : 'POST';
+        const req = request(`${front}${path}`, { rejectUnauthorized: false, headers, method }, (res) => {
           let body = '';
           res.on('data', (c) => (body += c));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
         });
         req.on('error', reject);
-        req.end();
+        req.end(post);
       },
     );
   }
@@ -89,6 +95,19 @@ describe('forwarding to the replica that records a session', () => {
     expect(r.status).toBe(200);
     expect(r.body).toBe(`data: owner /ui/sessions/${ID}/live\n\ndata: done\n\n`);
     expect(r.headers['x-seen-by']).toBe('front');
+  });
+
+  it('passes a termination of a session running on a live replica to it, body and Host as sent', async () => {
+    session = { state: 'running', replica: 'owner' };
+    const body = JSON.stringify({ reason: 'stop it' });
+    const r = await get(
+      `/api/v1/sessions/${ID}/terminate`,
+      { 'content-type': 'application/json', host: 'recorder.example:8443' },
+      body,
+    );
+    expect(r.body).toBe(`owner POST /api/v1/sessions/${ID}/terminate host=recorder.example:8443 ${body}`);
+    session = { state: 'ended', replica: 'owner' };
+    expect((await get(`/api/v1/sessions/${ID}/terminate`, {}, body)).body).toBe('local');
   });
 
   it('answers itself for an ended session, a dead owner, its own session, or a forwarded request', async () => {
