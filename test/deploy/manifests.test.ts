@@ -300,6 +300,18 @@ describe.skipIf(skipE2E('deploy manifests', 'kubectl'))('deploy manifests', () =
     expect(debugNs.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
   });
 
+  it('ships the session moderator role: terminate only, aggregated to admin, bound to one group', () => {
+    const objs = rendered.get('.')!;
+    const role = find(objs, 'ClusterRole', 'audited-exec:session-moderator');
+    expect(role.metadata.labels['rbac.authorization.k8s.io/aggregate-to-admin']).toBe('true');
+    expect(role.rules).toEqual([{ apiGroups: ['audited-exec.io'], resources: ['sessions'], verbs: ['terminate'] }]);
+    const binding = find(objs, 'ClusterRoleBinding', 'audited-exec:session-moderators');
+    expect(binding.roleRef.name).toBe('audited-exec:session-moderator');
+    // Reading recordings is still the auditor's alone, never aggregated anywhere.
+    const auditor = find(objs, 'ClusterRole', 'audited-exec:auditor');
+    expect(Object.keys(auditor.metadata.labels ?? {}).filter((k) => k.includes('aggregate'))).toEqual([]);
+  });
+
   it('the webhook variant calls the recorder on /admission/validate and fails closed', () => {
     const objs = rendered.get('admission-webhook')!;
     const hook = find(objs, 'ValidatingWebhookConfiguration', 'audited-exec-require-recorder');

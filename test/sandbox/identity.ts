@@ -20,6 +20,7 @@ export const STATIC_USERS: Record<string, string[]> = {
   alice: ['dev'],
   bob: ['viewers'],
   auditor: ['auditors'],
+  moderator: ['moderators'],
 };
 
 export interface ServiceAccountTokenOptions {

@@ -10,7 +10,7 @@
  *   sb.kubeconfigPath           one context per user (named after the user), current-context alice
  *   sb.shimTokenFile            the shim's token file (audience audited-exec, bound to this node)
  *   sb.kubeconfigFor(user)      path of a kubeconfig whose current context is `user`
- *   sb.tokens                   bearer tokens: admin, alice, bob, auditor, recorder, shim
+ *   sb.tokens                   bearer tokens: admin, alice, bob, auditor, moderator, recorder, shim
  *   sb.clientCert               { cert, key } PEM for carol (CN=carol, O=dev)
  *   sb.runtime                  'runc' | 'pty' (pty = degraded, announced on stderr)
  *   sb.nodeName                 os.hostname()
@@ -24,7 +24,8 @@
  *   sb.putConfigMap(ns, name, data)   creates or replaces a ConfigMap (as an admin would)
  *   sb.stop()                   kills every container, removes cgroups/mounts, closes the server
  *
- * Users: admin (system:masters), alice (dev), bob (viewers), auditor (auditors), carol (client
+ * Users: admin (system:masters), alice (dev), bob (viewers), auditor (auditors), moderator
+ * (moderators: get, list and terminate sessions), carol (client
  * cert, O=dev), recorder = system:serviceaccount:audited-exec:recorder, shim =
  * system:serviceaccount:audited-exec:shim (extra authentication.kubernetes.io/node-name). RBAC in
  * rbac.ts defaultPolicy(). Pods default/web (sandbox/bash) and default/noenv (no `env`), container app.

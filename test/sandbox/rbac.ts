@@ -118,6 +118,14 @@ export function defaultPolicy(): RbacPolicy {
         apiGroups: ['audited-exec.io'],
         resources: ['sessions'],
       },
+      // deploy/app/rbac-users.yaml's audited-exec:session-moderator, with the auditor's reading
+      // rights beside it (a moderator watches the live view before ending a session).
+      {
+        groups: ['moderators'],
+        verbs: ['get', 'list', 'terminate'],
+        apiGroups: ['audited-exec.io'],
+        resources: ['sessions'],
+      },
       {
         users: [RECORDER],
         verbs: ['impersonate'],
