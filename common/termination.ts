@@ -34,7 +34,9 @@ export function checkReason(value: unknown): { reason: string } | { problem: str
   }
   const reason = cleanReason(value);
   if (reason.length > MAX_TERMINATION_REASON) {
-    return { problem: `the reason is ${reason.length} characters; at most ${MAX_TERMINATION_REASON} are kept` };
+    return {
+      problem: `the reason is ${reason.length} characters; at most ${MAX_TERMINATION_REASON} are kept`,
+    };
   }
   return { reason };
 }

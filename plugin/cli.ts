@@ -70,7 +70,10 @@ const EXAMPLES = `Examples:
   kubectl audited-exec play 3f2a9c1e-... --speed 2
 
   # What ran in that session, from the node's audit log (also after it ended)
-  kubectl audited-exec events 3f2a9c1e`;
+  kubectl audited-exec events 3f2a9c1e
+
+  # End someone's running session now (session moderators); they read who and why
+  kubectl audited-exec terminate 3f2a9c1e --reason "INC-42: runaway job on prod"`;
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('kubectl audited-exec')

@@ -16,6 +16,7 @@ import type {
   SessionList,
   SessionQuery,
   SessionRecord,
+  SessionTerminateRequest,
 } from '../common/wire.ts';
 import { type HttpResponse, httpRequest, httpStream, type TlsOptions } from './http.ts';
 import { bufferedSocket, type ChannelSocket } from './stream.ts';
@@ -92,6 +93,12 @@ export class RecorderClient {
       yield* page.items;
       cursor = page.continue;
     } while (cursor);
+  }
+
+  /** Ends someone's running session (needs terminate on sessions.audited-exec.io); the ended record. */
+  terminateSession(id: string, reason: string): Promise<SessionRecord> {
+    const body: SessionTerminateRequest = { reason };
+    return this.#json('POST', `/api/v1/sessions/${encodeURIComponent(id)}/terminate`, body);
   }
 
   getSession(id: string): Promise<SessionRecord> {

@@ -1,9 +1,11 @@
 // `kubectl audited-exec [flags] POD -- COMMAND`: kubectl exec's flags and behaviour, but the
 // session is created on the recorder and streamed through it. Exit code: the remote command's;
 // 1 for every error (kubectl's convention), including a connection lost mid-session;
-// 128+N when a signal N ends the plugin.
+// 77 when a moderator terminated the session (TERMINATED_EXIT_CODE); 128+N when a signal N ends
+// the plugin.
 import type { Command } from 'commander';
 import { loadKubeconfig } from '../common/kubeconfig/load.ts';
+import { terminationSentence } from '../common/termination.ts';
 import type { SessionCreateRequest } from '../common/wire.ts';
 import { type CliContext, type GlobalFlags, globalFlags } from './cli.ts';
 import { connect } from './connect.ts';
@@ -124,7 +126,9 @@ export async function runExec(plan: ExecPlan, ctx: CliContext): Promise<number> 
     terminal?.restore();
     if (signalled) return 128 + signalled;
     // In raw mode the cursor may sit mid-line; start the message on a fresh one.
-    if (result.error) ctx.stderr.write(`${terminal ? '\r\n' : ''}error: ${result.error}\n`);
+    if (result.terminated) {
+      ctx.stderr.write(`${terminal ? '\r\n' : ''}audited-exec: ${terminationSentence(result.terminated)}\n`);
+    } else if (result.error) ctx.stderr.write(`${terminal ? '\r\n' : ''}error: ${result.error}\n`);
     return result.exitCode;
   } finally {
     terminal?.restore();

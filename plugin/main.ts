@@ -9,6 +9,7 @@ import { register as registerExec } from './exec.ts';
 import { register as registerExport } from './export.ts';
 import { register as registerPlay } from './play.ts';
 import { register as registerSessions } from './sessions.ts';
+import { register as registerTerminate } from './terminate.ts';
 import { register as registerVerify } from './verify.ts';
 
 const { head, dashArgs } = splitAtDashDash(process.argv.slice(2));
@@ -29,6 +30,7 @@ registerEvents(program, ctx);
 registerPlay(program, ctx);
 registerExport(program, ctx);
 registerVerify(program, ctx);
+registerTerminate(program, ctx);
 
 try {
   await program.parseAsync(head, { from: 'user' });

@@ -11,6 +11,7 @@ import {
   type TerminalSize,
 } from '../common/channel.ts';
 import { exitCodeFromStatus } from '../common/status.ts';
+import { TERMINATED_EXIT_CODE, type Termination, terminationOf } from '../common/termination.ts';
 
 export const LOST_MESSAGE = 'connection to the recorder was lost; the session was recorded up to this point';
 
@@ -76,6 +77,8 @@ export interface StreamResult {
   error?: string;
   /** true when the connection broke before the exit status */
   lost: boolean;
+  /** A moderator ended the session: who and why (the recorder's SESSION_TERMINATED status). */
+  terminated?: Termination;
 }
 
 export function pumpStream(opts: StreamOptions): Promise<StreamResult> {
@@ -83,6 +86,7 @@ export function pumpStream(opts: StreamOptions): Promise<StreamResult> {
   const { ws } = socket;
   const v5 = ws.protocol === SUBPROTOCOL_V5;
   let status: { code: number | null; message?: string } | null = null;
+  let terminated: Termination | undefined;
   let paused = 0;
   const cleanups: Array<() => void> = [];
 
@@ -132,12 +136,16 @@ export function pumpStream(opts: StreamOptions): Promise<StreamResult> {
       if (!frame) return;
       if (frame.channel === Channel.stdout) write(stdout, frame.payload);
       else if (frame.channel === Channel.stderr) write(stderr, frame.payload);
-      else if (frame.channel === Channel.status) status = exitCodeFromStatus(frame.payload);
+      else if (frame.channel === Channel.status) {
+        status = exitCodeFromStatus(frame.payload);
+        terminated = terminationOf(parseJson(frame.payload));
+      }
     };
     socket.listen(onMessage, (code: number, reasonBuf: Buffer) => {
       for (const c of cleanups) c();
       const reason = reasonBuf.toString('utf8').trim();
-      if (status) {
+      if (terminated) resolve({ exitCode: TERMINATED_EXIT_CODE, lost: false, terminated });
+      else if (status) {
         if (status.code !== null) resolve({ exitCode: status.code, lost: false });
         else resolve({ exitCode: 1, lost: false, error: status.message ?? 'the command could not be run' });
       } else if (code === 1000 && reason) {
@@ -147,4 +155,13 @@ export function pumpStream(opts: StreamOptions): Promise<StreamResult> {
       }
     });
   });
+}
+
+function parseJson(payload: Buffer): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }

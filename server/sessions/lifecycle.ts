@@ -100,7 +100,10 @@ export class SessionLifecycle {
     this.#terminations.set(session.id, t);
     try {
       // The relay's side is synchronous: the stream is closed before the driver is asked.
-      const ended = live.terminate(session.id, { marker: terminationMarker(t), status: terminationStatus(t) });
+      const ended = live.terminate(session.id, {
+        marker: terminationMarker(t),
+        status: terminationStatus(t),
+      });
       await this.driver(session.kind)
         .terminate?.(session)
         .catch((err) => this.#services.log?.(`session ${session.id}: terminate: ${errorMessage(err)}`));

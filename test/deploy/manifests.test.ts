@@ -304,7 +304,9 @@ describe.skipIf(skipE2E('deploy manifests', 'kubectl'))('deploy manifests', () =
     const objs = rendered.get('.')!;
     const role = find(objs, 'ClusterRole', 'audited-exec:session-moderator');
     expect(role.metadata.labels['rbac.authorization.k8s.io/aggregate-to-admin']).toBe('true');
-    expect(role.rules).toEqual([{ apiGroups: ['audited-exec.io'], resources: ['sessions'], verbs: ['terminate'] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: ['audited-exec.io'], resources: ['sessions'], verbs: ['terminate'] },
+    ]);
     const binding = find(objs, 'ClusterRoleBinding', 'audited-exec:session-moderators');
     expect(binding.roleRef.name).toBe('audited-exec:session-moderator');
     // Reading recordings is still the auditor's alone, never aggregated anywhere.

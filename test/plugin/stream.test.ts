@@ -11,6 +11,7 @@ import {
   type TerminalSize,
 } from '../../common/channel.ts';
 import { exitStatusPayload } from '../../common/status.ts';
+import { TERMINATED_EXIT_CODE, terminationStatus } from '../../common/termination.ts';
 import { bufferedSocket, type ChannelSocket, LOST_MESSAGE, pumpStream } from '../../plugin/stream.ts';
 
 type Script = (ws: WebSocket, frames: AsyncIterator<Frame>) => Promise<void> | void;
@@ -85,6 +86,41 @@ describe('pumpStream', () => {
     expect(r).toEqual({ exitCode: 4, lost: false });
     expect(out.text()).toBe('out\n');
     expect(err.text()).toBe('err\n');
+  });
+
+  it('reads a moderator’s termination from the status by its code: who, why, exit code 77', async () => {
+    const status = terminationStatus({ by: 'mod', reason: 'runaway "job"' });
+    script = (ws) => {
+      ws.send(encodeFrame(Channel.stdout, 'working\n'));
+      ws.send(encodeFrame(Channel.status, JSON.stringify(status)));
+      ws.close(1000);
+    };
+    const out = collect();
+    const r = await pumpStream({
+      socket: await client(),
+      stdin: null,
+      stdout: out.stream,
+      stderr: collect().stream,
+    });
+    expect(r).toEqual({
+      exitCode: TERMINATED_EXIT_CODE,
+      lost: false,
+      terminated: { by: 'mod', reason: 'runaway "job"' },
+    });
+    expect(out.text()).toBe('working\n');
+    // The same words without the code are an ordinary failure, not a termination.
+    const uncoded = { ...status, details: { causes: [] } };
+    script = (ws) => {
+      ws.send(encodeFrame(Channel.status, JSON.stringify(uncoded)));
+      ws.close(1000);
+    };
+    const plain = await pumpStream({
+      socket: await client(),
+      stdin: null,
+      stdout: collect().stream,
+      stderr: collect().stream,
+    });
+    expect(plain).toEqual({ exitCode: 1, lost: false, error: status.message });
   });
 
   it('pipes stdin to channel 0 and sends close(0) at EOF (v5)', async () => {
