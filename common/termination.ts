@@ -18,13 +18,15 @@ export interface Termination {
   reason: string;
 }
 
+// Terminal escape sequences (CSI, OSC) go whole, so no colour or title change survives as text.
+const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?)/g;
 // C0/C1 controls, DEL, and the bidi overrides/isolates that could make a terminal or page show
 // something else than what was stored.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f]+/g;
 
 /** The reason as stored and shown: no control or bidi characters, whitespace runs as one space. */
 export function cleanReason(text: string): string {
-  return text.replace(UNSAFE, ' ').replace(/\s+/g, ' ').trim();
+  return text.replace(ESCAPES, '').replace(UNSAFE, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /** A reason that can be stored, or a sentence saying why not. */

@@ -98,7 +98,7 @@ export async function createRecorder(
   const state = { closing: false };
   const drain = new Drain();
   registerHealth({ router, store, disk, closing: () => state.closing, draining: () => drain.active });
-  const sessions = registerSessionRoutes(router, services);
+  const { lifecycle: sessions, terminate } = registerSessionRoutes(router, services);
   await sessions.recover();
   const modules = await registerModules({
     settings,
@@ -108,6 +108,7 @@ export async function createRecorder(
     authenticator,
     metrics,
     log,
+    terminate,
     ...(objects ? { objects } : {}),
     ...(overrides.events ? { events: overrides.events } : {}),
     ...(trust.admissionCa ? { admissionCallerCa: trust.admissionCa } : {}),

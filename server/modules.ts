@@ -19,6 +19,7 @@ import type { SealQueue } from './evidence/seal-queue.ts';
 import type { Router } from './http/router.ts';
 import { authorizedMetricsHandler, createMetrics, followSessions, type Metrics } from './metrics.ts';
 import type { SessionServices } from './sessions/services.ts';
+import type { SessionTerminator } from './sessions/terminate.ts';
 import { attachShim, type ShimAttachment } from './shim/attach.ts';
 import { SiemExport } from './siem/export.ts';
 import type { ObjectStore } from './storage/object-store.ts';
@@ -49,6 +50,8 @@ export interface ModuleDeps {
   admissionCallerCa?: string;
   /** PEM of the CA users' (and a trusted proxy's) client certificates chain to. */
   clientCa?: string;
+  /** Ending a running session (sessions/terminate.ts), for the UI's Terminate form. */
+  terminate?: SessionTerminator;
 }
 
 export interface Modules {
@@ -107,6 +110,7 @@ export async function registerModules(deps: ModuleDeps): Promise<Modules> {
     access,
     recordingPathFor: (id) => recordings.pathFor(id),
     evidence: evidence.evidence,
+    ...(deps.terminate ? { terminate: deps.terminate } : {}),
     events: deps.events ? eventsFromStore(deps.events) : uiEventSource(shim.events),
     ...(settings.oidc && settings.publicUrl
       ? { oidc: await openOidc({ settings: settings.oidc, publicUrl: settings.publicUrl }) }

@@ -261,6 +261,9 @@ export function summarize(report: VerifyReport): string[] {
     `target:    ${target}`,
     `command:   ${(s?.command ?? []).join(' ')}`,
     `start/end: ${s?.startedAt ?? '?'} → ${s?.endedAt ?? '?'}`,
+    ...(s?.terminatedBy
+      ? [`ended by:  ${s.terminatedBy}: ${JSON.stringify(s.terminationReason ?? '')}`]
+      : []),
     `commands:  ${report.commands} attributed, ${report.alerts} alerts`,
     `signer:    ${report.signer ?? '?'}`,
     `chain:     ${report.chainLength} signature${report.chainLength === 1 ? '' : 's'}`,

@@ -50,6 +50,8 @@ export function* renderReport(input: ReportInput): Generator<Uint8Array> {
     ['Ended', s.endedAt],
     ['Exit code', s.exitCode],
     ['Error', s.error],
+    ['Terminated by', s.terminatedBy],
+    ['Termination reason', s.terminationReason],
     ['apiserver auditID', s.auditId],
     ['Attribution', s.attribution],
     ['Input recorded', s.recordInput ? 'yes' : 'no'],

@@ -83,9 +83,20 @@ function notRunning(s: Pick<SessionRecord, 'id' | 'state'>): AuditedExecError {
   );
 }
 
-export function terminateHandler(d: TerminateDeps) {
+/** terminateSession with its dependencies bound: what the web UI's Terminate form calls. */
+export type SessionTerminator = (o: {
+  user: UserInfo;
+  id: string | undefined;
+  reason: string;
+}) => Promise<SessionRecord>;
+
+export function sessionTerminator(d: TerminateDeps): SessionTerminator {
+  return (o) => terminateSession(d, o);
+}
+
+export function terminateHandler(terminate: SessionTerminator) {
   return async (ctx: RequestContext): Promise<void> => {
     const reason = terminateReason(await readJson(ctx.req, 16 * 1024));
-    sendJson(ctx.res, 200, await terminateSession(d, { user: ctx.user!, id: ctx.params.id, reason }));
+    sendJson(ctx.res, 200, await terminate({ user: ctx.user!, id: ctx.params.id, reason }));
   };
 }

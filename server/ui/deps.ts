@@ -6,6 +6,7 @@ import type { OidcSignIn } from '../auth/oidc/open.ts';
 import type { SessionAccess } from '../auth/session-access.ts';
 import type { WebSessionOptions, WebSessionStore } from '../auth/web-session.ts';
 import type { AlertFilter, AlertPage } from '../events/store.ts';
+import type { SessionTerminator } from '../sessions/terminate.ts';
 import type { Store } from '../store/store.ts';
 import type { SignInFailureStore, SignInLimitOptions } from './sign-in-limit.ts';
 import type { TrustedProxyConfig } from './viewer.ts';
@@ -57,5 +58,7 @@ export interface UiDeps {
   evidence?: EvidenceSource;
   /** sign-in at the OpenID Connect provider (--oidc-issuer-url); absent: token sign-in only */
   oidc?: OidcSignIn;
+  /** ending a running session (sessions/terminate.ts); absent: no Terminate button */
+  terminate?: SessionTerminator;
   config?: Partial<UiConfig>;
 }

@@ -3,6 +3,7 @@
 // evidence: no byte of a recording leaves without that check.
 
 import { AuditedExecError } from '../../common/errors.ts';
+import { terminationMarker as terminationMarkerLabel } from '../../common/termination.ts';
 import type { AttributionAlert, SessionRecord } from '../../common/wire.ts';
 import { requireViewableSession } from '../auth/session-access.ts';
 import { UNRECORDED_KINDS } from '../events/store.ts';
@@ -20,6 +21,7 @@ import { sendHtml, sendProblem } from './respond.ts';
 import { matchesAll, searchTerms, sessionText } from './search.ts';
 import { ECHO_WINDOW_S, outputLines, seekTargets } from './seek-times.ts';
 import { sessionFileRoutes } from './session-files.ts';
+import { terminateRoutes } from './terminate-routes.ts';
 import { buildTimeline, playerMarkers, splitEvents, type TimelineEntry } from './timeline.ts';
 import type { ResolvedViewer } from './viewer.ts';
 
@@ -72,6 +74,7 @@ export function sessionRoutes(router: Router, signedIn: (h: ViewerHandler) => Ha
   get('/ui/sessions/:id/timeline', timelineFragment);
   sessionFileRoutes(get, viewable);
   get('/ui/unrecorded', unrecordedList);
+  terminateRoutes(router, signedIn);
 }
 
 /** The sessions the viewer may see, newest first, filtered and searched. */
@@ -153,12 +156,16 @@ function searchSessions(query: SessionsQuery, v: ResolvedViewer, ui: UiContext) 
 async function sessionView(ctx: RequestContext, v: ResolvedViewer, ui: UiContext): Promise<void> {
   const s = await viewable(ctx, v, ui);
   if (!s) return;
-  const commands = await sessionCommands(s, ui);
+  const { startMs, ...commands } = await sessionCommands(s, ui);
+  // The Terminate form only for those RBAC lets end it; the form's POST asks again.
+  const mayTerminate =
+    isLive(s) && ui.deps.terminate !== undefined && (await ui.access.mayTerminate(v.user, s));
   const page = sessionPage({
     session: s,
     ...commands,
-    markers: playerMarkers(commands.timeline),
+    markers: [...playerMarkers(commands.timeline), ...terminationMarker(s, startMs)],
     now: Date.now(),
+    ...(mayTerminate ? { terminate: { csrf: v.session?.csrf ?? '' } } : {}),
   });
   sendHtml(
     ctx.res,
@@ -186,7 +193,7 @@ async function timelineFragment(ctx: RequestContext, v: ResolvedViewer, ui: UiCo
 async function sessionCommands(
   s: SessionRecord,
   ui: UiContext,
-): Promise<TimelineSectionData & { alerts: AttributionAlert[] }> {
+): Promise<TimelineSectionData & { alerts: AttributionAlert[]; startMs: number }> {
   const items = ui.events ? await ui.events.sessionEvents(s.id).catch(() => null) : null;
   const { execs, alerts } = splitEvents(items ?? []);
   // The recording's t=0 is exactly its header's timestamp (the writer aligns it to the second).
@@ -198,7 +205,7 @@ async function sessionCommands(
     ...(s.endedAt ? { endedAt: s.endedAt } : {}),
   });
   if (s.tty && !isLive(s)) await seekToEchoes(timeline, recording);
-  return { timeline, alerts, eventsAvailable: items !== null };
+  return { timeline, alerts, eventsAvailable: items !== null, startMs };
 }
 
 /** Sets each entry's seek time to just after the echo of its command line (seek-times.ts). */
@@ -212,6 +219,13 @@ async function seekToEchoes(timeline: TimelineEntry[], recording: string): Promi
   timeline.forEach((e, i) => {
     if (seeks[i] !== e.t) e.seek = seeks[i]!;
   });
+}
+
+/** Where a moderator ended the session: the recording's last moment, as its `m` event marks it. */
+function terminationMarker(s: SessionRecord, startMs: number): [number, string][] {
+  if (s.state !== 'terminated' || !s.endedAt || !s.terminatedBy) return [];
+  const t = Math.max(0, (Date.parse(s.endedAt) - startMs) / 1000);
+  return [[t, terminationMarkerLabel({ by: s.terminatedBy, reason: s.terminationReason ?? '' })]];
 }
 
 /** Activity in containers that no session owns, for those who may list sessions everywhere. */

@@ -1,5 +1,7 @@
 // One session: the player with the command timeline beside it, metadata, alerts, downloads.
 // The player is created by /ui/static/session.js from the JSON data island (no inline script).
+
+import { MAX_TERMINATION_REASON } from '../../../common/termination.ts';
 import type { AttributionAlert, SessionRecord } from '../../../common/wire.ts';
 import {
   formatArgv,
@@ -24,6 +26,8 @@ export interface SessionPageData extends TimelineSectionData {
   alerts: AttributionAlert[];
   markers: [number, string][];
   now: number;
+  /** present when the viewer may end this live session: the form's CSRF token */
+  terminate?: { csrf: string };
 }
 
 export function sessionUrls(id: string) {
@@ -35,6 +39,7 @@ export function sessionUrls(id: string) {
     events: `${base}/events`,
     evidence: `${base}/evidence`,
     timeline: `${base}/timeline`,
+    terminate: `${base}/terminate`,
   };
 }
 
@@ -73,6 +78,16 @@ function entryBadge(e: TimelineEntry): SafeHtml {
   return html``;
 }
 
+/** The live view's Terminate form: a reason, and a confirmation (session.js) before it is sent. */
+function terminateForm(s: SessionRecord, t: { csrf: string }): SafeHtml {
+  return html`<form class="terminate" id="terminate-form" method="post" action="${sessionUrls(s.id).terminate}">
+  <input type="hidden" name="_csrf" value="${t.csrf}">
+  <label for="terminate-reason">End this session now: reason (${s.user} reads it)</label>
+  <input id="terminate-reason" name="reason" required maxlength="${MAX_TERMINATION_REASON}" autocomplete="off">
+  <button type="submit" class="danger">Terminate</button>
+</form>`;
+}
+
 function alertList(alerts: AttributionAlert[]): SafeHtml {
   if (!alerts.length) return html``;
   return html`<section class="alerts" aria-labelledby="alerts-h">
@@ -106,6 +121,7 @@ export function sessionPage(d: SessionPageData): SafeHtml {
   ${live ? html`<span class="badge live big" id="live-badge">LIVE</span>` : html`<span class="badge ${s.state}">${s.state}</span>`}
   <p class="summary">${s.user} · ${sessionTarget(s)} · <code>${formatArgv(s.command, 120)}</code></p>
 </div>
+${live && d.terminate ? terminateForm(s, d.terminate) : html``}
 <div class="session-grid">
   <section class="player-col" aria-label="Recording">
     <div class="player-box" id="player" data-state="loading"><p class="player-loading">Loading recording…</p></div>
@@ -144,6 +160,8 @@ ${dl([
   ['Duration', formatDuration(sessionSeconds(s, d.now))],
   ['Exit code', exit],
   ['Error', s.error],
+  ['Terminated by', s.terminatedBy],
+  ['Termination reason', s.terminationReason],
   ['apiserver auditID', html`<code>${s.auditId}</code>`],
   ['Attribution', s.attribution],
   ['Input recorded', s.recordInput ? 'yes' : 'no'],

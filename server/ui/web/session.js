@@ -131,5 +131,16 @@ function followCommands() {
   };
 }
 
+// Ending someone's session is not undone: ask once more before the form goes.
+const terminateForm = document.getElementById('terminate-form');
+if (terminateForm) {
+  terminateForm.addEventListener('submit', (event) => {
+    const reason = terminateForm.elements.reason.value.trim();
+    if (!window.confirm(`End this session now? Its user sees your name and the reason: “${reason}”.`)) {
+      event.preventDefault();
+    }
+  });
+}
+
 if (window.AsciinemaPlayer) start();
 else window.addEventListener('load', start, { once: true });
