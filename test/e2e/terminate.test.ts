@@ -155,10 +155,11 @@ describe.skipIf(skipE2E('terminate e2e', 'root', 'runc', 'kubectl'))('terminatin
   const kubectl = (user: string, args: string[]) =>
     runCommand(KUBECTL, args, { env: envFor(user), input: '' });
 
-  /** alice's session running `sleep` after printing "ready": its id once the relay is up. */
+  /** alice's session printing "ready" every second (a debug pod's attach misses what came before
+   *  it): its id once its output reaches her. */
   async function runningSession(target: string[]): Promise<{ user: Running; id: string }> {
     const user = start(
-      ['audited-exec', ...target, '--', 'sh', '-c', 'echo ready; exec sleep 600'],
+      ['audited-exec', ...target, '--', 'sh', '-c', 'while :; do echo ready; sleep 1; done'],
       envFor('alice'),
     );
     await user.until((o) => SESSION_LINE.test(o.stderr) && o.stdout.includes('ready'), 'session running');
@@ -223,7 +224,7 @@ describe.skipIf(skipE2E('terminate e2e', 'root', 'runc', 'kubectl'))('terminatin
     expect(last.stageTimestamp >= before).toBe(true);
 
     await expectEvidence(record);
-  });
+  }, 180_000);
 
   it('ends a node debug session and deletes its debug pod, the delete stamped with the session id', async () => {
     const { user, id } = await runningSession([`node/${sb.nodeName}`, '--profile', 'general']);
@@ -252,7 +253,7 @@ describe.skipIf(skipE2E('terminate e2e', 'root', 'runc', 'kubectl'))('terminatin
     expect(cast.events.filter((e) => e.code === 'm').map((m) => m.data)).toEqual([
       'terminated by moderator: node drain',
     ]);
-  });
+  }, 180_000);
 
   /** The bundle an auditor exports names the termination, and verifies against the recorder's key. */
   async function expectEvidence(record: SessionRecord): Promise<void> {
