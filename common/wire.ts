@@ -222,6 +222,8 @@ export interface SessionEventList {
   items: (Omit<ShimEvent, 'seq'> & { afterEnd?: true })[];
   /** present when more events follow: pass as `continue` for the next page */
   continue?: string;
+  /** present when a moderator ended the session: who, why, and when (its endedAt) */
+  termination?: { by: string; reason: string; at: string };
 }
 
 /** server → shim: tells the shim an exec without the env marker is about to start (image has no env). */

@@ -30,16 +30,24 @@ async function runEvents(idArg: string, cmd: Command, ctx: CliContext): Promise<
   const session = await client.getSession(id);
   const items: SessionEventList['items'] = [];
   for await (const e of client.allEvents(id)) items.push(e);
+  const termination = session.terminatedBy
+    ? { by: session.terminatedBy, reason: session.terminationReason ?? '', at: session.endedAt ?? '' }
+    : undefined;
   if (output === 'json') {
-    const list: SessionEventList = { items };
+    const list: SessionEventList = { items, ...(termination ? { termination } : {}) };
     ctx.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return;
   }
+  // How the session ended, when a moderator ended it: after the table (or alone).
+  const ended = termination
+    ? `Session terminated by ${termination.by} at ${termination.at}: ${JSON.stringify(termination.reason)}\n`
+    : '';
   if (items.length === 0) {
+    ctx.stdout.write(ended);
     ctx.stderr.write(
       `No commands or alerts attributed to session ${id} (is the node shim running on ${session.node ?? 'its node'}?).\n`,
     );
     return;
   }
-  ctx.stdout.write(formatEventsTable(session, items, { wide: output === 'wide' }));
+  ctx.stdout.write(formatEventsTable(session, items, { wide: output === 'wide' }) + ended);
 }

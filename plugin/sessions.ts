@@ -36,6 +36,7 @@ export function register(program: Command, ctx: CliContext): void {
         'ended',
         'interrupted',
         'refused',
+        'terminated',
       ]),
     )
     .addOption(

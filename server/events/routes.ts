@@ -30,6 +30,16 @@ export function registerEventRoutes(
         return time && afterSessionEnd(session, time) ? { ...e, afterEnd: true } : e;
       }),
       ...(next ? { continue: next } : {}),
+      // The end of a terminated session is part of what happened in it (on every page).
+      ...(session.terminatedBy && session.endedAt
+        ? {
+            termination: {
+              by: session.terminatedBy,
+              reason: session.terminationReason ?? '',
+              at: session.endedAt,
+            },
+          }
+        : {}),
     };
     sendJson(ctx.res, 200, body);
   });

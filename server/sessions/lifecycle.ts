@@ -286,7 +286,11 @@ export class SessionLifecycle {
     const t = this.#terminations.get(opening.session.id);
     // A moderator's termination while the session opened (a debug pod starting) is told as such.
     const refusal = t ? { state: 'terminated' as const, status: terminationStatus(t) } : refused;
-    if (t) recording?.marker(terminationMarker(t));
+    try {
+      if (t) recording?.marker(terminationMarker(t));
+    } catch {
+      // A recording that failed is closed as it is; the record says who ended the session.
+    }
     await recording
       ?.close()
       .catch((err) => this.#services.log?.(`session ${opening.session.id}: ${errorMessage(err)}`));

@@ -14,7 +14,7 @@ import { recordingPath } from '../recording/writer.ts';
 import { MAX_PAGE } from '../store/store.ts';
 import type { SessionServices } from './services.ts';
 
-const STATES: SessionState[] = ['pending', 'running', 'ended', 'interrupted', 'refused'];
+const STATES: SessionState[] = ['pending', 'running', 'ended', 'interrupted', 'refused', 'terminated'];
 
 /** Query string → filter; rejects what it cannot read instead of ignoring it. */
 export function parseListQuery(q: URLSearchParams): SessionQuery {

@@ -15,7 +15,7 @@ import { readRoutes } from '../../../server/sessions/read.ts';
 import type { SessionServices } from '../../../server/sessions/services.ts';
 
 const ID = '11111111-1111-4111-8111-111111111111';
-const SESSION: SessionRecord = {
+let SESSION: SessionRecord = {
   id: ID,
   kind: 'exec',
   state: 'ended',
@@ -125,6 +125,21 @@ describe('session read rule and events paging', () => {
     expect(asked).toEqual([
       { verb: 'get', resource: 'sessions', group: 'audited-exec.io', namespace: 'default', name: ID },
     ]);
+  });
+
+  it('names who terminated the session, why and when; nothing of the kind for one that ended', async () => {
+    expect((await get('alice', `/api/v1/sessions/${ID}/events`)).body.termination).toBeUndefined();
+    const ended = SESSION;
+    SESSION = { ...ended, state: 'terminated', terminatedBy: 'mod', terminationReason: 'loop' };
+    try {
+      expect((await get('alice', `/api/v1/sessions/${ID}/events?limit=1`)).body.termination).toEqual({
+        by: 'mod',
+        reason: 'loop',
+        at: ended.endedAt,
+      });
+    } finally {
+      SESSION = ended;
+    }
   });
 
   it('marks what happened after the session ended (a process that outlived the shell)', async () => {

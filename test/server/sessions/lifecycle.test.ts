@@ -1,13 +1,15 @@
 // The lifecycle with a fake driver, in memory: claim, open, relay, finish, cleanup once, events.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeAsciicast } from '../../../common/asciicast.ts';
 import { Channel } from '../../../common/channel.ts';
 import { failureStatus, type Status } from '../../../common/status.ts';
+import { terminationStatus } from '../../../common/termination.ts';
 import type { SessionRecord } from '../../../common/wire.ts';
 import type { UserInfo } from '../../../server/auth/user.ts';
-import { reserveRecording } from '../../../server/recording/writer.ts';
+import { recordingPath, reserveRecording } from '../../../server/recording/writer.ts';
 import { type SessionEventMap, SessionEvents } from '../../../server/sessions/bus.ts';
 import {
   type OpenContext,
@@ -26,6 +28,13 @@ class FakeDriver implements SessionDriver {
   readonly kind = 'exec' as const;
   readonly upstream = new FakeSocket();
   readonly cleaned: SessionRecord[] = [];
+  /** What the upstream looked like when the lifecycle asked the driver to terminate. */
+  readonly terminated: { upstreamClosed: boolean }[] = [];
+  async terminate() {
+    this.terminated.push({
+      upstreamClosed: this.upstream.closeCode !== undefined || this.upstream.terminated,
+    });
+  }
   open: (c: OpenContext) => Promise<Opened> = async (c) => {
     await c.recording('title');
     return { stream: this.upstream };
@@ -183,6 +192,56 @@ describe('SessionLifecycle', () => {
     expect(h.refused).toEqual([expect.objectContaining({ message: 'the recorder is shutting down' })]);
     expect(await store.getSession(session().id)).toMatchObject({ state: 'interrupted' });
     expect(driver.upstream.terminated).toBe(true);
+  });
+
+  it('a moderator ends a relaying session: marked, told, stream closed before the driver, stored once', async () => {
+    await store.insertSession(session());
+    const h = await open();
+    driver.upstream.receive(stdout('working'));
+    const running = (await store.getSession(session().id))!;
+    const t = { by: 'mod', reason: 'loop' };
+    const ended = await lifecycle.terminate(running, t);
+    expect(ended).toMatchObject({ state: 'terminated', terminatedBy: 'mod', terminationReason: 'loop' });
+    expect(ended?.recordingSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(driver.terminated).toEqual([{ upstreamClosed: true }]);
+    expect(driver.cleaned).toHaveLength(1);
+    expect(JSON.parse(h.client!.textOn(Channel.status))).toEqual(terminationStatus(t));
+    expect(seen.at(-1)).toMatchObject({ event: 'ended', args: [{ state: 'terminated' }, 'terminated'] });
+    const cast = decodeAsciicast(await readFile(recordingPath(dataDir, session().id), 'utf8'));
+    expect(cast.events.map((e) => `${e.code}:${e.data}`)).toEqual(['o:working', 'm:terminated by mod: loop']);
+    // Ended: a second request finds nothing live.
+    expect(await lifecycle.terminate(running, t)).toBeUndefined();
+    expect(driver.terminated).toHaveLength(1);
+  });
+
+  it('a moderator ends a session still opening (a debug pod starting): stored terminated, the user told', async () => {
+    await store.insertSession(session());
+    let opened!: () => void;
+    const gate = new Promise<void>((r) => (opened = r));
+    const client = new FakeSocket();
+    driver.open = async (c) => {
+      c.accept();
+      await c.recording('title');
+      opened();
+      await new Promise((resolve) => c.signal.addEventListener('abort', resolve));
+      throw c.signal.reason;
+    };
+    const running = open(handshake(client));
+    await gate;
+    const t = { by: 'mod', reason: 'never mind' };
+    const ended = await lifecycle.terminate((await store.getSession(session().id))!, t);
+    await running;
+    expect(ended).toMatchObject({
+      state: 'terminated',
+      terminatedBy: 'mod',
+      terminationReason: 'never mind',
+    });
+    expect(JSON.parse(client.textOn(Channel.status))).toEqual(terminationStatus(t));
+    expect(seen.at(-1)).toMatchObject({
+      event: 'ended',
+      args: [{ state: 'terminated' }, 'terminated-before-relay'],
+    });
+    expect(driver.cleaned).toHaveLength(1);
   });
 
   it('emits inferredExec before reopening a stream without the marker', async () => {
