@@ -22,6 +22,7 @@ import { siemBench } from './siem.ts';
 import { signInBench } from './sign-in.ts';
 import { storeIngestBench } from './store-ingest.ts';
 import { formatTable } from './table.ts';
+import { terminateBench } from './terminate.ts';
 import { spawnTlsRelay } from './tls-relay.ts';
 
 const { values } = parseArgs({
@@ -81,6 +82,13 @@ try {
       roundTrips: 50,
       runtime: 'auto',
       log,
+    }),
+  );
+  await bench('terminate', () =>
+    terminateBench({
+      alice: recorder,
+      moderator: { ...recorder, token: sb.tokens.moderator! },
+      sessions: quick ? 10 : 100,
     }),
   );
   await bench('offline', () => offlineBench({ records: quick ? 100_000 : 1_000_000, log }));
