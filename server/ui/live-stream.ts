@@ -1,6 +1,7 @@
 // asciicast lines → the messages asciinema-player's `eventsource` driver understands:
 //   {cols, rows, time, init}  reset: the screen so far (late joiners see everything), then
-//   [time, "o", text] / [time, "r", {cols, rows}]  as they happen, then the `done` event.
+//   [time, "o", text] / [time, "r", {cols, rows}] / [time, "m", label]  as they happen, then the
+//   `done` event (a marker: e.g. where a moderator ended the session).
 // Pure: cast-tail.ts supplies the lines, the route writes the frames.
 import type { AsciicastHeader } from '../../common/asciicast.ts';
 
@@ -11,7 +12,10 @@ export interface LiveReset {
   init: string;
 }
 
-export type LiveEvent = [number, 'o', string] | [number, 'r', { cols: number; rows: number }];
+export type LiveEvent =
+  | [number, 'o', string]
+  | [number, 'r', { cols: number; rows: number }]
+  | [number, 'm', string];
 
 /** Most of the backlog a reset carries; older output is dropped (the screen shows the newest). */
 export const MAX_INIT_CHARS = 2_000_000;
@@ -89,6 +93,7 @@ export class LiveCast {
       this.#rows = Number(m[2]);
       return [time, 'r', { cols: this.#cols, rows: this.#rows }];
     }
+    if (code === 'm') return [time, 'm', data];
     // Input (i) is never streamed to viewers: it may hold passwords typed without echo.
     return null;
   }

@@ -31,6 +31,14 @@ describe('LiveCast', () => {
 });
 
 describe('display of non-tty output', () => {
+  it('streams a marker (a moderator ended the session) without adding it to the screen', () => {
+    const c = new LiveCast();
+    c.line('{"version":2,"width":80,"height":24}');
+    c.line('[0.5,"o","$ "]');
+    expect(c.line('[2.5,"m","terminated by mod: loop"]')).toEqual([2.5, 'm', 'terminated by mod: loop']);
+    expect(c.reset()).toEqual({ cols: 80, rows: 24, time: 2.5, init: '$ ' });
+  });
+
   it('adds CR before bare LF only, and only in output events', () => {
     expect(displayOutput('a\nb\r\nc\n')).toBe('a\r\nb\r\nc\r\n');
     expect(displayLine('[0.5,"o","one\\ntwo\\n"]')).toBe('[0.5,"o","one\\r\\ntwo\\r\\n"]');
