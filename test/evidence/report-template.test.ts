@@ -6,7 +6,7 @@ import { renderReport } from '../../server/evidence/report-template.ts';
 
 const ID = '3f1b2c4d-5e6f-4a1b-8c2d-9e0f1a2b3c4d';
 
-function page(endedAt: string | undefined): string {
+function page(endedAt: string | undefined, extra: Partial<SignedSession> = {}): string {
   const exec = (serial: number, time: string, argv: string[]) => ({
     seq: serial,
     node: 'n1',
@@ -43,6 +43,7 @@ function page(endedAt: string | undefined): string {
       recordInput: false,
       startedAt: '2026-12-03T10:00:00.000Z',
       ...(endedAt ? { endedAt } : {}),
+      ...extra,
     } as SignedSession,
     events: [
       exec(1, '2026-12-03T10:00:01.000Z', ['ls']),
@@ -62,5 +63,19 @@ describe('evidence report', () => {
     expect(html).toMatch(/>touch \/tmp\/late<\/button> <span class="after">after end<\/span>/);
     expect(html).toMatch(/>ls<\/button>\n/);
     expect(page(undefined)).not.toContain('class="after"');
+  });
+
+  it('names who terminated the session and why, escaped, and nothing of the kind otherwise', () => {
+    const html = page('2026-12-03T10:00:04.500Z', {
+      state: 'terminated',
+      terminatedBy: 'mod',
+      terminationReason: 'stop <script>x</script>',
+    });
+    expect(html).toContain('<tr><th>Kind / state</th><td>exec / terminated</td></tr>');
+    expect(html).toContain('<tr><th>Terminated by</th><td>mod</td></tr>');
+    expect(html).toContain(
+      '<tr><th>Termination reason</th><td>stop &#60;script&#62;x&#60;/script&#62;</td></tr>',
+    );
+    expect(page('2026-12-03T10:00:04.500Z')).not.toContain('Terminated by');
   });
 });

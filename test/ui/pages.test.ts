@@ -98,6 +98,26 @@ describe('pages', () => {
     expect(out).not.toContain('<script>alert');
   });
 
+  it('offers the Terminate form on a live session only when asked to, with the CSRF token', () => {
+    const base = { session, timeline: [], alerts: [], eventsAvailable: true, markers: [], now: 0 };
+    const form = sessionPage({ ...base, terminate: { csrf: 'tok' } }).value;
+    expect(form).toMatch(
+      new RegExp(
+        `<form class="terminate" id="terminate-form" method="post" action="/ui/sessions/${session.id}/terminate">`,
+      ),
+    );
+    expect(form).toMatch(
+      /id="terminate-form"[\s\S]*name="_csrf" value="tok"[\s\S]*name="reason" required maxlength="500"/,
+    );
+    expect(sessionPage(base).value).not.toContain('terminate-form');
+    // An ended session has nothing to end, whatever the caller said.
+    const ended = { ...session, state: 'terminated' as const, terminatedBy: evil, terminationReason: evil };
+    const page = sessionPage({ ...base, session: ended, terminate: { csrf: 'tok' } }).value;
+    expect(page).not.toContain('terminate-form');
+    expect(page).toContain('<dt>Terminated by</dt>');
+    expect(page).not.toContain('<script>alert');
+  });
+
   it('unrecorded activity lists alerts or says the recorder does not store them', () => {
     const none = unrecordedPage({ query: {}, items: null }).value;
     expect(none).toContain('does not store');
