@@ -85,6 +85,9 @@ export interface SiemSessionFields {
   recording_sha256?: string;
   command_count?: number;
   alert_count?: number;
+  /** state terminated: the moderator who ended it, and why */
+  terminated_by?: string;
+  termination_reason?: string;
 }
 
 /** An exec or attach the admission webhook let through because the user is in a break-glass group. */
@@ -151,6 +154,8 @@ function sessionFields(s: SessionRecord): SiemSessionFields {
     recording_sha256: s.recordingSha256,
     command_count: s.commandCount,
     alert_count: s.alertCount,
+    terminated_by: s.terminatedBy,
+    termination_reason: s.terminationReason,
   });
 }
 

@@ -86,6 +86,21 @@ describe('audited-exec.event/v1', () => {
       audited_exec: { session: { exit_code: 2 } },
     });
     expect(ended.id).not.toBe(started.id);
+    const terminated = sessionEndedEvent(
+      {
+        ...session,
+        state: 'terminated',
+        terminatedBy: 'mod',
+        terminationReason: 'loop',
+        endedAt: '2026-12-03T10:06:00.000Z',
+      },
+      'replica-a',
+    );
+    expect(terminated).toMatchObject({
+      event: { outcome: 'failure' },
+      audited_exec: { session: { state: 'terminated', terminated_by: 'mod', termination_reason: 'loop' } },
+    });
+    expect(terminated.audited_exec.session).not.toHaveProperty('exit_code');
   });
 
   it('keys a command by its audit identity: a resend (new seq, new replica) keeps the id', () => {
