@@ -3,18 +3,13 @@
 // An asciicast event's data is the stream's text, so the old path was TextDecoder → JSON.stringify
 // → UTF-8 Buffer: three passes and two copies per frame, the recorder's main cost on bulk output.
 // Valid UTF-8 is already valid JSON string text except for control characters, `"` and `\`, so
-// here the bytes are checked natively (isAscii/isUtf8), scanned four at a time for the few bytes
+// here the bytes are checked natively (isAscii/isUtf8), scanned 16 at a time (escape-scan.ts) for the few bytes
 // JSON must escape, and passed on as they are when there are none (no copy at all). Only output
 // that is not valid UTF-8 takes the old path, so U+FFFD lands exactly where TextDecoder puts it.
 // Output is byte-for-byte what JSON.stringify(new TextDecoder().decode(bytes, {stream: true}))
 // would give between its quotes.
 import { isAscii, isUtf8 } from 'node:buffer';
-
-/** 1 for bytes JSON must escape inside a string: C0 controls, `"` and `\`. */
-const NEEDS_ESCAPE = new Uint8Array(256);
-for (let b = 0; b < 0x20; b++) NEEDS_ESCAPE[b] = 1;
-NEEDS_ESCAPE[0x22] = 1;
-NEEDS_ESCAPE[0x5c] = 1;
+import { forget, scanFrom } from './escape-scan.ts';
 
 /** The escape JSON.stringify writes for each byte that needs one. */
 const ESCAPES: Uint8Array[] = [];
@@ -30,38 +25,13 @@ for (const [b, s] of [
 ] as const)
   ESCAPES[b] = Buffer.from(s);
 
-/** Index of the first byte at or after `from` that needs escaping, or -1. */
-export function nextEscape(bytes: Uint8Array, from = 0): number {
-  const n = bytes.length;
-  let i = from;
-  while (i < n && ((bytes.byteOffset + i) & 3) !== 0) {
-    if (NEEDS_ESCAPE[bytes[i]!] === 1) return i;
-    i++;
-  }
-  if (i >= n) return -1;
-  const count = (n - i) >> 2;
-  const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, count);
-  for (let w = 0; w < count; w++) {
-    // SWAR: a lane's high bit is set when that byte is < 0x20, == 0x22 or == 0x5c (exact as a
-    // whole-word test; lanes above a hit may be false positives, so the hit is found bytewise).
-    const v = words[w]!;
-    const q = v ^ 0x22222222;
-    const s = v ^ 0x5c5c5c5c;
-    if ((((v - 0x20202020) & ~v) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080) {
-      const at = i + w * 4;
-      for (let k = at; k < at + 4; k++) if (NEEDS_ESCAPE[bytes[k]!] === 1) return k;
-    }
-  }
-  for (i += count * 4; i < n; i++) if (NEEDS_ESCAPE[bytes[i]!] === 1) return i;
-  return -1;
-}
-
 /** JSON string body for text already known to be valid UTF-8: the same view when nothing needs escaping. */
 export function escapeJson(bytes: Uint8Array): Uint8Array {
-  let i = nextEscape(bytes);
+  forget();
+  let i = scanFrom(bytes, 0);
   if (i < 0) return bytes;
   let extra = 0;
-  for (let k = i; k >= 0; k = nextEscape(bytes, k + 1)) extra += ESCAPES[bytes[k]!]!.length - 1;
+  for (let k = i; k >= 0; k = scanFrom(bytes, k + 1)) extra += ESCAPES[bytes[k]!]!.length - 1;
   const out = Buffer.allocUnsafe(bytes.length + extra);
   let o = 0;
   let from = 0;
@@ -72,7 +42,7 @@ export function escapeJson(bytes: Uint8Array): Uint8Array {
     out.set(e, o);
     o += e.length;
     from = i + 1;
-    i = nextEscape(bytes, from);
+    i = scanFrom(bytes, from);
   }
   out.set(bytes.subarray(from), o);
   return out;

@@ -12,9 +12,9 @@
 // forward in the same turn (nothing queued, nothing to reorder). Output events are encoded straight
 // from bytes (json-text.ts) and written with writev, so bulk output is not copied on the way.
 //
-// A running SHA-256 covers every byte written, so the digest is known the moment the file closes
-// (signed evidence uses it without re-reading the file).
-import { createHash, type Hash } from 'node:crypto';
+// The write is the only recording work on the relay's turn. The SHA-256 of every byte written is
+// computed beside it, by the hash thread reading the file back (file-hasher.ts), so the digest is
+// ready when the file closes (signed evidence uses it without re-reading the file).
 import { close as closeFd, fdatasync, open, writeSync, writevSync } from 'node:fs';
 import { mkdir, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { type AsciicastHeader, encodeHeader, encodeResizeData } from '../../common/asciicast.ts';
 import { Channel, parseResize, type TerminalSize } from '../../common/channel.ts';
 import { AuditedExecError } from '../../common/errors.ts';
+import { fileHasher } from './file-hasher.ts';
 import { JsonTextStream } from './json-text.ts';
 
 export const RECORDINGS_DIR = 'recordings';
@@ -69,7 +70,7 @@ const openFd = promisify(open);
 const closeAsync = promisify(closeFd);
 const datasyncAsync = promisify(fdatasync);
 
-/** Below this many bytes an event is joined into one buffer (one hash update, one write). */
+/** Below this many bytes an event is joined into one buffer (one write(2) of one piece). */
 const SMALL_EVENT = 16 * 1024;
 const EVENT_END = Buffer.from('"]\n');
 const CODES = { o: '"o","', i: '"i","', r: '"r","', m: '"m","' } as const;
@@ -77,7 +78,6 @@ const CODES = { o: '"o","', i: '"i","', r: '"r","', m: '"m","' } as const;
 export class RecordingWriter {
   readonly #fd: number;
   readonly #o: RecordingOptions;
-  readonly #hash: Hash = createHash('sha256');
   readonly #start: number;
   readonly #now: () => number;
   readonly #streams = { o1: new JsonTextStream(), o2: new JsonTextStream(), i: new JsonTextStream() };
@@ -101,10 +101,10 @@ export class RecordingWriter {
     this.#lastSync = this.#now();
   }
 
-  /** Opens the (reserved) file for appending. */
+  /** Opens the (reserved) file for appending (and reading: the hash thread reads it back). */
   static async open(options: RecordingOptions): Promise<RecordingWriter> {
     try {
-      return new RecordingWriter(await openFd(options.path, 'a', 0o640), options);
+      return new RecordingWriter(await openFd(options.path, 'a+', 0o640), options);
     } catch (err) {
       throw recordingError(err);
     }
@@ -117,11 +117,6 @@ export class RecordingWriter {
   /** The error that stopped the recording, if any: the session must end (fail closed). */
   get failure(): RecordingFailedError | null {
     return this.#failure;
-  }
-
-  /** hex SHA-256 of everything written so far (final once close() resolved). */
-  digest(): string {
-    return this.#digest ?? this.#hash.copy().digest('hex');
   }
 
   /**
@@ -183,7 +178,7 @@ export class RecordingWriter {
       this.#closing = this.#finish();
     }
     await this.#closing;
-    return { bytes: this.#bytes, sha256: this.digest() };
+    return { bytes: this.#bytes, sha256: this.#digest! };
   }
 
   async #finish(): Promise<void> {
@@ -196,8 +191,13 @@ export class RecordingWriter {
     }
     await this.#syncing;
     await datasyncAsync(this.#fd).catch(() => {});
-    await closeAsync(this.#fd).catch(() => {});
-    this.#digest = this.#hash.digest('hex');
+    try {
+      this.#digest = await fileHasher.finish(this.#fd, this.#bytes);
+    } catch (err) {
+      throw recordingError(err);
+    } finally {
+      await closeAsync(this.#fd).catch(() => {});
+    }
   }
 
   #check(): void {
@@ -252,8 +252,8 @@ export class RecordingWriter {
       this.#failure = recordingError(err);
       throw this.#failure;
     }
-    for (const p of pieces) this.#hash.update(p);
     this.#bytes += total;
+    fileHasher.written(this.#fd, this.#bytes, total);
     this.#syncSoon();
   }
 

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  escapeJson,
-  incompleteTail,
-  JsonTextStream,
-  nextEscape,
-} from '../../../server/recording/json-text.ts';
+import { nextEscape } from '../../../server/recording/escape-scan.ts';
+import { escapeJson, incompleteTail, JsonTextStream } from '../../../server/recording/json-text.ts';
 
 /** What the recorder wrote before: a streaming TextDecoder, then JSON.stringify. */
 class Reference {
