@@ -75,7 +75,11 @@ function bytewise(bytes: Uint8Array, from: number, to: number): number {
  */
 export function scanFrom(bytes: Uint8Array, from: number): number {
   const n = bytes.length;
-  let i = from;
+  // Escapes come in clusters in terminal output (\r\n, colour sequences): look close by first.
+  const near = Math.min(n, from + 16);
+  const close = bytewise(bytes, from, near);
+  if (close >= 0) return close;
+  let i = near;
   while (n - i >= SHORT) {
     if (source !== bytes || i < base || end - i < 16) {
       source = bytes;
