@@ -4,9 +4,9 @@
 // and the recording's output events hold exactly the bytes sent.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { decodeAsciicast, outputText } from '../../../common/asciicast.ts';
@@ -58,7 +58,7 @@ function fragmented(channel: number, payload: Buffer, parts: number): Buffer {
 }
 
 /** Writes the bytes in pieces of `size`, each its own TLS record, waiting for each to be flushed. */
-async function dribble(socket: Duplex, bytes: Buffer, size: number): Promise<void> {
+async function dribble(socket: Socket, bytes: Buffer, size: number): Promise<void> {
   for (let i = 0; i < bytes.length; i += size) {
     await new Promise<void>((resolve, reject) =>
       socket.write(bytes.subarray(i, i + size), (err) => (err ? reject(err) : resolve())),
@@ -88,7 +88,7 @@ afterAll(async () => {
 });
 
 /** Runs a session whose apiserver writes `wire` (raw frame bytes) then exits; returns what was seen. */
-async function session(id: string, write: (socket: Duplex) => Promise<void>) {
+async function session(id: string, write: (socket: Socket) => Promise<void>) {
   const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
   const upstream = new WebSocket(url, [SUBPROTOCOL_V5], { ca: caPem, perMessageDeflate: false });
   await new Promise((r, j) => upstream.once('open', r).once('error', j));
@@ -103,8 +103,8 @@ async function session(id: string, write: (socket: Duplex) => Promise<void>) {
   });
   const client = new FakeSocket();
   const relay = new Relay({ client, upstream, recording, tty: true });
-  const socket = (apiserver as unknown as { _socket: Duplex })._socket;
-  socket.setNoDelay?.(true);
+  const socket = (apiserver as unknown as { _socket: Socket })._socket;
+  socket.setNoDelay(true);
   await write(socket);
   apiserver.send(exitStatus(0));
   apiserver.close(1000);
