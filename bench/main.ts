@@ -13,6 +13,7 @@ import { keystrokeBench } from './keystroke.ts';
 import { latencyBench } from './latency.ts';
 import { offlineBench } from './offline.ts';
 import { offlineCliBench } from './offline-cli.ts';
+import { recordingCostBench } from './recording-cost.ts';
 import { replicasBench } from './replicas.ts';
 import type { BenchResult } from './result.ts';
 import { spawnSandbox } from './sandbox-process.ts';
@@ -73,6 +74,7 @@ try {
       recordingFile: (id) => recordingPath(rec.dataDir, id),
     }),
   );
+  await bench('recording', () => recordingCostBench({ bytes: quick ? 16 << 20 : 256 << 20 }));
   // Its own sandbox and recorder: RSS must be the recorder's alone, and 1,000 pods' execs must not
   // slow the other benchmarks' sandbox.
   await bench('concurrency', () =>
