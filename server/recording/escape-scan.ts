@@ -7,7 +7,7 @@
 // chunk holds. Short inputs (keystrokes) are scanned bytewise: a copy and a call cost more there.
 
 /** 1 for bytes JSON must escape inside a string. */
-export const NEEDS_ESCAPE = new Uint8Array(256);
+const NEEDS_ESCAPE = new Uint8Array(256);
 for (let b = 0; b < 0x20; b++) NEEDS_ESCAPE[b] = 1;
 NEEDS_ESCAPE[0x22] = 1;
 NEEDS_ESCAPE[0x5c] = 1;
@@ -98,10 +98,4 @@ export function scanFrom(bytes: Uint8Array, from: number): number {
 /** The copy is stale: scanFrom copies afresh next time. */
 export function forget(): void {
   source = null;
-}
-
-/** Index of the first byte at or after `from` that needs escaping, or -1. */
-export function nextEscape(bytes: Uint8Array, from = 0): number {
-  forget();
-  return scanFrom(bytes, from);
 }

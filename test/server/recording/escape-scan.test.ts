@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { nextEscape, scanFrom } from '../../../server/recording/escape-scan.ts';
+import { forget, scanFrom } from '../../../server/recording/escape-scan.ts';
 import { escapeJson } from '../../../server/recording/json-text.ts';
 
 const CHUNK = 1 << 20;
 const naive = (b: Uint8Array, from: number) =>
   b.findIndex((c, i) => i >= from && (c < 0x20 || c === 0x22 || c === 0x5c));
+
+/** The first byte to escape at or after `from`, from a fresh copy. */
+function nextEscape(bytes: Uint8Array, from = 0): number {
+  forget();
+  return scanFrom(bytes, from);
+}
 
 describe('nextEscape (16 bytes a step)', () => {
   it('finds each kind of byte at every lane of a step, and in the bytewise tail', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextEscape } from '../../../server/recording/escape-scan.ts';
+import { forget, scanFrom } from '../../../server/recording/escape-scan.ts';
 import { escapeJson, incompleteTail, JsonTextStream } from '../../../server/recording/json-text.ts';
 
 /** What the recorder wrote before: a streaming TextDecoder, then JSON.stringify. */
@@ -42,6 +42,12 @@ function randomBytes(next: () => number, length: number, garbage: number): Buffe
     n += part.length;
   }
   return Buffer.concat(parts);
+}
+
+/** The first byte to escape at or after `from`, from a fresh copy. */
+function nextEscape(bytes: Uint8Array, from = 0): number {
+  forget();
+  return scanFrom(bytes, from);
 }
 
 describe('JsonTextStream', () => {
