@@ -2,7 +2,7 @@
 //
 // Bulk output is mostly bytes that need no escape, and the scan for the few that do ran at about
 // 1 GB/s in JavaScript (four bytes a step): 5% of the recorder's CPU on bulk output. A WebAssembly
-// SIMD loop (below, 110 bytes) compares 16 bytes a step; the bytes are copied into its memory a
+// SIMD loop (below, 163 bytes) compares 16 bytes a step; the bytes are copied into its memory a
 // chunk at a time (a memcpy, far cheaper than the scan), once per chunk however many escapes the
 // chunk holds. Short inputs (keystrokes) are scanned bytewise: a copy and a call cost more there.
 
