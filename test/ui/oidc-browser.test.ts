@@ -5,7 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipE2E } from '../support/prereq.ts';
 import { rawRequest } from '../support/raw-https.ts';
-import { type OidcRig, startOidcRig } from './oidc-rig.ts';
+import { type OidcRig, ssoSignIn, startOidcRig } from './oidc-rig.ts';
 
 describe.skipIf(skipE2E('oidc browser', 'chromium'))('SSO sign-in in Chromium', () => {
   let rig: OidcRig;
@@ -24,22 +24,7 @@ describe.skipIf(skipE2E('oidc browser', 'chromium'))('SSO sign-in in Chromium', 
     await rig?.stop();
   });
 
-  /** From a page of the UI that needs sign-in, through the OP's login and consent, back to the UI. */
-  const signIn = async (login: string): Promise<Page> => {
-    // Both the recorder's and the OP's certificates are from test CAs.
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
-    const page = await context.newPage();
-    await page.goto(`${rig.rec.url}/ui/sessions`);
-    expect(new URL(page.url()).pathname).toBe('/ui/login');
-    await Promise.all([page.waitForURL((u) => u.origin === rig.op.issuer), page.click('#sso')]);
-    await page.fill('input[name=login]', login);
-    await page.fill('input[name=password]', 'any password');
-    await Promise.all([page.waitForURL(/\/interaction\//), page.click('button[type=submit]')]);
-    // The consent page, then the callback, whose page moves on to where the sign-in began.
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${rig.rec.url}/ui/sessions`, { timeout: 30_000 });
-    return page;
-  };
+  const signIn = (login: string): Promise<Page> => ssoSignIn(browser, rig, login);
 
   it('olivia signs in at the OP and sees who she is, her groups, and the session RBAC lets her read', async () => {
     const page = await signIn('olivia');

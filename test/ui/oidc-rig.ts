@@ -6,11 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { SessionCreateResponse } from '../../common/wire.ts';
-import { defaultPolicy, type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { defaultPolicy, type RbacRule, type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { call, runStream } from '../server/client.ts';
-import { startOp, type TestOp } from '../support/oidc-op.ts';
+import { type OpAccount, startOp, type TestOp } from '../support/oidc-op.ts';
 import { freePort } from '../support/ports.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 
@@ -23,16 +24,27 @@ export interface OidcRig {
   stop(): Promise<void>;
 }
 
-export async function startOidcRig(o: { runtime: 'pty' | 'runc' }): Promise<OidcRig> {
+export interface OidcRigOptions {
+  runtime: 'pty' | 'runc';
+  /** more people at the OP, beside olivia, mallory and unverified */
+  accounts?: Record<string, OpAccount>;
+  /** more RBAC rules, beside oidc:auditors reading sessions */
+  rules?: RbacRule[];
+}
+
+export async function startOidcRig(o: OidcRigOptions): Promise<OidcRig> {
   const dir = await mkdtemp(join(tmpdir(), 'audited-exec-oidc-'));
   const sb = await startSandbox({ runtime: o.runtime, log: () => {} });
   const policy = defaultPolicy();
-  policy.rules.push({
-    groups: ['oidc:auditors'],
-    verbs: ['get', 'list'],
-    apiGroups: ['audited-exec.io'],
-    resources: ['sessions'],
-  });
+  policy.rules.push(
+    {
+      groups: ['oidc:auditors'],
+      verbs: ['get', 'list'],
+      apiGroups: ['audited-exec.io'],
+      resources: ['sessions'],
+    },
+    ...(o.rules ?? []),
+  );
   sb.setRbac(policy);
   // The redirect URI registered at the OP is the public URL's: the recorder's port is chosen first.
   const port = await freePort();
@@ -45,6 +57,7 @@ export async function startOidcRig(o: { runtime: 'pty' | 'runc' }): Promise<Oidc
       olivia: { email: 'olivia@example.com', groups: ['auditors'] },
       mallory: { email: 'mallory@example.com', groups: ['interns'] },
       unverified: { email: 'eve@example.com', email_verified: false },
+      ...o.accounts,
     },
   });
   const rec = await startRecorder({
@@ -92,4 +105,21 @@ export async function startOidcRig(o: { runtime: 'pty' | 'runc' }): Promise<Oidc
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** From a page of the UI that needs sign-in, through the OP's login and consent, back to the UI. */
+export async function ssoSignIn(browser: Browser, rig: OidcRig, login: string): Promise<Page> {
+  // Both the recorder's and the OP's certificates are from test CAs.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  await page.goto(`${rig.rec.url}/ui/sessions`);
+  expect(new URL(page.url()).pathname).toBe('/ui/login');
+  await Promise.all([page.waitForURL((u) => u.origin === rig.op.issuer), page.click('#sso')]);
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', 'any password');
+  await Promise.all([page.waitForURL(/\/interaction\//), page.click('button[type=submit]')]);
+  // The consent page, then the callback, whose page moves on to where the sign-in began.
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${rig.rec.url}/ui/sessions`, { timeout: 30_000 });
+  return page;
 }
