@@ -6,6 +6,7 @@
 // own: `open`, one `syslog` per event, `close`, sent together (the server answers in order).
 import { connect, type Socket } from 'node:net';
 import type { SiemSink } from '../sink.ts';
+import { exchange } from './socket-exchange.ts';
 import { rfc5424 } from './syslog.ts';
 
 const OFFERS = 'relp_version=0\nrelp_software=audited-exec\ncommands=syslog';
@@ -65,51 +66,37 @@ export class RelpSink implements SiemSink {
       relpFrame(events.length + 2, 'close', ''),
     ];
     const last = events.length + 1;
-    return new Promise((resolve, reject) => {
-      const socket: Socket = connect({
-        host: this.#url.hostname.replace(/^\[|\]$/g, ''),
-        port: Number(this.#url.port),
-      });
-      let pending: Buffer = Buffer.alloc(0);
-      let acked = 0;
-      let done = false;
-      const onAbort = () => finish(new Error('the recorder is stopping'));
-      const finish = (err?: Error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        if (err) reject(err);
-        else resolve();
-      };
-      const timer = setTimeout(
-        () =>
-          finish(
-            new Error(`the RELP receiver did not acknowledge the batch within ${this.#o.timeoutMs / 1000} s`),
-          ),
-        this.#o.timeoutMs,
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => socket.write(Buffer.concat(frames)));
-      socket.on('data', (chunk: Buffer) => {
-        const { frames: answers, rest } = parseFrames(Buffer.concat([pending, chunk]));
-        pending = rest;
-        for (const a of answers) {
-          if (a.command === 'serverclose') return finish(new Error('the RELP receiver closed the session'));
-          if (a.command !== 'rsp' || a.txnr < 1 || a.txnr > last) continue;
-          if (!a.data.startsWith('200')) {
-            return finish(new Error(`the RELP receiver refused message ${a.txnr}: ${a.data.split('\n')[0]}`));
+    const socket: Socket = connect({
+      host: this.#url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(this.#url.port),
+    });
+    return exchange({
+      socket,
+      signal,
+      timeoutMs: this.#o.timeoutMs,
+      late: 'the RELP receiver did not acknowledge the batch',
+      closedEarly: 'the RELP connection closed before every message was acknowledged',
+      run: ({ finish }) => {
+        let pending: Buffer = Buffer.alloc(0);
+        let acked = 0;
+        socket.once('connect', () => socket.write(Buffer.concat(frames)));
+        socket.on('data', (chunk: Buffer) => {
+          const { frames: answers, rest } = parseFrames(Buffer.concat([pending, chunk]));
+          pending = rest;
+          for (const a of answers) {
+            if (a.command === 'serverclose') return finish(new Error('the RELP receiver closed the session'));
+            if (a.command !== 'rsp' || a.txnr < 1 || a.txnr > last) continue;
+            if (!a.data.startsWith('200')) {
+              return finish(
+                new Error(`the RELP receiver refused message ${a.txnr}: ${a.data.split('\n')[0]}`),
+              );
+            }
+            // Answers come in order: the open's, then each message's.
+            acked = Math.max(acked, a.txnr);
+            if (acked === last) return finish();
           }
-          // Answers come in order: the open's, then each message's.
-          acked = Math.max(acked, a.txnr);
-          if (acked === last) return finish();
-        }
-      });
-      socket.once('error', (err) => finish(err));
-      socket.once('close', () =>
-        finish(new Error('the RELP connection closed before every message was acknowledged')),
-      );
+        });
+      },
     });
   }
 }

@@ -11,6 +11,7 @@ import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { SiemEvent } from '../../../common/siem-event.ts';
 import type { SiemSink } from '../sink.ts';
+import { exchange } from './socket-exchange.ts';
 
 /** RFC 5424 facility 13, "log audit". */
 const FACILITY = 13;
@@ -67,44 +68,30 @@ export class SyslogSink implements SiemSink {
 
   send(events: readonly string[], signal: AbortSignal): Promise<void> {
     const data = events.map((e) => octetCounted(rfc5424(e))).join('');
-    return new Promise((resolve, reject) => {
-      const socket = this.#connect();
-      let done = false;
-      const onAbort = () => finish(new Error('the recorder is stopping'));
-      const finish = (err?: Error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        if (err) reject(err);
-        else resolve();
-      };
-      const timer = setTimeout(
-        () =>
-          finish(
-            new Error(`the syslog receiver did not take the batch within ${this.#o.timeoutMs / 1000} s`),
-          ),
-        this.#o.timeoutMs,
-      );
-      let ended = false;
-      socket.once(this.#url.protocol === 'tls:' ? 'secureConnect' : 'connect', () => {
-        socket.end(data, () => {
-          ended = true;
+    const socket = this.#connect();
+    return exchange({
+      socket,
+      signal,
+      timeoutMs: this.#o.timeoutMs,
+      late: 'the syslog receiver did not take the batch',
+      closedEarly: 'the syslog connection closed before the receiver finished',
+      run: ({ finish }) => {
+        let ended = false;
+        socket.once(this.#url.protocol === 'tls:' ? 'secureConnect' : 'connect', () => {
+          socket.end(data, () => {
+            ended = true;
+          });
         });
-      });
-      socket.on('data', () => {}); // a receiver that talks back must not stall us
-      // The receiver closed its side after reading ours to the end: it has every message.
-      socket.once('end', () =>
-        finish(
-          ended ? undefined : new Error('the syslog receiver closed the connection before reading the batch'),
-        ),
-      );
-      socket.once('error', (err) => finish(err));
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('close', () =>
-        finish(new Error('the syslog connection closed before the receiver finished')),
-      );
+        socket.on('data', () => {}); // a receiver that talks back must not stall us
+        // The receiver closed its side after reading ours to the end: it has every message.
+        socket.once('end', () =>
+          finish(
+            ended
+              ? undefined
+              : new Error('the syslog receiver closed the connection before reading the batch'),
+          ),
+        );
+      },
     });
   }
 
