@@ -26,6 +26,7 @@ import {
   DEFAULT_PAGE,
   decodeCursor,
   encodeCursor,
+  type InterruptedSession,
   type JobLock,
   MAX_PAGE,
   type RecorderStore,
@@ -212,27 +213,40 @@ export class SqliteStore implements RecorderStore {
     this.#db.handle.prepare('DELETE FROM sessions WHERE id = ?').run(id);
   }
 
-  async interruptStale(o: Parameters<Store['interruptStale']>[0]): Promise<number> {
+  async interruptStale(o: Parameters<Store['interruptStale']>[0]): Promise<InterruptedSession[]> {
     let where = `((state = 'pending' AND started_at < ?) OR (? AND state = 'running'))`;
     const args: SQLInputValue[] = [o.pendingBefore, o.running ? 1 : 0];
     if (o.replicas) {
       where += ' AND (replica IS NULL OR replica IN (SELECT value FROM json_each(?)))';
       args.push(JSON.stringify(o.replicas));
     }
+    const stale = () =>
+      this.#db.handle
+        .prepare(`SELECT * FROM sessions WHERE ${where}`)
+        .all(...args)
+        .map(fromRow);
+    const patch: SessionPatch = { state: 'interrupted', error: o.error, endedAt: o.endedAt };
+    const marked = (s: SessionRecord): InterruptedSession => ({
+      session: { ...s, ...patch },
+      was: s.state === 'pending' ? 'pending' : 'running',
+    });
     try {
-      return this.#write(() => {
-        const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;
-        return Number(this.#db.handle.prepare(sql).run(o.error, o.endedAt, ...args).changes);
-      });
+      // One process owns this database: what the SELECT saw is what the UPDATE marks.
+      return this.#write(() =>
+        this.#db.transaction(() => {
+          const found = stale();
+          const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;
+          this.#db.handle.prepare(sql).run(o.error, o.endedAt, ...args);
+          return found.map(marked);
+        }),
+      );
     } catch (err) {
       if (!isDiskFull(err)) throw err;
       // Start-up on a full disk: hold the marks in memory (readers see them) and store them later.
-      const stale = this.#db.handle.prepare(`SELECT id, state FROM sessions WHERE ${where}`).all(...args);
-      const patch: SessionPatch = { state: 'interrupted', error: o.error, endedAt: o.endedAt };
-      let n = 0;
-      for (const row of stale)
-        if (this.#holdIf(String(row.id), row.state as SessionRecord['state'], patch)) n++;
-      return n;
+      return stale()
+        .map((s) => this.#pending.overlay(s))
+        .filter((s) => this.#holdIf(s.id, s.state, patch))
+        .map(marked);
     }
   }
 

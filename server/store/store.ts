@@ -31,7 +31,9 @@ export interface Store {
   listSessionsEndedBefore(before: string): Promise<SessionRecord[]>;
   /** Removes the session row (retention); recordings and evidence are removed by their owners. */
   deleteSession(id: string): Promise<void>;
-  /** Sessions left pending/running by a recorder that died: marked interrupted with `error`. */
+  /** Sessions left pending/running by a recorder that died: marked interrupted with `error`.
+   *  Resolves with each one marked, so the caller can announce the ends (the SIEM export); a
+   *  session is in one caller's answer only, however many replicas mark at once. */
   interruptStale(options: {
     pendingBefore: string;
     running: boolean;
@@ -40,8 +42,15 @@ export interface Store {
     /** Only sessions recorded by these replicas (SessionRecord.replica), and those that name
      *  none; absent: every session (one recorder). */
     replicas?: readonly string[];
-  }): Promise<number>;
+  }): Promise<InterruptedSession[]>;
   close(): Promise<void>;
+}
+
+/** A session interruptStale marked: as stored now, and the state it was left in (a pending one
+ *  never started, so no end of it is announced). */
+export interface InterruptedSession {
+  session: SessionRecord;
+  was: 'pending' | 'running';
 }
 
 /**

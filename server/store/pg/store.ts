@@ -10,6 +10,7 @@ import type { ObjectStore } from '../../storage/object-store.ts';
 import type { SignInFailureStore } from '../../ui/sign-in-limit.ts';
 import {
   encodeCursor,
+  type InterruptedSession,
   type JobLock,
   type RecorderStore,
   type ReplicaRegistry,
@@ -135,14 +136,21 @@ export class PgStore implements RecorderStore {
     await this.#db.query('DELETE FROM sessions WHERE id = $1', [id]);
   }
 
-  async interruptStale(o: Parameters<Store['interruptStale']>[0]): Promise<number> {
+  async interruptStale(o: Parameters<Store['interruptStale']>[0]): Promise<InterruptedSession[]> {
     const mine = o.replicas ? ' AND (replica IS NULL OR replica = ANY($5::text[]))' : '';
-    const r = await this.#db.query(
-      `UPDATE sessions SET state = 'interrupted', error = $1, ended_at = $2
-       WHERE ((state = 'pending' AND started_at < $3) OR ($4 AND state = 'running'))${mine}`,
+    // FOR UPDATE: a replica marking at the same time waits for these rows, then finds them no
+    // longer open, so each session is returned to one caller.
+    const { rows } = await this.#db.query(
+      `WITH stale AS (
+         SELECT id, state AS was FROM sessions
+         WHERE ((state = 'pending' AND started_at < $3) OR ($4 AND state = 'running'))${mine}
+         FOR UPDATE)
+       UPDATE sessions s SET state = 'interrupted', error = $1, ended_at = $2
+       FROM stale WHERE s.id = stale.id
+       RETURNING s.*, stale.was`,
       [o.error, o.endedAt, o.pendingBefore, o.running, ...(o.replicas ? [o.replicas] : [])],
     );
-    return r.rowCount ?? 0;
+    return rows.map((r) => ({ session: fromPgRow(r), was: r.was === 'pending' ? 'pending' : 'running' }));
   }
 
   async close(): Promise<void> {

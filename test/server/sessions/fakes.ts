@@ -9,7 +9,7 @@ import type { RecordingWriter } from '../../../server/recording/writer.ts';
 import type { OpenContext } from '../../../server/sessions/driver.ts';
 import type { ChannelSocket } from '../../../server/sessions/socket.ts';
 import type { StreamOpener, StreamRequest, UpstreamResult } from '../../../server/sessions/upstream.ts';
-import type { Store } from '../../../server/store/store.ts';
+import type { InterruptedSession, Store } from '../../../server/store/store.ts';
 
 /** One end of a WebSocket: what the code under test sends is in `sent`; `receive` delivers a frame. */
 export class FakeSocket extends EventEmitter implements ChannelSocket {
@@ -145,8 +145,16 @@ export class MemoryStore implements Store {
   async deleteSession(id: string): Promise<void> {
     this.rows.delete(id);
   }
-  async interruptStale(): Promise<number> {
-    return 0;
+  async interruptStale(o: Parameters<Store['interruptStale']>[0]): Promise<InterruptedSession[]> {
+    const marked: InterruptedSession[] = [];
+    for (const row of this.rows.values()) {
+      const stale = row.state === 'pending' ? row.startedAt < o.pendingBefore : o.running && row.state === 'running';
+      if (!stale || (o.replicas && row.replica && !o.replicas.includes(row.replica))) continue;
+      const session = { ...row, state: 'interrupted' as const, error: o.error, endedAt: o.endedAt };
+      this.rows.set(row.id, session);
+      marked.push({ session: { ...session }, was: row.state === 'pending' ? 'pending' : 'running' });
+    }
+    return marked;
   }
   async close(): Promise<void> {}
 }

@@ -108,13 +108,22 @@ describe('SqliteStore on a full disk', () => {
   });
 
   it('marks stale sessions at start-up on a full disk instead of throwing', async () => {
-    const n = await store.interruptStale({
+    const marked = await store.interruptStale({
       pendingBefore: '2027-01-01T00:00:00.000Z',
       running: true,
       error: `the recorder stopped ${BIG}`,
       endedAt: '2026-06-01T00:00:00.000Z',
     });
-    expect(n).toBe(3);
+    // Each one as it will be stored, with the state it was left in (the caller announces those ends).
+    const byId = marked.sort((a, b) => a.session.id.localeCompare(b.session.id));
+    expect(byId.map((m) => [m.session.id, m.was, m.session.state, m.session.endedAt])).toEqual(
+      [1, 2, 3].map((i) => [
+        session(i).id,
+        i === 3 ? 'pending' : 'running',
+        'interrupted',
+        '2026-06-01T00:00:00.000Z',
+      ]),
+    );
     expect(store.pendingWrites).toBe(3);
     expect((await store.getSession(session(1).id))?.state).toBe('interrupted');
     expect((await store.getSession(session(3).id))?.state).toBe('interrupted');

@@ -201,8 +201,12 @@ export function describeSessionContract(engine: string, factory: StoreFactory): 
       await store.insertSession(sessionRecord(72, { ...open, state: 'running', startedAt: at(72) }));
       await store.insertSession(sessionRecord(73, { state: 'ended' }));
       const options = { pendingBefore: at(80), error: 'the recorder stopped', endedAt: at(100) };
-      expect(await store.interruptStale({ ...options, running: false })).toBe(1);
-      expect(await store.interruptStale({ ...options, running: true })).toBe(1);
+      const pendingOnly = await store.interruptStale({ ...options, running: false });
+      expect(pendingOnly.map((m) => [m.session.id, m.was])).toEqual([[sessionId(70), 'pending']]);
+      const running = await store.interruptStale({ ...options, running: true });
+      // The record as stored now, so the caller can announce its end.
+      expect(running).toEqual([{ session: await store.getSession(sessionId(72)), was: 'running' }]);
+      expect(running[0]!.session).toMatchObject({ state: 'interrupted', error: 'the recorder stopped' });
       const states = await Promise.all(
         [70, 71, 72, 73].map(async (n) => (await store.getSession(sessionId(n)))!),
       );
@@ -217,12 +221,26 @@ export function describeSessionContract(engine: string, factory: StoreFactory): 
       await store.insertSession(sessionRecord(82, open));
       await store.insertSession(sessionRecord(83, { ...open, replica: 'r-gone' }));
       const options = { pendingBefore: at(0), running: true, error: 'its replica died', endedAt: at(100) };
-      expect(await store.interruptStale({ ...options, replicas: ['r-dead', 'r-gone'] })).toBe(3);
+      const marked = await store.interruptStale({ ...options, replicas: ['r-dead', 'r-gone'] });
+      expect(marked.map((m) => m.session.id).sort()).toEqual([80, 82, 83].map(sessionId));
       const states = await Promise.all(
         [80, 81, 82, 83].map(async (n) => (await store.getSession(sessionId(n)))!.state),
       );
       expect(states).toEqual(['interrupted', 'running', 'interrupted', 'interrupted']);
-      expect(await store.interruptStale({ ...options, replicas: [] })).toBe(0);
+      expect(await store.interruptStale({ ...options, replicas: [] })).toEqual([]);
+    });
+
+    it('hands each session to one of several replicas marking at once', async () => {
+      const open = { endedAt: undefined, exitCode: undefined, state: 'running' as const, replica: 'r-dead' };
+      for (let n = 90; n < 100; n++) await store.insertSession(sessionRecord(n, open));
+      const options = { pendingBefore: at(0), running: true, error: 'its replica died', endedAt: at(100) };
+      // As replicas would: each its own store on the same database.
+      const stores = [store, await opened.sibling(), await opened.sibling()];
+      const all = await Promise.all(
+        [...stores, ...stores].map((s) => s.interruptStale({ ...options, replicas: ['r-dead'] })),
+      );
+      const ids = all.flat().map((m) => m.session.id);
+      expect(ids.sort()).toEqual(Array.from({ length: 10 }, (_, i) => sessionId(90 + i)));
     });
 
     it('is ready while open', async () => {
