@@ -28,6 +28,13 @@ export interface SessionEventMap {
   started: [session: SessionRecord];
   /** A started session's final state is stored (its recording digest included when it has one). */
   ended: [session: SessionRecord, outcome: SessionOutcome];
+  /**
+   * A session this replica's recover or takeOver marked interrupted: its recorder (this process's
+   * previous run, or a dead replica) never stored its end. Not `ended`: its recording is not this
+   * run's to seal or upload (the uploader's start-up pass takes this volume's leftovers). Told on one
+   * replica only, the one whose store update marked it.
+   */
+  interrupted: [session: SessionRecord];
   /** New shim events were stored for sessions that are no longer pending or running. */
   eventsArrived: [sessionIds: string[]];
   /** A session runs without the env marker: the shim should expect an unmarked exec. */
@@ -46,6 +53,7 @@ export class SessionEvents {
   readonly #listeners: { [K in SessionEventName]: Listener<K>[] } = {
     started: [],
     ended: [],
+    interrupted: [],
     eventsArrived: [],
     inferredExec: [],
     shimEventsStored: [],

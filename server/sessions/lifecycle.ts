@@ -9,6 +9,7 @@ import { type Termination, terminationMarker, terminationStatus } from '../../co
 import type { SessionKind, SessionRecord, SessionState } from '../../common/wire.ts';
 import { sameUser, type UserInfo } from '../auth/user.ts';
 import type { RecordingWriter } from '../recording/writer.ts';
+import type { InterruptedSession } from '../store/store.ts';
 import {
   driverFor,
   type Opened,
@@ -50,7 +51,8 @@ export class SessionLifecycle {
   /**
    * Start-up: sessions a previous run of this replica left open are marked interrupted (pending ones
    * only past the stream timeout: a plugin may still open those), then each driver removes what is
-   * left of them. Sessions of other replicas are theirs (takeOver ends those of dead ones).
+   * left of them. Sessions of other replicas are theirs (takeOver ends those of dead ones). Each
+   * one marked is announced (`interrupted` on the bus).
    */
   async recover(): Promise<void> {
     const own = this.#services.replica;
@@ -62,8 +64,8 @@ export class SessionLifecycle {
     for (const driver of this.#drivers.values()) await driver.recover?.();
   }
 
-  /** Sessions recorded by replicas that died (their lease ran out): ended interrupted, then each
-   *  driver removes what is left of them. Returns how many. */
+  /** Sessions recorded by replicas that died (their lease ran out): ended interrupted and announced,
+   *  then each driver removes what is left of them. Returns how many. */
   async takeOver(replicas: readonly string[]): Promise<number> {
     if (replicas.length === 0) return 0;
     const n = await this.#interrupt(replicas, 'the recorder replica recording this session stopped');
@@ -72,10 +74,11 @@ export class SessionLifecycle {
   }
 
   async #interrupt(replicas: readonly string[] | undefined, error: string): Promise<number> {
-    const { store, clock, streamTimeoutMs } = this.#services;
+    const { store, clock, streamTimeoutMs, events } = this.#services;
+    let marked: InterruptedSession[];
     try {
       // On a full disk the marks are held in memory and stored once there is room (store/pending.ts).
-      return await store.interruptStale({
+      marked = await store.interruptStale({
         pendingBefore: new Date(clock().getTime() - streamTimeoutMs).toISOString(),
         running: true,
         error,
@@ -86,6 +89,9 @@ export class SessionLifecycle {
       this.#services.log?.(`warning: could not mark sessions left open as interrupted: ${errorMessage(err)}`);
       return 0;
     }
+    // Only a started session's end is announced, as `ended` is (a pending one was never exported).
+    for (const m of marked) if (m.was === 'running') events.emit('interrupted', m.session);
+    return marked.length;
   }
 
   /**

@@ -68,7 +68,7 @@ describe('SessionLifecycle', () => {
     driver = new FakeDriver();
     seen = [];
     const events = new SessionEvents();
-    for (const event of ['started', 'ended', 'inferredExec'] as const)
+    for (const event of ['started', 'ended', 'interrupted', 'inferredExec'] as const)
       events.on(event, (...args: unknown[]) => seen.push({ event, args }));
     services = {
       store,
@@ -284,5 +284,30 @@ describe('SessionLifecycle', () => {
     expect((await store.getSession('11111111-2222-4333-8444-555555555555'))?.state).toBe('pending');
     expect(await lifecycle.unopened.sweep()).toBe(0);
     expect(driver.cleaned.map((s) => s.id)).toEqual([session().id]);
+  });
+
+  it("announces each started session recover and takeOver end as interrupted, never as 'ended'", async () => {
+    const id = (n: number) => `11111111-2222-4333-8444-${String(n).padStart(12, '0')}`;
+    const old = new Date(Date.now() - 62_000).toISOString();
+    services.replica = 'r-self';
+    await store.insertSession(session({ id: id(1), state: 'running', replica: 'r-self' }));
+    await store.insertSession(session({ id: id(2), state: 'running', replica: 'r-dead' }));
+    await store.insertSession(session({ id: id(3), state: 'running', replica: 'r-alive' }));
+    // Never started: marked, but there is no start to match an end.
+    await store.insertSession(session({ id: id(4), startedAt: old }));
+    await lifecycle.recover();
+    expect(await lifecycle.takeOver(['r-dead'])).toBe(1);
+    expect(await lifecycle.takeOver(['r-dead'])).toBe(0);
+    expect(seen.map((e) => [e.event, (e.args[0] as SessionRecord).id])).toEqual([
+      ['interrupted', id(1)],
+      ['interrupted', id(2)],
+    ]);
+    expect(seen[1]!.args[0]).toEqual(await store.getSession(id(2)));
+    expect(seen[1]!.args[0]).toMatchObject({
+      state: 'interrupted',
+      error: 'the recorder replica recording this session stopped',
+    });
+    expect((await store.getSession(id(4)))?.state).toBe('interrupted');
+    expect((await store.getSession(id(3)))?.state).toBe('running');
   });
 });
