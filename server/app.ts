@@ -99,7 +99,6 @@ export async function createRecorder(
   const drain = new Drain();
   registerHealth({ router, store, disk, closing: () => state.closing, draining: () => drain.active });
   const { lifecycle: sessions, terminate } = registerSessionRoutes(router, services);
-  await sessions.recover();
   const modules = await registerModules({
     settings,
     router,
@@ -114,6 +113,8 @@ export async function createRecorder(
     ...(trust.admissionCa ? { admissionCallerCa: trust.admissionCa } : {}),
     ...(trust.clientCa ? { clientCa: trust.clientCa } : {}),
   });
+  // After the modules subscribed (the SIEM export tells each recovered session's end), before listening.
+  await sessions.recover();
   const server = await listen({ settings, tls, router, cas: trust.all, drain });
   const port = (server.address() as AddressInfo).port;
   const localUrl = urlOf(settings.host, port);

@@ -182,6 +182,7 @@ function registerAdmission(deps: ModuleDeps): SessionParams | undefined {
     sessionParams.start();
     // An ended session's marker must stop passing the policy as soon as possible.
     services.events.on('ended', () => void sessionParams.publish());
+    services.events.on('interrupted', () => void sessionParams.publish());
   }
   // The apiserver identifies itself to the webhook with its client certificate; it carries no token.
   const admission = createAdmissionHandler({

@@ -5,7 +5,9 @@
 // end are exported by the replica that records it (the bus only tells that replica); a shim's
 // commands and alerts by the replica that ingested them, before it acks them to the shim (a shim
 // that resends to another replica after a lost ack makes that replica send them too, with the same
-// ids); a break-glass use by the replica whose admission webhook allowed it.
+// ids); a break-glass use by the replica whose admission webhook allowed it. A session whose
+// recorder died ends interrupted on the replica whose recover or takeover marked it in the store
+// (one per session: the store's update decides), and that replica exports its session.ended.
 
 import {
   type BreakGlassUse,
@@ -58,6 +60,8 @@ export class SiemExport {
     this.#unsubscribe = [
       bus.on('started', (s) => this.#append(sessionStartedEvent(s, this.#replica))),
       bus.on('ended', (s) => this.#append(sessionEndedEvent(s, this.#replica))),
+      // Its recorder died: the same session.ended (same id) its end would have been, from here.
+      bus.on('interrupted', (s) => this.#append(sessionEndedEvent(s, this.#replica))),
       bus.on('shimEventsStored', (events, sessions) => this.#shimEvents(events, sessions)),
       bus.on('breakGlass', (use: BreakGlassUse) => this.#append(breakGlassEvent(use, this.#replica))),
     ];
