@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ServerToShim } from '../../../common/shim-protocol.ts';
-import type { SiemEvent } from '../../../common/siem-event.ts';
+import { type SiemEvent, siemEventId } from '../../../common/siem-event.ts';
 import type { SessionCreateResponse, ShimEvent } from '../../../common/wire.ts';
 import { parseSinkSpecs } from '../../../server/siem/sink-spec.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
@@ -153,4 +153,50 @@ describe.skipIf(skipE2E('SIEM export across replicas', 'postgres'))('SIEM export
     expect(resent.every((e) => firstTime(e) < before)).toBe(true);
     expect(new Set(webhook.events.map((e) => e.id)).size).toBe(total);
   });
+
+  it("a dead replica's running session: session.ended (interrupted) once, from the replica that took it over", async () => {
+    const { store } = replicas.a.recorder;
+    // A replica that claimed a session, then stopped heartbeating a minute ago.
+    const created = await createExecSession<SessionCreateResponse>(replicas.a, alice);
+    const id = created.body.id;
+    await store.updateSession(id, { state: 'running', replica: 'replica-dead' });
+    await store.replicas.heartbeat(
+      'replica-dead',
+      'https://127.0.0.1:1',
+      new Date(Date.now() - 60_000).toISOString(),
+    );
+    const ends = () =>
+      webhook.events.filter((e) => e.type === 'session.ended' && e.audited_exec.session_id === id);
+    // A replica calls another dead only once it has heartbeated for a lease (20 s), then every 10 s.
+    await until(
+      () => ends().length > 0,
+      () => `${webhook.events.length} events`,
+      120_000,
+    );
+    const [ended] = ends();
+    expect(ended!.id).toBe(siemEventId(['session.ended', id]));
+    expect(['replica-a', 'replica-b']).toContain(ended!.observer.name);
+    expect(ended!.audited_exec.session).toMatchObject({
+      state: 'interrupted',
+      error: 'the recorder replica recording this session stopped',
+    });
+    // Once: the takeover forgot the dead replica; a later session's end comes after any resend.
+    const deadline = Date.now() + 60_000;
+    while ((await store.replicas.list()).some((r) => r.id === 'replica-dead')) {
+      if (Date.now() > deadline) throw new Error('replica-dead is still registered after its takeover');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const r of [replicas.a, replicas.b]) {
+      const later = await createExecSession<SessionCreateResponse>(r, alice);
+      expect((await runStream(r, alice, later.body.streamPath)).exitCode).toBe(0);
+      await until(
+        () =>
+          webhook.events.some(
+            (e) => e.type === 'session.ended' && e.audited_exec.session_id === later.body.id,
+          ),
+        () => `${webhook.events.length} events`,
+      );
+    }
+    expect(ends()).toHaveLength(1);
+  }, 180_000);
 });
