@@ -148,7 +148,8 @@ export class MemoryStore implements Store {
   async interruptStale(o: Parameters<Store['interruptStale']>[0]): Promise<InterruptedSession[]> {
     const marked: InterruptedSession[] = [];
     for (const row of this.rows.values()) {
-      const stale = row.state === 'pending' ? row.startedAt < o.pendingBefore : o.running && row.state === 'running';
+      const stale =
+        row.state === 'pending' ? row.startedAt < o.pendingBefore : o.running && row.state === 'running';
       if (!stale || (o.replicas && row.replica && !o.replicas.includes(row.replica))) continue;
       const session = { ...row, state: 'interrupted' as const, error: o.error, endedAt: o.endedAt };
       this.rows.set(row.id, session);
