@@ -226,10 +226,14 @@ export class SqliteStore implements RecorderStore {
         .all(...args)
         .map(fromRow);
     const patch: SessionPatch = { state: 'interrupted', error: o.error, endedAt: o.endedAt };
-    const marked = (s: SessionRecord): InterruptedSession => ({
-      session: { ...s, ...patch },
-      was: s.state === 'pending' ? 'pending' : 'running',
-    });
+    const was = (s: SessionRecord) => (s.state === 'pending' ? ('pending' as const) : ('running' as const));
+    // Held only while the stored state, plus what is held already, is still the one found.
+    const hold = () =>
+      stale()
+        .filter((s) => this.#holdIf(s.id, s.state, patch))
+        .map((s) => ({ session: this.#pending.overlay(s), was: was(s) }));
+    // Updates held earlier (a full disk) must land first: these marks queue behind them.
+    if (this.#pending.size) return hold();
     try {
       // One process owns this database: what the SELECT saw is what the UPDATE marks.
       return this.#write(() =>
@@ -237,16 +241,13 @@ export class SqliteStore implements RecorderStore {
           const found = stale();
           const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;
           this.#db.handle.prepare(sql).run(o.error, o.endedAt, ...args);
-          return found.map(marked);
+          return found.map((s) => ({ session: { ...s, ...patch }, was: was(s) }));
         }),
       );
     } catch (err) {
       if (!isDiskFull(err)) throw err;
       // Start-up on a full disk: hold the marks in memory (readers see them) and store them later.
-      return stale()
-        .map((s) => this.#pending.overlay(s))
-        .filter((s) => this.#holdIf(s.id, s.state, patch))
-        .map(marked);
+      return hold();
     }
   }
 

@@ -129,6 +129,18 @@ describe('SqliteStore on a full disk', () => {
     expect((await store.getSession(session(3).id))?.state).toBe('interrupted');
   });
 
+  it('on a full disk, does not mark a session whose held end already came', async () => {
+    await store.updateSession(session(1).id, { state: 'ended', exitCode: 0, error: BIG });
+    const marked = await store.interruptStale({
+      pendingBefore: '2027-01-01T00:00:00.000Z',
+      running: true,
+      error: 'the recorder stopped',
+      endedAt: '2026-06-01T00:00:00.000Z',
+    });
+    expect(marked.map((m) => m.session.id).sort()).toEqual([session(2).id, session(3).id]);
+    expect((await store.getSession(session(1).id))?.state).toBe('ended');
+  });
+
   it('refuses a new session with its own error, answered 507 with a sentence at the edge', async () => {
     const err = await store.insertSession({ ...session(99, 'pending'), error: BIG }).catch((e) => e);
     expect(err).toBeInstanceOf(StoreError);
