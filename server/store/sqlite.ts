@@ -235,15 +235,15 @@ export class SqliteStore implements RecorderStore {
     // Updates held earlier (a full disk) must land first: these marks queue behind them.
     if (this.#pending.size) return hold();
     try {
-      // One process owns this database: what the SELECT saw is what the UPDATE marks.
-      return this.#write(() =>
-        this.#db.transaction(() => {
-          const found = stale();
-          const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;
-          this.#db.handle.prepare(sql).run(o.error, o.endedAt, ...args);
-          return found.map((s) => ({ session: { ...s, ...patch }, was: was(s) }));
-        }),
-      );
+      // One process owns this database and nothing awaits between the two statements, so what the
+      // SELECT saw is what the UPDATE marks. (No explicit transaction: a full disk can roll one back
+      // itself, and the ROLLBACK that follows would then hide SQLITE_FULL.)
+      return this.#write(() => {
+        const found = stale();
+        const sql = `UPDATE sessions SET state = 'interrupted', error = ?, ended_at = ? WHERE ${where}`;
+        this.#db.handle.prepare(sql).run(o.error, o.endedAt, ...args);
+        return found.map((s) => ({ session: { ...s, ...patch }, was: was(s) }));
+      });
     } catch (err) {
       if (!isDiskFull(err)) throw err;
       // Start-up on a full disk: hold the marks in memory (readers see them) and store them later.
