@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { SessionCreateResponse } from '../../common/wire.ts';
 import { defaultPolicy, type RbacRule, type Sandbox, startSandbox } from '../sandbox/index.ts';
-import { call, runStream } from '../server/client.ts';
+import { createExecSession, runStream } from '../server/client.ts';
 import { type OpAccount, startOp, type TestOp } from '../support/oidc-op.ts';
 import { freePort } from '../support/ports.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
@@ -77,19 +76,10 @@ export async function startOidcRig(o: OidcRigOptions): Promise<OidcRig> {
       },
     },
   });
-  const created = await call<SessionCreateResponse>(
+  const created = await createExecSession(
     rec,
     { token: sb.tokens.alice! },
-    'POST',
-    '/api/v1/sessions',
-    {
-      kind: 'exec',
-      namespace: 'default',
-      pod: 'web',
-      tty: false,
-      stdin: false,
-      command: ['sh', '-c', 'echo hello from alice'],
-    },
+    { command: ['sh', '-c', 'echo hello from alice'] },
   );
   expect(created.status, created.text).toBe(201);
   expect((await runStream(rec, { token: sb.tokens.alice! }, created.body.streamPath)).exitCode).toBe(0);

@@ -5,9 +5,9 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminationOf } from '../../common/termination.ts';
-import type { SessionCreateResponse, SessionRecord } from '../../common/wire.ts';
+import type { SessionRecord } from '../../common/wire.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
-import { call, runStream, type StreamResult } from '../server/client.ts';
+import { call, createExecSession, runStream, type StreamResult } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 
@@ -40,19 +40,10 @@ describe.skipIf(skipE2E('ui terminate e2e', 'root', 'runc', 'chromium'))(
         headless: true,
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
       });
-      const created = await call<SessionCreateResponse>(
+      const created = await createExecSession(
         rec,
         { token: sb.tokens.alice! },
-        'POST',
-        '/api/v1/sessions',
-        {
-          kind: 'exec',
-          namespace: 'default',
-          pod: 'web',
-          tty: false,
-          stdin: false,
-          command: ['sh', '-c', 'while :; do echo tick; sleep 1; done'],
-        },
+        { command: ['sh', '-c', 'while :; do echo tick; sleep 1; done'] },
       );
       expect(created.status).toBe(201);
       id = created.body.id;

@@ -7,11 +7,10 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionCreateResponse } from '../../common/wire.ts';
 import { parseSettings } from '../../server/config.ts';
 import { createPki, type KeyPair } from '../sandbox/ca.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
-import { call, runStream } from '../server/client.ts';
+import { createExecSession, runStream } from '../server/client.ts';
 import type { RawReply } from '../support/raw-https.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 
@@ -59,19 +58,10 @@ describe('trusted proxy (--trusted-proxy-names) with real client certificates', 
         trustedProxy: flags.trustedProxy!,
       },
     });
-    const created = await call<SessionCreateResponse>(
+    const created = await createExecSession(
       rec,
       { token: sb.tokens.alice! },
-      'POST',
-      '/api/v1/sessions',
-      {
-        kind: 'exec',
-        namespace: 'default',
-        pod: 'web',
-        tty: false,
-        stdin: false,
-        command: ['sh', '-c', 'echo proxied'],
-      },
+      { command: ['sh', '-c', 'echo proxied'] },
     );
     expect(created.status, created.text).toBe(201);
     expect((await runStream(rec, { token: sb.tokens.alice! }, created.body.streamPath)).exitCode).toBe(0);
