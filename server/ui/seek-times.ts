@@ -40,12 +40,21 @@ export function seekTargets(
   lines: readonly LineEnd[],
   windowS = ECHO_WINDOW_S,
 ): number[] {
+  // Commands come in time order, so where the window starts only moves forward: one pass over the
+  // lines for all commands, plus each window's few lines.
+  let from = 0;
   return commands.map(({ t, program }) => {
-    const near = lines.filter((l) => l.t >= t - CLOCK_SLACK_S && l.t <= t + windowS);
-    const typed = program ? near.find((l) => l.text.includes(program)) : undefined;
-    const after = typed ?? near.find((l) => l.t >= t);
+    while (from < lines.length && lines[from]!.t < t - CLOCK_SLACK_S) from++;
+    let typed: LineEnd | undefined;
+    let after: LineEnd | undefined;
+    for (let i = from; i < lines.length && lines[i]!.t <= t + windowS && !typed; i++) {
+      const l = lines[i]!;
+      if (program && l.text.includes(program)) typed = l;
+      else if (!after && l.t >= t) after = l;
+    }
+    const chosen = typed ?? after;
     // Just past the event, so the player has drawn it.
-    return after ? Math.round((after.t + 0.001) * 1000) / 1000 : t;
+    return chosen ? Math.round((chosen.t + 0.001) * 1000) / 1000 : t;
   });
 }
 

@@ -18,6 +18,7 @@ import { RecorderClient } from '../../plugin/client.ts';
 import { createPluginBin, type PluginBin } from '../support/plugin-bin.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import { runCommand } from '../support/terminal-screen.ts';
+import { postTerminateForm } from '../support/terminate-form.ts';
 import { type OidcRig, ssoSignIn, startOidcRig } from '../ui/oidc-rig.ts';
 
 const SESSION_LINE = /Session ([0-9a-f-]{36}) recorded by /;
@@ -129,15 +130,7 @@ describe.skipIf(skipE2E('sso + terminate e2e', 'root', 'runc', 'chromium', 'kube
       expect(await page.locator('#live-badge').textContent()).toBe('LIVE');
       expect(await page.locator('#terminate-form').count()).toBe(0);
       // The same action a moderator's page sends, with ivan's own session and CSRF token.
-      const answer = await page.evaluate(async (sessionId) => {
-        const csrf = (document.querySelector('input[name=_csrf]') as HTMLInputElement).value;
-        const res = await fetch(`/ui/sessions/${sessionId}/terminate`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body: new URLSearchParams({ _csrf: csrf, reason: 'not mine to end' }),
-        });
-        return { status: res.status, body: await res.json() };
-      }, id);
+      const answer = await postTerminateForm(page, id, 'not mine to end');
       expect(answer.status).toBe(403);
       expect(answer.body.details.causes[0].reason).toBe('SESSION_TERMINATE_FORBIDDEN');
       expect((await auditor.getSession(id)).state).toBe('running');

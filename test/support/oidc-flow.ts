@@ -1,9 +1,7 @@
 // A browser's trip through sign-in at the test OP, without a browser: /ui/oidc/start at the recorder,
 // the OP's redirects with a cookie jar, its dev login and consent forms, up to (not into) the
 // recorder's callback. The test then sends the callback itself, as it likes.
-import { request } from 'node:https';
-import type { RawReply } from './raw-https.ts';
-import { rawRequest } from './raw-https.ts';
+import { type RawReply, rawRequest } from './raw-https.ts';
 
 export interface ToCallback {
   /** the query the OP redirected to the callback with (code, state, iss) */
@@ -16,21 +14,7 @@ function send(
   url: URL,
   o: { method: string; ca: string; headers: Record<string, string>; body?: string },
 ): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: o.method, ca: o.ca, headers: o.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(o.body);
-  });
+  return rawRequest({ url: url.href, caPem: o.ca }, o.method, url.href, o.headers, o.body);
 }
 
 /** Cookies by name, whatever their path (the OP's interaction cookies are per-path; names differ). */

@@ -10,6 +10,7 @@ import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { call, createExecSession, runStream, type StreamResult } from '../server/client.ts';
 import { skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
+import { postTerminateForm } from '../support/terminate-form.ts';
 
 describe.skipIf(skipE2E('ui terminate e2e', 'root', 'runc', 'chromium'))(
   'terminating from the web UI',
@@ -69,15 +70,7 @@ describe.skipIf(skipE2E('ui terminate e2e', 'root', 'runc', 'chromium'))(
         expect(await page.locator('#live-badge').textContent()).toBe('LIVE');
         expect(await page.locator('#terminate-form').count()).toBe(0);
         // The form as a moderator's page would send it, with the auditor's own valid CSRF token.
-        const answer = await page.evaluate(async (sessionId) => {
-          const csrf = (document.querySelector('input[name=_csrf]') as HTMLInputElement).value;
-          const res = await fetch(`/ui/sessions/${sessionId}/terminate`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-            body: new URLSearchParams({ _csrf: csrf, reason: 'not mine to end' }),
-          });
-          return { status: res.status, body: await res.json() };
-        }, id);
+        const answer = await postTerminateForm(page, id, 'not mine to end');
         expect(answer.status).toBe(403);
         expect(answer.body.details.causes[0].reason).toBe('SESSION_TERMINATE_FORBIDDEN');
         const api = await call(
