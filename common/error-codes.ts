@@ -53,6 +53,14 @@ export const ERROR_CODES = {
   SESSION_STREAM_USED: { http: 409, means: 'the session’s stream was opened already; create a new session' },
   SESSION_STREAM_EXPIRED: { http: 410, means: 'the stream was not opened in time after create' },
   SESSION_PROTOCOL: { http: 400, means: 'the WebSocket does not offer a channel subprotocol' },
+  SESSION_STREAM_HANDSHAKE: {
+    http: null,
+    means: 'the WebSocket handshake with the apiserver failed (no connection, timeout, or a bad answer)',
+  },
+  SESSION_STREAM_PROTOCOL: {
+    http: null,
+    means: 'a WebSocket peer broke RFC 6455 framing (the stream was closed with 1002, 1007 or 1009)',
+  },
   RECORDING_FAILED: { http: 503, means: 'the session’s recording could not be written, so it was ended' },
   NODE_DEBUG_TIMEOUT: { http: 504, means: 'the node-debug pod did not start within the timeout' },
   NODE_DEBUG_POD_GONE: { http: 500, means: 'the node-debug pod was deleted before it started' },

@@ -2,8 +2,11 @@
 // unchanged (same channel protocol on both sides); output is written to the recording before it is
 // forwarded, so the user never sees anything the recording lacks. If the recording fails, the
 // session ends (fail closed).
-// Output frames of one event-loop turn are recorded as one event (one synchronous write, so no
-// queue and no promise between arrival and forwarding), then forwarded one by one, unchanged.
+// Where both sockets are raw (frame-socket.ts), stdout/stderr frames go from the apiserver's socket
+// to the user's as the bytes that came, each read's payload recorded first (the tap below: one
+// synchronous write per run of one stream, then the write to the user). Every other message, and
+// all output where a side is not raw, comes here as a message: output messages of one event-loop
+// turn are recorded as one event, then forwarded one by one.
 import type { RawData } from 'ws';
 import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -13,7 +16,10 @@ import { type ChannelSocket, closeSocket, OPEN } from './socket.ts';
 import { isEnvMissing, type UpstreamResult } from './upstream.ts';
 
 /** What the relay writes to: the recording (recording/writer.ts). */
-export type RecordingSink = Pick<RecordingWriter, 'outputFrames' | 'clientFrame' | 'failure' | 'marker'>;
+export type RecordingSink = Pick<
+  RecordingWriter,
+  'output' | 'outputFrames' | 'clientFrame' | 'failure' | 'marker'
+>;
 
 /** Above this many buffered bytes on the receiving socket, the sending side is paused. */
 const HIGH_WATER = 2 * 1024 * 1024;
@@ -137,6 +143,36 @@ export class Relay {
     ws.on('error', (err: unknown) =>
       closed(`the exec stream to the Kubernetes API broke: ${errorMessage(err)}`),
     );
+    ws.forwardOutput?.(this.#o.client, {
+      output: (runs) => ws === this.#upstream && this.#tapOutput(runs),
+      written: () => this.#forwarded(),
+    });
+  }
+
+  /** Output the upstream socket forwards as it came: recorded here first. False: not forwarded. */
+  #tapOutput(runs: readonly { stream: 1 | 2; chunks: readonly Buffer[] }[]): boolean {
+    if (this.#finished) return false;
+    this.#sawUpstream = true;
+    this.#early = null;
+    if (runs.length > 0) this.#sawOutput = true;
+    // Output that came as messages before it goes first.
+    this.#flush();
+    if (this.#finished) return false;
+    try {
+      for (const run of runs) this.#o.recording.output(run.stream, run.chunks);
+      return true;
+    } catch (err) {
+      this.#recordingFailed(err);
+      return false;
+    }
+  }
+
+  /** Forwarded output backs up on the user's socket: the apiserver's waits until it drained. */
+  #forwarded(): void {
+    const client = this.#o.client;
+    if (client.bufferedAmount <= HIGH_WATER || this.#upstream.isPaused || this.#finished) return;
+    this.#upstream.pause();
+    client.once('drain', () => this.#throttle('out'));
   }
 
   #fromUpstream(buf: Buffer): void {

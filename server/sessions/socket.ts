@@ -1,10 +1,21 @@
-// The WebSocket surface the session code uses, on either side of a session: ws's WebSocket in
+// The WebSocket surface the session code uses, on either side of a session: frame-socket.ts in
 // production, an in-memory pair in tests (test/server/sessions/fakes.ts).
 
 /** WebSocket readyState values (ws and the browser's). */
 export const CONNECTING = 0;
 export const OPEN = 1;
 export const CLOSED = 3;
+
+/** The relay's side of forwarding output as it came (frame-socket.ts). */
+export interface OutputTap {
+  /**
+   * The stdout/stderr payload of one read, in runs of one stream, before any of it is forwarded:
+   * recorded here. False: forward none of it (the session is over).
+   */
+  output(runs: readonly { stream: 1 | 2; chunks: readonly Buffer[] }[]): boolean;
+  /** The read's frames were written to the user's socket. */
+  written(): void;
+}
 
 export interface ChannelSocket {
   readonly protocol: string;
@@ -20,6 +31,12 @@ export interface ChannelSocket {
   once(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
   removeAllListeners(event?: string): unknown;
+  /**
+   * Where both ends are raw WebSockets: stdout/stderr messages read here go to `to` as the same
+   * bytes, their payload handed to `tap` first; false (or absent) where they cannot, and every
+   * message stays a 'message' event.
+   */
+  forwardOutput?(to: ChannelSocket, tap: OutputTap): boolean;
 }
 
 export function closeSocket(ws: ChannelSocket): void {

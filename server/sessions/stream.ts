@@ -4,48 +4,40 @@
 // apiserver refusal of an exec reaches the user as the same HTTP status and message the apiserver
 // gave (what kubectl would have shown).
 import type { IncomingMessage } from 'node:http';
-import { WebSocketServer } from 'ws';
 import { SUBPROTOCOL_V4, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { refuseUpgrade } from '../http/respond.ts';
 import type { UpgradeContext } from '../http/router.ts';
 import type { SessionLifecycle } from './lifecycle.ts';
 import type { Handshake } from './opening.ts';
-import type { ChannelSocket } from './socket.ts';
 import { requireSessionId } from './validate.ts';
+import { acceptWebSocket } from './ws-handshake.ts';
 
 export function streamPath(id: string): string {
   return `/api/v1/sessions/${id}/stream`;
 }
 
 export function streamHandler(lifecycle: SessionLifecycle) {
-  const wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    maxPayload: 16 * 1024 * 1024,
-    handleProtocols: (offered) =>
-      offered.has(SUBPROTOCOL_V5) ? SUBPROTOCOL_V5 : offered.has(SUBPROTOCOL_V4) ? SUBPROTOCOL_V4 : false,
-  });
-
   return async (ctx: UpgradeContext): Promise<void> => {
     await lifecycle.open({
       user: ctx.user!,
       id: requireSessionId(ctx.params.id),
       offersProtocol: offersChannelProtocol(ctx.req),
-      handshake: handshake(wss, ctx),
+      handshake: handshake(ctx),
     });
   };
 }
 
-function handshake(wss: WebSocketServer, ctx: UpgradeContext): Handshake {
+function handshake(ctx: UpgradeContext): Handshake {
   return {
-    accept() {
-      let client: ChannelSocket | null = null;
-      // handleUpgrade (no verifyClient) calls back synchronously, or never for a socket that died.
-      wss.handleUpgrade(ctx.req, ctx.socket, ctx.head, (ws) => {
-        client = ws;
-      });
-      return client;
-    },
+    accept: () =>
+      acceptWebSocket({
+        req: ctx.req,
+        socket: ctx.socket,
+        head: ctx.head,
+        maxPayload: 16 * 1024 * 1024,
+        protocol: (offered) =>
+          offered.has(SUBPROTOCOL_V5) ? SUBPROTOCOL_V5 : offered.has(SUBPROTOCOL_V4) ? SUBPROTOCOL_V4 : null,
+      }),
     refuse: (status) => refuseUpgrade(ctx.socket, status),
   };
 }

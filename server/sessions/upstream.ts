@@ -1,8 +1,7 @@
 // Opens exec and attach streams on the apiserver with the recorder's credentials plus impersonation and
-// Audit-ID: the channel protocol spoken with `ws` directly, because client-node's Exec cannot add
-// headers. Offers v5 first, v4 as fallback, like kubectl.
+// Audit-ID: the WebSocket opened by ws-handshake.ts (client-node's Exec cannot add headers, and the
+// relay forwards the raw frames). Offers v5 first, v4 as fallback, like kubectl.
 import { createSecureContext, type SecureContext } from 'node:tls';
-import WebSocket from 'ws';
 import { SUBPROTOCOLS } from '../../common/channel.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { failureStatus, type Status } from '../../common/status.ts';
@@ -14,6 +13,7 @@ import {
   type KubeClient,
 } from '../kube/client.ts';
 import type { ChannelSocket } from './socket.ts';
+import { connectWebSocket } from './ws-handshake.ts';
 
 export type UpstreamResult =
   | { ok: true; ws: ChannelSocket; protocol: string }
@@ -47,53 +47,37 @@ export async function openChannelStream(
 ): Promise<UpstreamResult> {
   const opts = await kube.connectionOptions(impersonationHeaders(impersonate, auditId));
   const url = kube.wsUrl(path);
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, [...SUBPROTOCOLS], {
-      ...(opts as WebSocket.ClientOptions),
-      ...(url.startsWith('wss:') ? { secureContext: sharedContext(opts) } : {}),
-      perMessageDeflate: false,
-      handshakeTimeout: 15_000,
+  try {
+    const r = await connectWebSocket({
+      url,
+      protocols: SUBPROTOCOLS,
+      request: { ...opts, ...(url.startsWith('wss:') ? { secureContext: sharedContext(opts) } : {}) },
+      handshakeTimeoutMs: 15_000,
       maxPayload: 16 * 1024 * 1024,
     });
-    let settled = false;
-    const settle = (r: UpstreamResult) => {
-      if (settled) return;
-      settled = true;
-      resolve(r);
+    if (r.ok) return { ok: true, ws: r.socket, protocol: r.socket.protocol };
+    return { ok: false, status: refusalStatus(r.refusal.status, r.refusal.body, what) };
+  } catch (err) {
+    return {
+      ok: false,
+      status: failureStatus(
+        502,
+        `cannot open the ${what} stream on the Kubernetes API: ${errorMessage(err)}`,
+      ),
     };
-    ws.once('open', () => settle({ ok: true, ws, protocol: ws.protocol }));
-    ws.once('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const code = res.statusCode ?? 502;
-        let status: Status;
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<Status>;
-          status = failureStatus(
-            code,
-            body.message ?? `the Kubernetes API refused the ${what} (HTTP ${code})`,
-            {
-              ...(body.reason ? { reason: body.reason } : {}),
-            },
-          );
-        } catch {
-          status = failureStatus(code, `the Kubernetes API refused the ${what} (HTTP ${code})`);
-        }
-        settle({ ok: false, status });
-        ws.terminate();
-      });
+  }
+}
+
+/** The apiserver's answer instead of 101 → a Status with its code and (when it sent one) its message. */
+function refusalStatus(code: number, body: Buffer, what: string): Status {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as Partial<Status>;
+    return failureStatus(code, parsed.message ?? `the Kubernetes API refused the ${what} (HTTP ${code})`, {
+      ...(parsed.reason ? { reason: parsed.reason } : {}),
     });
-    ws.once('error', (err) => {
-      settle({
-        ok: false,
-        status: failureStatus(
-          502,
-          `cannot open the ${what} stream on the Kubernetes API: ${errorMessage(err)}`,
-        ),
-      });
-    });
-  });
+  } catch {
+    return failureStatus(code, `the Kubernetes API refused the ${what} (HTTP ${code})`);
+  }
 }
 
 /** TLS material of the last context built: it changes only when the kubeconfig's certificates do. */

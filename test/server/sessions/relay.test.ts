@@ -25,6 +25,10 @@ function sink(fail = false) {
       out.push(...frames);
       for (const f of frames) order.push(`o:${f.subarray(1).toString()}`);
     },
+    output(stream: 1 | 2, chunks: Uint8Array | readonly Uint8Array[]) {
+      const parts = chunks instanceof Uint8Array ? [chunks] : chunks;
+      s.outputFrames([Buffer.concat([Buffer.from([stream]), ...parts])]);
+    },
     clientFrame(frame: Buffer) {
       fromClient.push(frame);
     },
