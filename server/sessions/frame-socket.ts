@@ -5,8 +5,9 @@
 // Forwarding (forwardOutput): a binary message from the apiserver whose first payload byte is
 // stdout or stderr goes to the user's socket as the same bytes, header and all, fragment by
 // fragment (server-to-client frames are unmasked on both hops, so they are valid there unchanged):
-// no message assembled, no copy, no new header. Each read's output payload is handed to the tap
-// (the relay records it) before the read's bytes are written on. Every other message (status,
+// no message assembled, no copy, no new header, whole frames only. The output payload of a short
+// read, or of all the full reads of one event-loop turn, is handed to the tap (the relay records
+// it) before those bytes are written on. Every other message (status,
 // close channel, text, anything from the user) is assembled and emitted as 'message', in wire
 // order with the forwarded output. Pings are answered here and pongs dropped; neither is forwarded.
 // What this side sends is framed here: masked with a fresh random key per frame by a client (never
@@ -46,7 +47,12 @@ interface Pending {
   runs: { stream: 1 | 2; chunks: Buffer[] }[];
   /** Whether the last whole frame ends its message. */
   fin: boolean;
+  /** Bytes read into it (recorded or held for a frame still being read). */
+  bytes: number;
 }
+
+/** Output of at least this many bytes in one read waits for the rest of the turn's reads. */
+const BATCH_FROM = 8 * 1024;
 
 type MessageMode = 'none' | 'undecided' | 'forward' | 'assemble';
 
@@ -235,10 +241,24 @@ export class FrameSocket extends EventEmitter implements ChannelSocket {
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.#fail(err);
-    } finally {
-      this.#flushOutput();
+    }
+    const p = this.#pending;
+    if (!p || this.#flushSoon) return;
+    // A short read (a keystroke's echo, a prompt) goes now. A full one (bulk output: TLS hands out
+    // a read per 16 KiB record) waits for the other reads of this event-loop turn, so a turn's
+    // output is one recording write and one socket write, as the message path batched it.
+    if (p.bytes < BATCH_FROM) this.#flushOutput();
+    else {
+      this.#flushSoon = true;
+      setImmediate(this.#flushTurn);
     }
   }
+
+  #flushSoon = false;
+  readonly #flushTurn = () => {
+    this.#flushSoon = false;
+    this.#flushOutput();
+  };
 
   /** The peer broke the protocol: close with its code, say why, stop reading. */
   #fail(err: FrameError): void {
@@ -347,6 +367,7 @@ export class FrameSocket extends EventEmitter implements ChannelSocket {
 
   /** Queues raw bytes of a forwarded frame for this read's write (adjacent views merged). */
   #forward(bytes: Buffer): void {
+    this.#output().bytes += bytes.length;
     append(this.#framePieces, bytes);
   }
 
@@ -359,7 +380,7 @@ export class FrameSocket extends EventEmitter implements ChannelSocket {
   }
 
   #output(): Pending {
-    this.#pending ??= { pieces: [], runs: [], fin: true };
+    this.#pending ??= { pieces: [], runs: [], fin: true, bytes: 0 };
     return this.#pending;
   }
 
@@ -389,12 +410,14 @@ export class FrameSocket extends EventEmitter implements ChannelSocket {
   }
 
   #peerEnded(): void {
+    this.#flushOutput();
     if (this.#state === OPEN) this.#state = CLOSING;
     this.#socket.end();
   }
 
   #closed(): void {
     if (this.#state === CLOSED) return;
+    this.#flushOutput();
     this.#state = CLOSED;
     this.emit('close', this.#closeCode, this.#closeReason);
   }
