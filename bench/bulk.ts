@@ -5,16 +5,26 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { type ChannelStream, type Endpoint, openDirect, openRecorded } from './channel-client.ts';
 import type { BenchResult } from './result.ts';
-import { ms, round } from './stats.ts';
+import { ms, round, within } from './stats.ts';
 
-async function drain(open: Promise<ChannelStream>): Promise<{ bytes: number; ms: number; id?: string }> {
+/** Slowest throughput taken for a live stream: below it the run fails rather than waits on. */
+const FLOOR_BYTES_PER_S = 2 << 20;
+
+async function drain(
+  open: Promise<ChannelStream>,
+  o: { name: string; expected: number },
+): Promise<{ bytes: number; ms: number; id?: string }> {
   const t0 = process.hrtime.bigint();
   const s = await open;
   let bytes = 0;
   s.onOutput((c) => {
     bytes += c.length;
   });
-  await s.closed;
+  await within(
+    s.closed,
+    120 + Math.ceil(o.expected / FLOOR_BYTES_PER_S),
+    () => `the ${o.name} stream did not end (${bytes} of ${o.expected} bytes received)`,
+  );
   return { bytes, ms: ms(process.hrtime.bigint() - t0), ...(s.sessionId ? { id: s.sessionId } : {}) };
 }
 
@@ -48,9 +58,9 @@ export async function bulkBench(o: {
   // x rather than NUL: a NUL is six characters of JSON (\u0000), an x is one, as with text output.
   const cmd = `head -c ${o.bytes} /dev/zero | tr '\\0' x`;
   const spec = { command: ['sh', '-c', cmd], tty: false, stdin: false };
-  const direct = await drain(openDirect(o.api, spec));
-  const relayed = await drain(openDirect(o.relay, spec));
-  const recorded = await drain(openRecorded(o.recorder, spec));
+  const direct = await drain(openDirect(o.api, spec), { name: 'direct', expected: o.bytes });
+  const relayed = await drain(openDirect(o.relay, spec), { name: 'bare relay', expected: o.bytes });
+  const recorded = await drain(openRecorded(o.recorder, spec), { name: 'recorded', expected: o.bytes });
   const file = o.recordingFile(recorded.id!);
   const recordedBytes = await recordedOutputBytes(file);
   const onDisk = (await stat(file)).size;

@@ -21,7 +21,7 @@ export interface ExecSpec {
 
 export interface ChannelStream {
   ws: WebSocket;
-  /** Called with every stdout (or stderr) payload. */
+  /** Called with every stdout (or stderr) payload; the first listener also gets what came before it. */
   onOutput(fn: (chunk: Buffer) => void): void;
   send(channel: number, payload: Buffer | string): void;
   /** Resolves with the close code once the stream ended. */
@@ -90,9 +90,13 @@ function openWs(url: string, ep: Endpoint): Promise<WebSocket> {
 
 function wrap(ws: WebSocket, sessionId?: string): ChannelStream {
   const listeners: ((c: Buffer) => void)[] = [];
+  // Output that comes before anyone listens (a stream is opened, then others, then read) is kept
+  // for the first listener: dropped, a benchmark waiting for it would wait forever.
+  let held: Buffer[] | null = [];
   ws.on('message', (data: Buffer) => {
     const f = decodeFrame(data);
     if (f && (f.channel === Channel.stdout || f.channel === Channel.stderr)) {
+      if (listeners.length === 0) held?.push(f.payload);
       for (const l of listeners) l(f.payload);
     }
   });
@@ -100,7 +104,12 @@ function wrap(ws: WebSocket, sessionId?: string): ChannelStream {
   ws.on('error', () => {});
   return {
     ws,
-    onOutput: (fn) => listeners.push(fn),
+    onOutput: (fn) => {
+      listeners.push(fn);
+      const early = held ?? [];
+      held = null;
+      for (const c of early) fn(c);
+    },
     send: (channel, payload) => ws.send(encodeFrame(channel, payload)),
     closed,
     ...(sessionId ? { sessionId } : {}),

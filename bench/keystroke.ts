@@ -10,7 +10,11 @@ import {
   openRecorded,
 } from './channel-client.ts';
 import type { BenchResult } from './result.ts';
-import { ms, round, summarize } from './stats.ts';
+import { ms, round, summarize, within } from './stats.ts';
+
+/** Generous on a loaded 2-core machine: a round trip takes milliseconds; a lost echo never comes. */
+const ECHO_DEADLINE_S = 30;
+const READY_DEADLINE_S = 120;
 
 /** A raw-tty `cat` that says ready: each byte sent comes back from the process itself. */
 export const ECHO_SPEC: ExecSpec = {
@@ -19,33 +23,41 @@ export const ECHO_SPEC: ExecSpec = {
   stdin: true,
 };
 
-export async function ready(s: ChannelStream): Promise<void> {
+export async function ready(s: ChannelStream, name = 'stream'): Promise<void> {
   let seen = '';
-  await new Promise<void>((resolve) =>
-    s.onOutput((c) => {
-      seen += c.toString('latin1');
-      if (seen.includes('ready')) resolve();
-    }),
+  await within(
+    new Promise<void>((resolve) =>
+      s.onOutput((c) => {
+        seen += c.toString('latin1');
+        if (seen.includes('ready')) resolve();
+      }),
+    ),
+    READY_DEADLINE_S,
+    () => `the ${name} stream never said ready (output so far: ${JSON.stringify(seen.slice(-80))})`,
   );
 }
 
 /** Sends `count` single bytes one after another; returns each round trip in ms. */
-export async function roundTrips(s: ChannelStream, count: number): Promise<number[]> {
+export async function roundTrips(s: ChannelStream, count: number, name = 'stream'): Promise<number[]> {
   const samples: number[] = [];
   let waiter: ((c: Buffer) => void) | null = null;
   s.onOutput((c) => waiter?.(c));
   for (let i = 0; i < count; i++) {
     const byte = String.fromCharCode(97 + (i % 26));
     const t0 = process.hrtime.bigint();
-    await new Promise<void>((resolve) => {
-      waiter = (c) => {
-        if (c.includes(byte)) {
-          waiter = null;
-          resolve();
-        }
-      };
-      s.send(Channel.stdin, byte);
-    });
+    await within(
+      new Promise<void>((resolve) => {
+        waiter = (c) => {
+          if (c.includes(byte)) {
+            waiter = null;
+            resolve();
+          }
+        };
+        s.send(Channel.stdin, byte);
+      }),
+      ECHO_DEADLINE_S,
+      () => `keystroke ${i + 1} on the ${name} stream was never echoed`,
+    );
     samples.push(ms(process.hrtime.bigint() - t0));
   }
   return samples;
@@ -63,14 +75,14 @@ export async function keystrokeBench(o: {
     direct: await openDirect(o.api, ECHO_SPEC),
     relay: await openDirect(o.relay, ECHO_SPEC),
   };
-  await Promise.all(Object.values(streams).map(ready));
+  await Promise.all(Object.entries(streams).map(([name, s]) => ready(s, name)));
   const samples: Record<keyof typeof streams, number[]> = { recorded: [], direct: [], relay: [] };
   const sides = Object.keys(streams) as (keyof typeof streams)[];
   // Interleave blocks so drift (other load on the machine) hits every side alike.
   const block = 50;
-  for (const side of sides) await roundTrips(streams[side], 20); // warm-up
+  for (const side of sides) await roundTrips(streams[side], 20, side); // warm-up
   for (let done = 0; done < o.keystrokes; done += block) {
-    for (const side of sides) samples[side].push(...(await roundTrips(streams[side], block)));
+    for (const side of sides) samples[side].push(...(await roundTrips(streams[side], block, side)));
   }
   for (const s of Object.values(streams)) {
     s.send(Channel.stdin, '\x04');

@@ -43,7 +43,7 @@ export async function siemBench(o: {
       none: await openRecorded(o.recorder, ECHO_SPEC),
       dead: await openRecorded(sinked, ECHO_SPEC),
     };
-    await Promise.all(Object.values(streams).map(ready));
+    await Promise.all(Object.values(streams).map((s) => ready(s)));
     const samples = { none: [] as number[], dead: [] as number[] };
     const block = 50;
     for (const side of ['none', 'dead'] as const) await roundTrips(streams[side], 20); // warm-up

@@ -36,3 +36,15 @@ export function round(n: number, digits = 2): number {
 }
 
 export const ms = (ns: bigint): number => Number(ns) / 1e6;
+
+/**
+ * `p`, or a rejection saying `what` did not happen within `seconds`: a benchmark waits for events,
+ * never for a fixed time, but never forever either (a lost event must fail the run, not hang it).
+ */
+export function within<T>(p: Promise<T>, seconds: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()} (waited ${seconds} s)`)), seconds * 1000);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
