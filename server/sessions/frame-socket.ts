@@ -103,15 +103,16 @@ export class FrameSocket extends EventEmitter implements ChannelSocket {
   #outOpen = false;
 
   readonly #events: FrameEvents = {
+    // Nothing after a close frame, or after the connection was failed, counts.
     header: (h, raw) => {
       this.#current = h;
-      if (!this.#closeReceived) this.#header(h, raw);
+      if (!this.#closeReceived && !this.#failed) this.#header(h, raw);
     },
     payload: (bytes) => {
-      if (!this.#closeReceived) this.#payload(bytes);
+      if (!this.#closeReceived && !this.#failed) this.#payload(bytes);
     },
     end: (h) => {
-      if (!this.#closeReceived) this.#frameEnd(h);
+      if (!this.#closeReceived && !this.#failed) this.#frameEnd(h);
     },
   };
 

@@ -14,6 +14,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAsciicast, outputText } from '../../../common/asciicast.ts';
 import { Channel, SUBPROTOCOL_V5 } from '../../../common/channel.ts';
+import { failureStatus } from '../../../common/status.ts';
 import { RecordingWriter, recordingPath, reserveRecording } from '../../../server/recording/writer.ts';
 import type { FrameSocket } from '../../../server/sessions/frame-socket.ts';
 import { Relay, type RelayResult } from '../../../server/sessions/relay.ts';
@@ -211,7 +212,7 @@ async function session(id: string) {
     return r;
   });
   const cast = async () => decodeAsciicast(await readFile(recordingPath(dir, id), 'utf8'));
-  return { user: user.peer, api, result, cast };
+  return { user: user.peer, api, result, cast, relay };
 }
 
 describe('Relay between raw WebSockets', () => {
@@ -301,7 +302,8 @@ describe('Relay between raw WebSockets', () => {
     it(`closes the apiserver's stream with ${code} on ${what}; what came before reached the user`, async () => {
       const s = await session(`66666666-6666-4666-8666-${String(++ids).padStart(12, '0')}`);
       const before = frame({ opcode: Opcode.binary, payload: msg(Channel.stdout, 'before\r\n') });
-      await s.api.write(Buffer.concat([before, bad]));
+      const after = frame({ opcode: Opcode.binary, payload: msg(Channel.stdout, 'after\r\n') });
+      await s.api.write(Buffer.concat([before, bad, after]));
       const result = await s.result;
       expect(result.outcome).toBe('upstream-closed');
       expect(result.message).toMatch(/broke/);
@@ -309,9 +311,34 @@ describe('Relay between raw WebSockets', () => {
       expect(s.api.frames.find((f) => f.opcode === Opcode.close)!.payload.readUInt16BE(0)).toBe(code);
       await s.user.until(() => s.user.frames.some((f) => f.opcode === Opcode.close));
       expect(s.user.frames[0]!.payload.toString()).toBe('\x01before\r\n');
-      expect(outputText(await s.cast())).toContain('before\r\n');
+      expect(s.user.frames.some((f) => f.payload.includes('after'))).toBe(false);
+      const recorded = outputText(await s.cast());
+      expect(recorded).toContain('before\r\n');
+      expect(recorded).not.toContain('after');
     });
   }
+
+  it('ends a forwarded fragmented message before a message of its own (a moderator ends the session mid-message)', async () => {
+    const s = await session('88888888-8888-4888-8888-888888888888');
+    await s.api.write(frame({ fin: false, opcode: Opcode.binary, payload: msg(Channel.stdout, 'half a') }));
+    await s.user.until(() => s.user.frames.length === 1);
+    s.relay.terminate({
+      marker: 'terminated by mod',
+      status: failureStatus(500, 'ended by mod'),
+    });
+    expect((await s.result).outcome).toBe('terminated');
+    await s.user.until(() => s.user.frames.some((f) => f.opcode === Opcode.close));
+    // The fragment, an empty final continuation, the status as a message of its own, the close.
+    expect(s.user.frames.map((f) => [f.opcode, f.fin, f.payload[0] ?? null])).toEqual([
+      [Opcode.binary, false, Channel.stdout],
+      [Opcode.continuation, true, null],
+      [Opcode.binary, true, Channel.status],
+      [Opcode.close, true, 0x03],
+    ]);
+    const cast = await s.cast();
+    expect(outputText(cast)).toBe('half a');
+    expect(cast.events.at(-1)).toMatchObject({ code: 'm', data: 'terminated by mod' });
+  });
 
   it('closes the user’s stream with 1002 on an unmasked frame', async () => {
     const s = await session('77777777-7777-4777-8777-777777777777');
