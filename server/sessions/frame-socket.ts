@@ -14,10 +14,9 @@
 // a key a peer chose, RFC 6455 §10.3).
 import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Channel } from '../../common/channel.ts';
-import { type ChannelSocket, CLOSED, OPEN, type OutputTap } from './socket.ts';
+import { ChannelEmitter, type ChannelSocket, CLOSED, OPEN, type OutputTap } from './socket.ts';
 import {
   CloseCode,
   encodeHeader,
@@ -67,7 +66,7 @@ function maskKey(): Buffer {
   return keys.pool.subarray(keys.at - 4, keys.at);
 }
 
-export class FrameSocket extends EventEmitter implements ChannelSocket {
+export class FrameSocket extends ChannelEmitter implements ChannelSocket {
   readonly protocol: string;
   readonly #socket: Socket;
   readonly #client: boolean;
@@ -190,17 +189,6 @@ export class FrameSocket extends EventEmitter implements ChannelSocket {
     if (this.#state === CLOSED) return;
     this.#state = CLOSING;
     this.#socket.destroy();
-  }
-
-  // Narrowed to what ChannelSocket declares.
-  override on(event: string, listener: (...args: never[]) => void): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
-  }
-  override once(event: string, listener: (...args: never[]) => void): this {
-    return super.once(event, listener as (...args: unknown[]) => void);
-  }
-  override off(event: string, listener: (...args: never[]) => void): this {
-    return super.off(event, listener as (...args: unknown[]) => void);
   }
 
   #frame(opcode: number, data: Buffer, cb?: (err?: Error | null) => void): void {

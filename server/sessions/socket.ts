@@ -2,6 +2,8 @@
 // production, an in-memory pair in tests (test/server/sessions/fakes.ts).
 
 /** WebSocket readyState values (ws and the browser's). */
+import { EventEmitter } from 'node:events';
+
 export const CONNECTING = 0;
 export const OPEN = 1;
 export const CLOSED = 3;
@@ -37,6 +39,20 @@ export interface ChannelSocket {
    * message stays a 'message' event.
    */
   forwardOutput?(to: ChannelSocket, tap: OutputTap): boolean;
+}
+
+/** An EventEmitter whose listener methods take what ChannelSocket declares (EventEmitter's generic
+ *  listeners do not assign to it): the base of a ChannelSocket implementation. */
+export class ChannelEmitter extends EventEmitter {
+  override on(event: string, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+  override once(event: string, listener: (...args: never[]) => void): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
+  }
+  override off(event: string, listener: (...args: never[]) => void): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
 }
 
 export function closeSocket(ws: ChannelSocket): void {

@@ -1,18 +1,17 @@
 // In-memory stand-ins for the session code's seams: a WebSocket on either side of a relay, a store,
 // a recording sink, a KubeClient and a stream opener. No sockets, no root, no runc.
-import { EventEmitter } from 'node:events';
 import type { RawData } from 'ws';
 import { Channel, encodeFrame } from '../../../common/channel.ts';
 import type { SessionList, SessionRecord } from '../../../common/wire.ts';
 import type { KubeClient, KubeRequest, KubeResponse } from '../../../server/kube/client.ts';
 import type { RecordingWriter } from '../../../server/recording/writer.ts';
 import type { OpenContext } from '../../../server/sessions/driver.ts';
-import type { ChannelSocket } from '../../../server/sessions/socket.ts';
+import { ChannelEmitter, type ChannelSocket } from '../../../server/sessions/socket.ts';
 import type { StreamOpener, StreamRequest, UpstreamResult } from '../../../server/sessions/upstream.ts';
 import type { InterruptedSession, Store } from '../../../server/store/store.ts';
 
 /** One end of a WebSocket: what the code under test sends is in `sent`; `receive` delivers a frame. */
-export class FakeSocket extends EventEmitter implements ChannelSocket {
+export class FakeSocket extends ChannelEmitter implements ChannelSocket {
   readonly sent: Buffer[] = [];
   readyState = 1;
   bufferedAmount = 0;
@@ -24,17 +23,6 @@ export class FakeSocket extends EventEmitter implements ChannelSocket {
   constructor(protocol = 'v5.channel.k8s.io') {
     super();
     this.protocol = protocol;
-  }
-
-  // Narrowed to what ChannelSocket declares (EventEmitter's generic listeners do not assign to it).
-  override on(event: string, listener: (...args: never[]) => void): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
-  }
-  override once(event: string, listener: (...args: never[]) => void): this {
-    return super.once(event, listener as (...args: unknown[]) => void);
-  }
-  override off(event: string, listener: (...args: never[]) => void): this {
-    return super.off(event, listener as (...args: unknown[]) => void);
   }
 
   send(data: Buffer, _options?: { binary?: boolean }, cb?: (err?: Error) => void): void {

@@ -18,24 +18,13 @@ import { failureStatus } from '../../../common/status.ts';
 import { RecordingWriter, recordingPath, reserveRecording } from '../../../server/recording/writer.ts';
 import type { FrameSocket } from '../../../server/sessions/frame-socket.ts';
 import { Relay, type RelayResult } from '../../../server/sessions/relay.ts';
-import { CloseCode, encodeHeader, FrameReader, Opcode } from '../../../server/sessions/ws-frame.ts';
+import { CloseCode, FrameReader, Opcode } from '../../../server/sessions/ws-frame.ts';
 import { acceptWebSocket, connectWebSocket } from '../../../server/sessions/ws-handshake.ts';
 import { createPki } from '../../sandbox/ca.ts';
+import { frame } from './wire-frame.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-function frame(o: { fin?: boolean; opcode: number; payload: Buffer; mask?: Buffer; rsv?: number }): Buffer {
-  const head = encodeHeader({
-    fin: o.fin ?? true,
-    opcode: o.opcode,
-    length: o.payload.length,
-    ...(o.mask ? { mask: o.mask } : {}),
-  });
-  head[0]! |= o.rsv ?? 0;
-  const body = Buffer.from(o.payload);
-  if (o.mask) for (let i = 0; i < body.length; i++) body[i]! ^= o.mask[i & 3]!;
-  return Buffer.concat([head, body]);
-}
 const msg = (channel: number, text: string | Buffer) =>
   Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(text) ? text : Buffer.from(text)]);
 

@@ -3,25 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   CloseCode,
-  encodeHeader,
   FrameError,
   type FrameHeader,
   FrameReader,
   Opcode,
 } from '../../../server/sessions/ws-frame.ts';
-
-function frame(o: { fin?: boolean; opcode: number; payload: Buffer; mask?: Buffer; rsv?: number }): Buffer {
-  const head = encodeHeader({
-    fin: o.fin ?? true,
-    opcode: o.opcode,
-    length: o.payload.length,
-    ...(o.mask ? { mask: o.mask } : {}),
-  });
-  head[0]! |= o.rsv ?? 0;
-  const body = Buffer.from(o.payload);
-  if (o.mask) for (let i = 0; i < body.length; i++) body[i]! ^= o.mask[i & 3]!;
-  return Buffer.concat([head, body]);
-}
+import { frame } from './wire-frame.ts';
 
 interface Seen {
   frames: { h: FrameHeader; raw: Buffer; payload: Buffer }[];
