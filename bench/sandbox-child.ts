@@ -16,12 +16,7 @@ process.stdout.write(
     kubeconfigs: Object.fromEntries(users.map((u) => [u, sb.kubeconfigFor(u)])),
     containerId: sb.podContainerId('default', 'web'),
     // What a shim DaemonSet pod mounts: a projected token bound to this node, audience audited-exec.
-    shimToken: sb.serviceAccountToken({
-      namespace: 'audited-exec',
-      name: 'shim',
-      nodeName: sb.nodeName,
-      audience: 'audited-exec',
-    }),
+    shimToken: sb.shimToken(),
   })}\n`,
 );
 let stopping = false;

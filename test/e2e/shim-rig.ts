@@ -117,12 +117,7 @@ export async function startShimRig(name: string, o: ShimRigOptions = {}): Promis
     sb = await startSandbox({ runtime: 'runc', log: () => {} });
     alice.token = sb.tokens.alice!;
     await rig.startRecorder();
-    const token = sb.serviceAccountToken({
-      namespace: 'audited-exec',
-      name: 'shim',
-      nodeName: sb.nodeName,
-      audience: 'audited-exec',
-    });
+    const token = sb.shimToken();
     files = writeFiles(dir, { token, 'ca.pem': rec!.caPem });
     await rig.startShim();
     return rig;

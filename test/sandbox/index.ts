@@ -20,6 +20,7 @@
  *   sb.deletePod(ns, name)      as DELETE, resolves when the containers are gone
  *   sb.podContainerId(ns, pod, container?)   64-hex id (containerID 'runc://<id>')
  *   sb.serviceAccountToken({ namespace, name, nodeName?, audience? })
+ *   sb.shimToken(node?)         what a shim DaemonSet pod on a node mounts (audience audited-exec)
  *   sb.setRbac(policy)          replace the RBAC policy at run time (defaultPolicy() to restore)
  *   sb.putConfigMap(ns, name, data)   creates or replaces a ConfigMap (as an admin would)
  *   sb.stop()                   kills every container, removes cgroups/mounts, closes the server
@@ -81,6 +82,9 @@ export interface Sandbox {
   deletePod(namespace: string, name: string): Promise<void>;
   podContainerId(namespace: string, pod: string, container?: string): string;
   serviceAccountToken(opts: ServiceAccountTokenOptions): string;
+  /** The projected token a shim DaemonSet pod mounts: the shim service account, bound to `node`
+   *  (default: this sandbox's node), audience audited-exec. */
+  shimToken(node?: string): string;
   /** The token stops authenticating (requests and TokenReview), as when its Secret is deleted. */
   revokeToken(token: string): void;
   setRbac(policy: RbacPolicy): void;
@@ -228,6 +232,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return c.id;
       },
       serviceAccountToken: (opts) => authn.serviceAccountToken(opts),
+      shimToken: (node = nodeName) =>
+        authn.serviceAccountToken({ ...SHIM_SA, nodeName: node, audience: 'audited-exec' }),
       revokeToken: (token) => authn.revoke(token),
       setRbac: (p) => {
         policy = p;

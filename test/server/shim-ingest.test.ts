@@ -39,12 +39,7 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
       return seal(id);
     };
     alice.token = sb.tokens.alice!;
-    shimToken = sb.serviceAccountToken({
-      namespace: 'audited-exec',
-      name: 'shim',
-      nodeName: sb.nodeName,
-      audience: 'audited-exec',
-    });
+    shimToken = sb.shimToken();
   }, 60_000);
   afterAll(async () => {
     shim?.ingest.close();
@@ -202,14 +197,7 @@ describe.skipIf(skipE2E('shim ingestion', 'root', 'runc'))('shim ingestion (/api
     await rec.recorder.modules.seals.drain();
     const web = sb.podContainerId('default', 'web');
     // Two nodes' shims on one recorder: the session ran on sb.nodeName.
-    const nodeB = await connect(
-      sb.serviceAccountToken({
-        namespace: 'audited-exec',
-        name: 'shim',
-        nodeName: 'node-b',
-        audience: 'audited-exec',
-      }),
-    );
+    const nodeB = await connect(sb.shimToken('node-b'));
     const nodeA = await connect(shimToken);
     expect(shim.ingest.nodes()).toEqual(expect.arrayContaining([sb.nodeName, 'node-b']));
     const before = shim.ingest.stats.sessionMismatches;

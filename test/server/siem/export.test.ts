@@ -9,13 +9,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { ServerToShim } from '../../../common/shim-protocol.ts';
 import type { SiemEvent } from '../../../common/siem-event.ts';
 import type { SessionCreateResponse, ShimEvent } from '../../../common/wire.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
 import { skipE2E } from '../../support/prereq.ts';
 import { type SpawnedRecorder, spawnRecorder } from '../../support/recorder.ts';
+import { shipAsShim } from '../../support/shim-ship.ts';
 import {
   type HttpReceiver,
   type Rsyslog,
@@ -60,12 +59,7 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
     dir = mkdtempSync(join(tmpdir(), 'siem-export-'));
     sb = await startSandbox({ log: () => {} });
     alice.token = sb.tokens.alice!;
-    shimToken = sb.serviceAccountToken({
-      namespace: 'audited-exec',
-      name: 'shim',
-      nodeName: sb.nodeName,
-      audience: 'audited-exec',
-    });
+    shimToken = sb.shimToken();
     rsyslog = await startRsyslog({ dir });
     mkdirSync(join(dir, 'relp'));
     relp = await startRsyslog({ dir: join(dir, 'relp'), relp: true });
@@ -144,25 +138,6 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
     };
   }
 
-  /** Delivers a batch as the node's shim does and waits for the recorder's ack. */
-  async function shipAsShim(target: SpawnedRecorder, events: ShimEvent[]): Promise<void> {
-    const ws = new WebSocket(`${target.url.replace(/^https/, 'wss')}/api/v1/shim`, {
-      ca: target.caPem,
-      headers: { Authorization: `Bearer ${shimToken}` },
-    });
-    const last = events.at(-1)!.seq;
-    await new Promise<void>((resolve, reject) => {
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'events', events })));
-      ws.on('message', (d) => {
-        const m = JSON.parse(String(d)) as ServerToShim;
-        if (m.type === 'ack' && m.seq >= last) resolve();
-        if (m.type === 'error') reject(new Error(m.status.message));
-      });
-      ws.on('error', reject);
-    });
-    ws.close();
-  }
-
   /** One recorded session and what the node's shim saw of it. */
   async function session(target: SpawnedRecorder): Promise<void> {
     const created = await createExecSession<SessionCreateResponse>(target, alice);
@@ -171,7 +146,11 @@ describe.skipIf(skipE2E('SIEM export', 'root', 'runc', 'rsyslog'))('SIEM export 
     expected.add(`session.started|${id}`).add(`session.ended|${id}`);
     const r = await runStream(target, alice, created.body.streamPath);
     expect(r.exitCode).toBe(0);
-    await shipAsShim(target, [shimEvent(id, 'exec'), shimEvent(id, 'exec'), shimEvent(id, 'alert')]);
+    await shipAsShim(target, shimToken, [
+      shimEvent(id, 'exec'),
+      shimEvent(id, 'exec'),
+      shimEvent(id, 'alert'),
+    ]);
   }
 
   /** `n` sessions, three at a time (a 2-core machine). */

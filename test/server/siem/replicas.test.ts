@@ -6,8 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { ServerToShim } from '../../../common/shim-protocol.ts';
 import { type SiemEvent, siemEventId } from '../../../common/siem-event.ts';
 import type { SessionCreateResponse, ShimEvent } from '../../../common/wire.ts';
 import { parseSinkSpecs } from '../../../server/siem/sink-spec.ts';
@@ -15,6 +13,7 @@ import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
 import { type PostgresServer, startPostgres } from '../../support/postgres.ts';
 import { skipE2E } from '../../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../../support/recorder.ts';
+import { shipAsShim } from '../../support/shim-ship.ts';
 import { type HttpReceiver, startHttpReceiver } from '../../support/siem-receivers.ts';
 import { type Credentials, createExecSession, runStream } from '../client.ts';
 
@@ -41,12 +40,7 @@ describe.skipIf(skipE2E('SIEM export across replicas', 'postgres'))('SIEM export
     pg = await startPostgres();
     const database = await pg.createDatabase();
     alice.token = sb.tokens.alice!;
-    shimToken = sb.serviceAccountToken({
-      namespace: 'audited-exec',
-      name: 'shim',
-      nodeName: sb.nodeName,
-      audience: 'audited-exec',
-    });
+    shimToken = sb.shimToken();
     webhook = await startHttpReceiver({ shape: 'webhook', secret: 's3cret' });
     const siemSinks = parseSinkSpecs([`type=webhook,url=${webhook.url},secret-env=S`], {
       env: { S: 's3cret' },
@@ -67,23 +61,6 @@ describe.skipIf(skipE2E('SIEM export across replicas', 'postgres'))('SIEM export
     await sb?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-
-  async function ship(rec: RecorderHandle, events: ShimEvent[]): Promise<void> {
-    const ws = new WebSocket(`${rec.url.replace(/^https/, 'wss')}/api/v1/shim`, {
-      ca: rec.caPem,
-      headers: { Authorization: `Bearer ${shimToken}` },
-    });
-    const last = events.at(-1)!.seq;
-    await new Promise<void>((resolve, reject) => {
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'events', events })));
-      ws.on('message', (d) => {
-        const m = JSON.parse(String(d)) as ServerToShim;
-        if (m.type === 'ack' && m.seq >= last) resolve();
-      });
-      ws.on('error', reject);
-    });
-    ws.close();
-  }
 
   function exec(seq: number, session: string): ShimEvent {
     const auditId = `1795472865.${String(seq).padStart(3, '0')}:${700_000 + seq}`;
@@ -122,7 +99,7 @@ describe.skipIf(skipE2E('SIEM export across replicas', 'postgres'))('SIEM export
       expect((await runStream(rec, alice, created.body.streamPath)).exitCode).toBe(0);
       owner.set(created.body.id, `replica-${id}`);
       // The session's commands reach the *other* replica's ingest (the shim's connection is its own).
-      await ship(replicas[id === 'a' ? 'b' : 'a'], [
+      await shipAsShim(replicas[id === 'a' ? 'b' : 'a'], shimToken, [
         exec(++seq, created.body.id),
         exec(++seq, created.body.id),
       ]);
@@ -143,7 +120,7 @@ describe.skipIf(skipE2E('SIEM export across replicas', 'postgres'))('SIEM export
     // A lost ack: the shim sends its last batch again, to the replica it reaches next.
     const last = [...owner.keys()].at(-1)!;
     const before = webhook.events.length;
-    await ship(replicas.b, [exec(seq - 1, last), exec(seq, last)]);
+    await shipAsShim(replicas.b, shimToken, [exec(seq - 1, last), exec(seq, last)]);
     await until(
       () => webhook.events.length === before + 2,
       () => `${webhook.events.length} events`,
