@@ -13,7 +13,7 @@ import { httpRequest } from '../../plugin/http.ts';
 import { LOST_MESSAGE } from '../../plugin/stream.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
 import { defaultPolicy, type RbacRule, type Sandbox, startSandbox } from '../sandbox/index.ts';
-import { createPluginBin, type PluginBin } from '../support/plugin-bin.ts';
+import { createPluginBin, type PluginBin, pluginUserEnv } from '../support/plugin-bin.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, spawnRecorder, startRecorder } from '../support/recorder.ts';
 import { replay, runCommand, runInPty, screen, spawnScreen } from '../support/terminal-screen.ts';
@@ -51,14 +51,12 @@ describe.skipIf(skipE2E('exec e2e', 'root', 'runc', 'kubectl'))('kubectl audited
 
   /** The environment a user would have: kubeconfig, the recorder's address and CA, PATH with the plugin. */
   function userEnv(over: { kubeconfig?: string; server?: string } = {}): NodeJS.ProcessEnv {
-    return {
-      ...process.env,
-      PATH: bin.path,
-      KUBECONFIG: over.kubeconfig ?? sb.kubeconfigPath,
-      AUDITED_EXEC_SERVER: over.server ?? rec.url,
-      AUDITED_EXEC_SERVER_CA: caFile,
-      HOME: dir,
-    };
+    return pluginUserEnv(bin, {
+      kubeconfig: over.kubeconfig ?? sb.kubeconfigPath,
+      server: over.server ?? rec.url,
+      caFile,
+      home: dir,
+    });
   }
 
   const kubectl = (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) =>

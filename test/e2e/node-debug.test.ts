@@ -16,7 +16,7 @@ import { KubeClient } from '../../server/kube/client.ts';
 import { recordingPath } from '../../server/recording/writer.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 import { type Credentials, call, runStream } from '../server/client.ts';
-import { createPluginBin, type PluginBin } from '../support/plugin-bin.ts';
+import { createPluginBin, type PluginBin, pluginUserEnv } from '../support/plugin-bin.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import type { RecorderHandle } from '../support/recorder.ts';
 import { runCommand } from '../support/terminal-screen.ts';
@@ -150,14 +150,12 @@ describe.skipIf(skipE2E('node debug e2e', 'root', 'runc', 'auditd', 'kubectl'))(
         KUBECTL,
         ['audited-exec', `node/${sb.nodeName}`, '--reason', 'r', '--', 'sh', '-c', 'hostname; uname -r'],
         {
-          env: {
-            ...process.env,
-            PATH: bin!.path,
-            KUBECONFIG: sb.kubeconfigPath,
-            AUDITED_EXEC_SERVER: rec.url,
-            AUDITED_EXEC_SERVER_CA: caFile,
-            HOME: rig!.dir,
-          },
+          env: pluginUserEnv(bin!, {
+            kubeconfig: sb.kubeconfigPath,
+            server: rec.url,
+            caFile,
+            home: rig!.dir,
+          }),
         },
       );
       expect(r.code, r.stderr).toBe(0);

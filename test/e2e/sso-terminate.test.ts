@@ -15,7 +15,7 @@ import { decodeAsciicast } from '../../common/asciicast.ts';
 import { TERMINATED_EXIT_CODE } from '../../common/termination.ts';
 import type { SessionRecord } from '../../common/wire.ts';
 import { RecorderClient } from '../../plugin/client.ts';
-import { createPluginBin, type PluginBin } from '../support/plugin-bin.ts';
+import { createPluginBin, type PluginBin, pluginUserEnv } from '../support/plugin-bin.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import { runCommand } from '../support/terminal-screen.ts';
 import { postTerminateForm } from '../support/terminate-form.ts';
@@ -40,14 +40,8 @@ describe.skipIf(skipE2E('sso + terminate e2e', 'root', 'runc', 'chromium', 'kube
     let userExit: Promise<number | null>;
     let id: string;
 
-    const envFor = (who: string): NodeJS.ProcessEnv => ({
-      ...process.env,
-      PATH: bin.path,
-      KUBECONFIG: rig.sb.kubeconfigFor(who),
-      AUDITED_EXEC_SERVER: rig.rec.url,
-      AUDITED_EXEC_SERVER_CA: caFile,
-      HOME: dir,
-    });
+    const envFor = (who: string): NodeJS.ProcessEnv =>
+      pluginUserEnv(bin, { kubeconfig: rig.sb.kubeconfigFor(who), server: rig.rec.url, caFile, home: dir });
 
     beforeAll(async () => {
       mkdirSync(ARTIFACTS, { recursive: true });

@@ -17,7 +17,7 @@ import { readBundleMember } from '../../plugin/bundle.ts';
 import { RecorderClient } from '../../plugin/client.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 import { startSandbox } from '../sandbox/index.ts';
-import { createPluginBin, type PluginBin } from '../support/plugin-bin.ts';
+import { createPluginBin, type PluginBin, pluginUserEnv } from '../support/plugin-bin.ts';
 import { KUBECTL, skipE2E } from '../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../support/recorder.ts';
 import { runCommand } from '../support/terminal-screen.ts';
@@ -142,14 +142,7 @@ describe.skipIf(skipE2E('terminate e2e', 'root', 'runc', 'kubectl'))('terminatin
   });
 
   function envFor(user: string): NodeJS.ProcessEnv {
-    return {
-      ...process.env,
-      PATH: bin.path,
-      KUBECONFIG: sb.kubeconfigFor(user),
-      AUDITED_EXEC_SERVER: rec.url,
-      AUDITED_EXEC_SERVER_CA: caFile,
-      HOME: dir,
-    };
+    return pluginUserEnv(bin, { kubeconfig: sb.kubeconfigFor(user), server: rec.url, caFile, home: dir });
   }
 
   const kubectl = (user: string, args: string[]) =>

@@ -1,6 +1,7 @@
 // A minimal client for the recorder's API, as the plugin speaks it: HTTPS JSON plus a v5
 // channel WebSocket. Used by the server's integration tests.
 import { request } from 'node:https';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { Channel, decodeFrame, encodeFrame, SUBPROTOCOL_V5 } from '../../common/channel.ts';
 import { exitCodeFromStatus } from '../../common/status.ts';
@@ -80,6 +81,23 @@ export function createExecSession<T = SessionCreateResponse>(
     stdin: false,
     ...body,
   });
+}
+
+/** A session of `creds`'s that runs until it is ended (a "tick" a second), once its first output
+ *  reached them: its id, and its stream, which settles when the session ends. */
+export async function runningSession(
+  rec: Target,
+  creds: Credentials,
+): Promise<{ id: string; stream: Promise<StreamResult> }> {
+  const created = await createExecSession(rec, creds, {
+    command: ['sh', '-c', 'while :; do echo tick; sleep 1; done'],
+  });
+  expect(created.status).toBe(201);
+  let ticked!: () => void;
+  const started = new Promise<void>((r) => (ticked = r));
+  const stream = runStream(rec, creds, created.body.streamPath, { onStdout: () => ticked() });
+  await started;
+  return { id: created.body.id, stream };
 }
 
 export interface StreamResult {

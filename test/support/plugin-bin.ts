@@ -33,3 +33,19 @@ export function createPluginBin(basePath: string = process.env.PATH ?? ''): Plug
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/** The environment of a user who runs the plugin through the real kubectl: the plugin on PATH,
+ *  their kubeconfig, the recorder's address and CA, and a HOME of the test's own. */
+export function pluginUserEnv(
+  bin: PluginBin,
+  o: { kubeconfig: string; server: string; caFile: string; home: string },
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: bin.path,
+    KUBECONFIG: o.kubeconfig,
+    AUDITED_EXEC_SERVER: o.server,
+    AUDITED_EXEC_SERVER_CA: o.caFile,
+    HOME: o.home,
+  };
+}

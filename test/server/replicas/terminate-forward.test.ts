@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminationOf } from '../../../common/termination.ts';
-import type { SessionCreateResponse, SessionRecord } from '../../../common/wire.ts';
+import type { SessionRecord } from '../../../common/wire.ts';
 import { loadTlsIdentity } from '../../../server/tls.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/index.ts';
 import { freePort } from '../../support/ports.ts';
 import { type PostgresServer, startPostgres } from '../../support/postgres.ts';
 import { skipE2E } from '../../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../../support/recorder.ts';
-import { call, runStream, type StreamResult } from '../client.ts';
+import { call, runningSession } from '../client.ts';
 
 describe.skipIf(skipE2E('terminate through another replica', 'root', 'runc', 'postgres'))(
   'terminating a session through a replica that does not record it',
@@ -57,20 +57,7 @@ describe.skipIf(skipE2E('terminate through another replica', 'root', 'runc', 'po
     it('forwards the request to the owner, which ends the session and answers', async () => {
       const [owner, other] = replicas as [RecorderHandle, RecorderHandle];
       const alice = { token: sb.tokens.alice! };
-      const created = await call<SessionCreateResponse>(owner, alice, 'POST', '/api/v1/sessions', {
-        kind: 'exec',
-        namespace: 'default',
-        pod: 'web',
-        tty: false,
-        stdin: false,
-        command: ['sh', '-c', 'while :; do echo tick; sleep 1; done'],
-      });
-      expect(created.status).toBe(201);
-      const { id, streamPath } = created.body;
-      let ticked!: () => void;
-      const started = new Promise<void>((r) => (ticked = r));
-      const stream: Promise<StreamResult> = runStream(owner, alice, streamPath, { onStdout: () => ticked() });
-      await started;
+      const { id, stream } = await runningSession(owner, alice);
       const moderator = { token: sb.tokens.moderator! };
       expect(
         (await call<SessionRecord>(other, moderator, 'GET', `/api/v1/sessions/${id}`)).body.replica,

@@ -4,11 +4,11 @@
 // only a running session can be ended, once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TERMINATION_REASON, terminationOf } from '../../../common/termination.ts';
-import type { SessionCreateResponse, SessionRecord } from '../../../common/wire.ts';
+import type { SessionRecord } from '../../../common/wire.ts';
 import { defaultPolicy, type Sandbox, startSandbox } from '../../sandbox/index.ts';
 import { skipE2E } from '../../support/prereq.ts';
 import { type RecorderHandle, startRecorder } from '../../support/recorder.ts';
-import { type Credentials, call, runStream, type StreamResult } from '../client.ts';
+import { type Credentials, call, runningSession } from '../client.ts';
 
 type Refusal = { message?: string; details?: { causes?: { reason?: string }[] } };
 
@@ -29,23 +29,7 @@ describe.skipIf(skipE2E('server terminate', 'root', 'runc'))('terminating a sess
     await sb?.stop();
   });
 
-  /** A session of alice's that runs until ended, once its output reached her. */
-  async function running(): Promise<{ id: string; stream: Promise<StreamResult> }> {
-    const created = await call<SessionCreateResponse>(rec, alice, 'POST', '/api/v1/sessions', {
-      kind: 'exec',
-      namespace: 'default',
-      pod: 'web',
-      tty: false,
-      stdin: false,
-      command: ['sh', '-c', 'while :; do echo tick; sleep 1; done'],
-    });
-    expect(created.status).toBe(201);
-    let ticked!: () => void;
-    const started = new Promise<void>((r) => (ticked = r));
-    const stream = runStream(rec, alice, created.body.streamPath, { onStdout: () => ticked() });
-    await started;
-    return { id: created.body.id, stream };
-  }
+  const running = () => runningSession(rec, alice);
 
   const terminate = (creds: Credentials, id: string, body: unknown) =>
     call<SessionRecord & Refusal>(rec, creds, 'POST', `/api/v1/sessions/${id}/terminate`, body);
