@@ -1,6 +1,6 @@
 // Flags + environment → the daemon's settings, checked once (the core never reads the environment).
 
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { AuditedExecError } from '../common/errors.ts';
 
 export interface RunConfig {
@@ -53,11 +53,11 @@ export interface AttributeConfig {
   lowMemory: boolean;
 }
 
-/** Parser workers by default: one per core but the one the attribution itself keeps busy, at
- *  least one (on a single core the second thread still overlaps reading with attribution). */
-export function defaultWorkers(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
-}
+/** No parser workers unless asked: the thread that assembles and attributes is the bottleneck, and
+ *  it still rebuilds every record a worker parsed, so on 2 cores a worker costs ~1 s of CPU and
+ *  ~40 MiB of peak RSS per million records and gives no speed (measured: docs/attribution.md,
+ *  "Offline on a large archive"). `--workers N` is kept for machines with cores to spare. */
+export const DEFAULT_WORKERS = 0;
 
 export function attributeConfigFrom(
   flags: { input: string[]; workers?: string; progress?: boolean; lowMemory?: boolean },
@@ -65,7 +65,7 @@ export function attributeConfigFrom(
   stderrIsTty: boolean,
 ): AttributeConfig {
   const raw = flags.workers ?? env['AUDITED_EXEC_ATTRIBUTE_WORKERS'];
-  let workers = defaultWorkers();
+  let workers = DEFAULT_WORKERS;
   if (raw !== undefined) {
     workers = Number(raw);
     if (!Number.isInteger(workers) || workers < 0 || workers > 64)

@@ -22,7 +22,7 @@ program
   )
   .option(
     '--workers <n>',
-    'parser threads (default: cores - 1, at least 1; 0: none; env AUDITED_EXEC_ATTRIBUTE_WORKERS)',
+    'parser threads beside the one that attributes (default 0: one thread; env AUDITED_EXEC_ATTRIBUTE_WORKERS)',
   )
   .option('--progress', 'progress lines on stderr (default: when stderr is a terminal)')
   .option('--no-progress', 'no progress lines')
