@@ -128,8 +128,15 @@ export type Attribution = 'marker' | 'ancestry' | 'inferred';
  *   could have made it; the latest was taken.
  * - `environ-marker`: the log links it to no session, but its environment (live /proc) carries a
  *   session's marker.
+ * - `dropped-from-table`: offline, the process table's bound had dropped it or an ancestor (a log
+ *   with more processes than the bound, that one idle the longest); its pid had not been seen anew
+ *   since, so the session it had is kept.
  */
-export type InferredReason = 'pid-reuse-undecidable' | 'orphan-ambiguous' | 'environ-marker';
+export type InferredReason =
+  | 'pid-reuse-undecidable'
+  | 'orphan-ambiguous'
+  | 'environ-marker'
+  | 'dropped-from-table';
 
 /** One process exec as the shim attributes it; also the offline mode's output line, exactly these
  *  names (docs/architecture.md "Wire contracts"). */

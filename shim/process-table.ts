@@ -8,7 +8,9 @@
 // fork/clone events where the rules provide them, from the execve ppid otherwise, and from /proc
 // (through ProcSource) for live parents the log never showed. Offline, the runtime's own argv says
 // which container a process is in. Dead processes stay while they have descendants in the table,
-// then go; the table is bounded.
+// then go; the table is bounded. Offline, where the bound drops processes the log may still name,
+// those in a session go last, and what a dropped one's session was is remembered (bounded too), so
+// a later child of it is attributed, marked inferred (`dropped-from-table`), never silently lost.
 
 import { containerIdFromCgroup } from './cgroup.ts';
 import type { Exec, Fork, ProcessEvent } from './exec-event.ts';
@@ -38,6 +40,17 @@ export interface ProcessTableOptions {
 }
 
 const MAX_PROC_DEPTH = 32;
+/** Processes in a session that the offline bound dropped, remembered by pid (oldest forgotten). */
+const MAX_DROPPED = 20_000;
+
+/** What the table keeps of a process in a session that its offline bound dropped. */
+interface DroppedProcess {
+  ppid: number;
+  name: string | null;
+  containerId: string | null;
+  session: string;
+  ttyReported: boolean;
+}
 /** How long (audit time) a process shown alive stays trusted as the parent an event names, without
  *  asking /proc again. A pid is reused only after its holder exited and the allocator came round
  *  to it, and the new holder's own fork or exec (which replaces the entry) comes before its
@@ -68,6 +81,8 @@ export class ProcessTable {
   readonly #proc: ProcSource | null;
   readonly #forks: ForkChildren;
   readonly #opts: { maxEntries: number; idleMs: number };
+  /** offline: processes in a session the bound dropped, until their pid is seen anew */
+  readonly #dropped = new Map<number, DroppedProcess>();
 
   constructor(options: ProcessTableOptions = {}) {
     this.#proc = options.proc ?? null;
@@ -110,7 +125,7 @@ export class ProcessTable {
     this.#tick++;
     const name = processName([event.argv[0], event.exe], event.comm);
     const launch = containerLaunchedBy(event.argv);
-    const existing = this.#entries.get(event.pid);
+    const existing = this.#known(event.pid, event.ppid, event.timeMs);
     const verdict = existing ? this.#verdict(existing, event.ppid, event.timeMs) : 'new';
     if (existing && verdict !== 'new') {
       const before = existing.name;
@@ -230,26 +245,77 @@ export class ProcessTable {
   }
 
   /** Drops dead childless entries. Live: dead means gone from /proc or its pid reused with another
-   *  parent. Offline: idle for idleMs of audit time, and only while above maxEntries. */
+   *  parent. Offline (no /proc to tell the dead), only while above maxEntries: first the childless
+   *  ones idle for idleMs of audit time that are in no session, then the oldest childless ones in
+   *  no session, then the oldest childless ones in a session, remembered (#dropped). */
   sweep(nowMs: number): number {
     const before = this.#entries.size;
     const proc = this.#proc;
-    if (proc === null && before <= this.#opts.maxEntries) return 0;
-    const live = proc?.pids?.() ?? null;
+    if (proc === null) {
+      if (before > this.#opts.maxEntries) this.#sweepOffline(nowMs);
+      return before - this.#entries.size;
+    }
+    const live = proc.pids?.() ?? null;
     for (const entry of this.#entries.values()) {
       if (entry.children > 0 || (entry.pendingForks ?? 0) > 0) continue;
-      const dead =
-        proc !== null ? !this.#inProc(proc, entry, live) : nowMs - entry.lastSeenMs > this.#opts.idleMs;
-      if (dead) this.#remove(entry);
-    }
-    if (proc === null && this.#entries.size > this.#opts.maxEntries) {
-      // Still too many: the oldest childless ones go first (Map order is creation order).
-      for (const entry of this.#entries.values()) {
-        if (this.#entries.size <= this.#opts.maxEntries) break;
-        if (entry.children === 0) this.#remove(entry);
-      }
+      if (!this.#inProc(proc, entry, live)) this.#remove(entry);
     }
     return before - this.#entries.size;
+  }
+
+  #sweepOffline(nowMs: number): void {
+    const max = this.#opts.maxEntries;
+    const droppable = (e: ProcEntry) => e.children === 0 && (e.pendingForks ?? 0) === 0;
+    for (const entry of this.#entries.values()) {
+      if (droppable(entry) && entry.session === null && nowMs - entry.lastSeenMs > this.#opts.idleMs)
+        this.#remove(entry);
+    }
+    // Still too many: the oldest first (Map order is creation order), those in a session last.
+    for (const inSession of [false, true]) {
+      for (const entry of this.#entries.values()) {
+        if (this.#entries.size <= max) return;
+        if (entry.children === 0 && (entry.session !== null) === inSession) this.#drop(entry);
+      }
+    }
+  }
+
+  /** Removes an entry the offline bound gives up on; one in a session is remembered. */
+  #drop(entry: ProcEntry): void {
+    if (entry.session !== null) {
+      if (this.#dropped.size >= MAX_DROPPED) this.#dropped.delete(this.#dropped.keys().next().value!);
+      this.#dropped.set(entry.pid, {
+        ppid: entry.ppid,
+        name: entry.name,
+        containerId: entry.containerId,
+        session: entry.session,
+        ttyReported: entry.ttyReported,
+      });
+    }
+    this.#remove(entry);
+  }
+
+  /** The entry for `pid`, or the process in a session the bound dropped, back in the table when
+   *  the event is its own (same parent, or an adopter's) and nothing made the pid anew since. */
+  #known(pid: number, ppid: number, timeMs: number): ProcEntry | undefined {
+    const known = this.#entries.get(pid);
+    if (known !== undefined) return known;
+    const dropped = this.#dropped.get(pid);
+    if (dropped === undefined || (dropped.ppid !== ppid && !this.#adopts(ppid, this.#entries.get(ppid))))
+      return undefined;
+    return this.#restore(pid, timeMs) ?? undefined;
+  }
+
+  /** A dropped process in a session, back in the table: its session kept, marked inferred. */
+  #restore(pid: number, timeMs: number): ProcEntry | null {
+    const dropped = this.#dropped.get(pid);
+    if (dropped === undefined) return null;
+    const entry = this.#create(pid, null, dropped.name, timeMs, dropped.ppid);
+    entry.containerId = dropped.containerId;
+    entry.session = dropped.session;
+    entry.attribution = 'inferred';
+    entry.reason = 'dropped-from-table';
+    entry.ttyReported = dropped.ttyReported;
+    return entry;
   }
 
   #inProc(proc: ProcSource, entry: ProcEntry, live: ReadonlySet<number> | null): boolean {
@@ -341,7 +407,7 @@ export class ProcessTable {
   }
 
   #parentOf(pid: number, ppid: number, timeMs: number, name: string | null): ProcEntry {
-    const known = this.#entries.get(pid);
+    const known = this.#known(pid, ppid, timeMs);
     const verdict = known ? this.#verdict(known, ppid, timeMs) : 'new';
     if (known && verdict !== 'new') {
       this.#alive(known, timeMs);
@@ -362,7 +428,7 @@ export class ProcessTable {
    * by its namespace pid in /proc (live), or else among the unclaimed forks in the container.
    */
   #parentFor(pid: number, ppid: number, timeMs: number): ParentFound {
-    const byPpid = this.#lookup(ppid, timeMs, 0);
+    const byPpid = this.#lookup(ppid, timeMs, 0) ?? this.#restore(ppid, timeMs);
     if (byPpid !== null) byPpid.aliveTick = this.#tick;
     const adopted = this.#forks.adoptedParent(pid, byPpid, (p) => this.#containerOf(p));
     if (adopted !== null) return { entry: adopted };
@@ -402,6 +468,8 @@ export class ProcessTable {
     timeMs: number,
     ppid?: number,
   ): ProcEntry {
+    // A process made at this pid: whatever the bound dropped there is gone.
+    this.#dropped.delete(pid);
     const old = this.#entries.get(pid);
     if (old) {
       // pid reused: the old process is gone; keep its object alive only for its own children.
