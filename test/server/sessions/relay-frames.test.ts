@@ -3,8 +3,10 @@
 // every byte. Output frames reach the user as the very bytes the apiserver sent (fragments, 64-bit
 // lengths, TLS records of one byte), pings between fragments are answered and not forwarded, the
 // recording holds every output byte, input is re-masked with a key of our own, and a peer that
-// breaks the framing is refused with the close code ws would send.
+// breaks the framing is refused with the close code ws would send. A user who stops reading pauses
+// the apiserver's stream (the forwarding path's backpressure) and loses nothing.
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -201,7 +203,7 @@ async function session(id: string) {
     return r;
   });
   const cast = async () => decodeAsciicast(await readFile(recordingPath(dir, id), 'utf8'));
-  return { user: user.peer, api, result, cast, relay };
+  return { user: user.peer, userSocket: user.client, upstream: opened.socket, api, result, cast, relay };
 }
 
 describe('Relay between raw WebSockets', () => {
@@ -329,6 +331,40 @@ describe('Relay between raw WebSockets', () => {
     expect(cast.events.at(-1)).toMatchObject({ code: 'm', data: 'terminated by mod' });
   });
 
+  it('a user who stops reading pauses the apiserver’s stream, with little held, and on resuming gets every byte', async () => {
+    const s = await session('99999999-9999-4999-8999-999999999999');
+    s.user.socket.pause();
+    // Distinct bytes per frame, so a lost, doubled or reordered frame shows.
+    const payload = (i: number) => msg(Channel.stdout, Buffer.alloc(64 * 1024 - 1, `frame ${i};`));
+    const sent: Buffer[] = [];
+    const send = (): boolean => {
+      const p = payload(sent.length);
+      sent.push(p);
+      return s.api.socket.write(frame({ opcode: Opcode.binary, payload: p }));
+    };
+    // Write until the recorder stops reading the apiserver (or far more than it may hold).
+    while (!s.upstream.isPaused && sent.length < 2048) {
+      if (!send()) await Promise.race([once(s.api.socket, 'drain'), until(() => s.upstream.isPaused)]);
+    }
+    expect(s.upstream.isPaused).toBe(true);
+    // What waits for the user: the relay's high-water mark (2 MiB) and the reads of one turn.
+    const held = s.userSocket.bufferedAmount;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(4 << 20);
+    // More output while paused stays with the apiserver; then the user reads again.
+    for (let i = 0; i < 16; i++) send();
+    s.user.socket.resume();
+    await s.user.until(() => s.user.frames.length >= sent.length);
+    expect(s.user.frames.length).toBe(sent.length);
+    expect(Buffer.concat(s.user.frames.map((f) => f.payload)).equals(Buffer.concat(sent))).toBe(true);
+    await s.api.write(frame({ opcode: Opcode.binary, payload: msg(Channel.status, '{"status":"Success"}') }));
+    await s.api.write(frame({ opcode: Opcode.close, payload: Buffer.from([0x03, 0xe8]) }));
+    expect(await s.result).toMatchObject({ outcome: 'exited', exitCode: 0 });
+    const recorded = outputText(await s.cast());
+    expect(recorded.length).toBe(sent.reduce((n, p) => n + p.length - 1, 0));
+    expect(recorded === sent.map((p) => p.subarray(1).toString()).join('')).toBe(true);
+  });
+
   it('closes the user’s stream with 1002 on an unmasked frame', async () => {
     const s = await session('77777777-7777-4777-8777-777777777777');
     await s.user.write(frame({ opcode: Opcode.binary, payload: msg(Channel.stdin, 'x') }));
@@ -340,6 +376,11 @@ describe('Relay between raw WebSockets', () => {
     expect(s.api.frames.some((f) => f.opcode === Opcode.binary)).toBe(false);
   });
 });
+
+/** Resolves once `test` holds (checked every few ms; vitest's timeout bounds the wait). */
+async function until(test: () => boolean): Promise<void> {
+  while (!test()) await new Promise((r) => setTimeout(r, 5));
+}
 
 /** The wire without its ping frames (this test's pings are 'hi', unmasked). */
 function stripPings(wire: Buffer): Buffer {
