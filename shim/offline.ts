@@ -113,6 +113,10 @@ export async function attributeStream(options: StreamOptions): Promise<PipelineS
     `${s.lines} lines, ${s.records} records, ${s.events} events, ${s.badLines} bad lines, ` +
       `${s.lateRecords} late records, ${s.execs} execs (${s.failedExecs} failed not shown), ${s.alerts} alerts`,
   );
+  if (s.forgottenSessionProcesses > 0)
+    options.log(
+      `warning: ${s.forgottenSessionProcesses} processes in sessions were dropped past the process table's bound and forgotten; a later child of one of them is shown with no session (docs/attribution.md, "Offline on a large archive")`,
+    );
   if (s.records === 0 && s.badLines > 0) throw notAnAuditLog(inputs, s);
   return s;
 }

@@ -21,6 +21,8 @@ export interface PipelineStats {
   forks: number;
   alerts: number;
   processes: number;
+  /** offline: processes in a session the table's bound dropped and forgot (ProcessTable) */
+  forgottenSessionProcesses: number;
 }
 
 export interface PipelineOptions {
@@ -32,7 +34,7 @@ export interface PipelineOptions {
   /** events between process-table sweeps */
   sweepEvery?: number;
   assembler?: { timeoutMs?: number; lagRecords?: number; maxOpen?: number };
-  table?: { maxEntries?: number; idleMs?: number };
+  table?: { maxEntries?: number; idleMs?: number; maxDropped?: number };
   inferWindowMs?: number;
 }
 
@@ -173,6 +175,7 @@ export class Pipeline {
       forks: this.#forks,
       alerts: this.#alerts,
       processes: this.#table.size,
+      forgottenSessionProcesses: this.#table.forgottenSessionProcesses,
     };
   }
 }

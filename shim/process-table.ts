@@ -37,11 +37,11 @@ export interface ProcessTableOptions {
   maxEntries?: number;
   /** offline: audit-time idleness after which a childless entry may be evicted */
   idleMs?: number;
+  /** offline: processes in a session the bound dropped that are remembered */
+  maxDropped?: number;
 }
 
 const MAX_PROC_DEPTH = 32;
-/** Processes in a session that the offline bound dropped, remembered by pid (oldest forgotten). */
-const MAX_DROPPED = 20_000;
 
 /** What the table keeps of a process in a session that its offline bound dropped. */
 interface DroppedProcess {
@@ -80,18 +80,26 @@ export class ProcessTable {
   #decided: { pid: number; verdict: Verdict } | null = null;
   readonly #proc: ProcSource | null;
   readonly #forks: ForkChildren;
-  readonly #opts: { maxEntries: number; idleMs: number };
+  readonly #opts: { maxEntries: number; idleMs: number; maxDropped: number };
   /** offline: processes in a session the bound dropped, until their pid is seen anew */
   readonly #dropped = new Map<number, DroppedProcess>();
+  #forgotten = 0;
 
   constructor(options: ProcessTableOptions = {}) {
     this.#proc = options.proc ?? null;
     this.#forks = new ForkChildren({ proc: this.#proc });
-    this.#opts = { maxEntries: 200_000, idleMs: 3_600_000, ...options };
+    // maxDropped: processes in a session the offline bound dropped, remembered by pid (oldest forgotten)
+    this.#opts = { maxEntries: 200_000, idleMs: 3_600_000, maxDropped: 20_000, ...options };
   }
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Processes in a session the offline bound dropped and then forgot (past maxDropped): a later
+   *  child of one of them has no session. The run says how many, so the loss is never silent. */
+  get forgottenSessionProcesses(): number {
+    return this.#forgotten;
   }
 
   get(pid: number): ProcEntry | undefined {
@@ -282,7 +290,10 @@ export class ProcessTable {
   /** Removes an entry the offline bound gives up on; one in a session is remembered. */
   #drop(entry: ProcEntry): void {
     if (entry.session !== null) {
-      if (this.#dropped.size >= MAX_DROPPED) this.#dropped.delete(this.#dropped.keys().next().value!);
+      if (this.#dropped.size >= this.#opts.maxDropped) {
+        this.#dropped.delete(this.#dropped.keys().next().value!);
+        this.#forgotten++;
+      }
       this.#dropped.set(entry.pid, {
         ppid: entry.ppid,
         name: entry.name,

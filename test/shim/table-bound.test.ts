@@ -13,14 +13,15 @@ const B = '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d';
 const T0 = 1_795_000_000_000;
 const MINUTE = 60_000;
 
-/** A log through a pipeline whose table holds at most 20 processes and calls one idle after a minute. */
-function bounded(lines: string[]) {
+/** A log through a pipeline whose table holds at most 20 processes, calls one idle after a minute
+ *  and remembers `maxDropped` dropped processes in sessions. */
+function bounded(lines: string[], maxDropped = 1000) {
   const out: AttributedOutput[] = [];
   const p = new Pipeline({
     emit: (o) => out.push(o),
     proc: null,
     sweepEvery: 5,
-    table: { maxEntries: 20, idleMs: MINUTE },
+    table: { maxEntries: 20, idleMs: MINUTE, maxDropped },
   });
   for (const l of lines) p.line(l);
   p.flush();
@@ -89,6 +90,22 @@ describe('the offline table bound', () => {
     expect(r.stats.processes).toBeLessThanOrEqual(25);
     expect(r.last('date')).toMatchObject({ session: B, attribution: 'ancestry' });
     expect(r.last('id')).toMatchObject({ session: A, attribution: 'inferred', reason: 'dropped-from-table' });
+    expect(r.stats.forgottenSessionProcesses).toBe(0);
+  });
+
+  it('past what it remembers, the shell is forgotten, and the run counts it (no silent loss)', () => {
+    const r = bounded(
+      [
+        ...sessionShell(1),
+        ...children({ parent: 200, ppid: 10, firstPid: 5000, n: 5, t: T0 + 1000, serial: 10 }),
+        ...sessionShell(100, 300, B),
+        ...children({ parent: 300, ppid: 10, firstPid: 6000, n: 100, t: T0 + 10_000, serial: 200 }),
+        ...laterCommand(T0 + 5 * MINUTE, 1000),
+      ],
+      10,
+    );
+    expect(r.last('id')).toMatchObject({ session: null });
+    expect(r.stats.forgottenSessionProcesses).toBeGreaterThan(0);
   });
 
   it('a pid made anew after its process was dropped is a new process, not the session', () => {
