@@ -64,6 +64,17 @@ function laterCommand(t: number, serial: number): string[] {
   ];
 }
 
+/** Session A's shell (200) runs 5 commands and idles; session B's shell (300) runs 100, more than
+ *  the table holds, so A's shell and its children, the oldest, are dropped in the end. */
+function crowdedOut(): string[] {
+  return [
+    ...sessionShell(1),
+    ...children({ parent: 200, ppid: 10, firstPid: 5000, n: 5, t: T0 + 1000, serial: 10 }),
+    ...sessionShell(100, 300, B),
+    ...children({ parent: 300, ppid: 10, firstPid: 6000, n: 100, t: T0 + 10_000, serial: 200 }),
+  ];
+}
+
 describe('the offline table bound', () => {
   it('drops idle processes in no session before an idle session shell', () => {
     // 200 host processes (no session) fill the table; the shell is idle for five minutes.
@@ -78,15 +89,7 @@ describe('the offline table bound', () => {
   });
 
   it('a shell dropped from a full table keeps its session for later children, marked inferred', () => {
-    // Another session has more processes than the table holds: the idle shell and its children,
-    // the oldest, go in the end.
-    const r = bounded([
-      ...sessionShell(1),
-      ...children({ parent: 200, ppid: 10, firstPid: 5000, n: 5, t: T0 + 1000, serial: 10 }),
-      ...sessionShell(100, 300, B),
-      ...children({ parent: 300, ppid: 10, firstPid: 6000, n: 100, t: T0 + 10_000, serial: 200 }),
-      ...laterCommand(T0 + 5 * MINUTE, 1000),
-    ]);
+    const r = bounded([...crowdedOut(), ...laterCommand(T0 + 5 * MINUTE, 1000)]);
     expect(r.stats.processes).toBeLessThanOrEqual(25);
     expect(r.last('date')).toMatchObject({ session: B, attribution: 'ancestry' });
     expect(r.last('id')).toMatchObject({ session: A, attribution: 'inferred', reason: 'dropped-from-table' });
@@ -94,26 +97,14 @@ describe('the offline table bound', () => {
   });
 
   it('past what it remembers, the shell is forgotten, and the run counts it (no silent loss)', () => {
-    const r = bounded(
-      [
-        ...sessionShell(1),
-        ...children({ parent: 200, ppid: 10, firstPid: 5000, n: 5, t: T0 + 1000, serial: 10 }),
-        ...sessionShell(100, 300, B),
-        ...children({ parent: 300, ppid: 10, firstPid: 6000, n: 100, t: T0 + 10_000, serial: 200 }),
-        ...laterCommand(T0 + 5 * MINUTE, 1000),
-      ],
-      10,
-    );
+    const r = bounded([...crowdedOut(), ...laterCommand(T0 + 5 * MINUTE, 1000)], 10);
     expect(r.last('id')).toMatchObject({ session: null });
     expect(r.stats.forgottenSessionProcesses).toBeGreaterThan(0);
   });
 
   it('a pid made anew after its process was dropped is a new process, not the session', () => {
     const r = bounded([
-      ...sessionShell(1),
-      ...children({ parent: 200, ppid: 10, firstPid: 5000, n: 5, t: T0 + 1000, serial: 10 }),
-      ...sessionShell(100, 300, B),
-      ...children({ parent: 300, ppid: 10, firstPid: 6000, n: 100, t: T0 + 10_000, serial: 200 }),
+      ...crowdedOut(),
       // pid 200 comes round: another parent (not an adopter) forks it and it execs.
       ...forkLines({ serial: 900, t: T0 + 4 * MINUTE, pid: 77, ppid: 1, child: 200, comm: 'cron' }),
       ...execLines({ serial: 901, t: T0 + 4 * MINUTE + 1, pid: 200, ppid: 77, argv: ['bash'] }),
