@@ -37,7 +37,7 @@ export interface ProcessTableOptions {
   maxEntries?: number;
   /** offline: audit-time idleness after which a childless entry may be evicted */
   idleMs?: number;
-  /** offline: processes in a session the bound dropped that are remembered */
+  /** offline: processes in a session the bound dropped that are remembered (the oldest forgotten) */
   maxDropped?: number;
 }
 
@@ -51,6 +51,7 @@ interface DroppedProcess {
   session: string;
   ttyReported: boolean;
 }
+
 /** How long (audit time) a process shown alive stays trusted as the parent an event names, without
  *  asking /proc again. A pid is reused only after its holder exited and the allocator came round
  *  to it, and the new holder's own fork or exec (which replaces the entry) comes before its
@@ -88,7 +89,6 @@ export class ProcessTable {
   constructor(options: ProcessTableOptions = {}) {
     this.#proc = options.proc ?? null;
     this.#forks = new ForkChildren({ proc: this.#proc });
-    // maxDropped: processes in a session the offline bound dropped, remembered by pid (oldest forgotten)
     this.#opts = { maxEntries: 200_000, idleMs: 3_600_000, maxDropped: 20_000, ...options };
   }
 
@@ -273,9 +273,9 @@ export class ProcessTable {
 
   #sweepOffline(nowMs: number): void {
     const max = this.#opts.maxEntries;
-    const droppable = (e: ProcEntry) => e.children === 0 && (e.pendingForks ?? 0) === 0;
     for (const entry of this.#entries.values()) {
-      if (droppable(entry) && entry.session === null && nowMs - entry.lastSeenMs > this.#opts.idleMs)
+      const childless = entry.children === 0 && (entry.pendingForks ?? 0) === 0;
+      if (childless && entry.session === null && nowMs - entry.lastSeenMs > this.#opts.idleMs)
         this.#remove(entry);
     }
     // Still too many: the oldest first (Map order is creation order), those in a session last.
