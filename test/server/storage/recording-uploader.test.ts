@@ -196,8 +196,12 @@ describe.skipIf(skipRgw('recording uploader on Ceph RGW'))('recording uploader o
 
       proxy.refuse(false);
       // No flush: the completer's own retry, after its back-off, uploads it.
-      await vi.waitFor(() => expect(u.counters.uploaded).toBe(1), { timeout: 30_000, interval: 100 });
-      expect(u.counters.pending).toBe(0);
+      // Counted as uploaded once stored, and no longer pending once its journal entry is gone:
+      // two steps of one completion, so both are waited for.
+      await vi.waitFor(() => expect(u.counters).toMatchObject({ uploaded: 1, pending: 0 }), {
+        timeout: 30_000,
+        interval: 100,
+      });
       expect(await stored(viaProxy, id)).toBe(digest);
       expect(await journal()).toEqual([]);
     });
